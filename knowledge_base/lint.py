@@ -1,0 +1,99 @@
+"""Editor checks on the FAQ files: every problem at once, each with file and line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge_base.embedding import TextEmbedder
+from knowledge_base.faq_files import FaqCollection, Finding, LocatedEntry
+from knowledge_base.german_text import fold
+from knowledge_base.schema import SMS_MAX_CHARS
+
+COLLISION_THRESHOLD = 0.93
+"""Cosine (e5-small, query prompt) above which phrasings of two entries are confusable."""
+_MARKDOWN = re.compile(r"[*_`#>\[\]]|\(https?://[^)]*\)")
+
+
+@dataclass(frozen=True)
+class _Phrasing:
+    located: LocatedEntry
+    text: str
+
+
+def sms_length(markdown: str) -> int:
+    """Length of an answer once Markdown syntax is stripped for SMS."""
+    return len(_MARKDOWN.sub("", markdown).strip())
+
+
+def lint(
+    collection: FaqCollection,
+    embedder: TextEmbedder | None = None,
+    collision_threshold: float = COLLISION_THRESHOLD,
+) -> list[Finding]:
+    """All findings: load/schema errors, SMS length, and collisions (when an embedder is given)."""
+    findings = list(collection.findings)
+    for located in collection.entries:
+        entry = located.entry
+        if entry.short_answer is None and sms_length(entry.answer) > SMS_MAX_CHARS:
+            findings.append(
+                Finding(
+                    located.path,
+                    located.line,
+                    "warning",
+                    f"entry {entry.id!r}: answer has {sms_length(entry.answer)} characters, too long "
+                    f"for SMS (max {SMS_MAX_CHARS}); add a `short_answer`",
+                )
+            )
+    if embedder is None:
+        findings.extend(_exact_duplicates(collection.entries))
+    else:  # identical phrasings have similarity 1.0, so this also finds exact duplicates
+        findings.extend(_collisions(collection.entries, embedder, collision_threshold))
+    return sorted(findings, key=lambda f: (str(f.path), f.line, f.message))
+
+
+def _phrasings(entries: list[LocatedEntry]) -> list[_Phrasing]:
+    return [_Phrasing(located, text) for located in entries for text in located.entry.match_texts]
+
+
+def _exact_duplicates(entries: list[LocatedEntry]) -> list[Finding]:
+    seen: dict[str, _Phrasing] = {}
+    findings = []
+    for phrasing in _phrasings(entries):
+        key = " ".join(fold(phrasing.text).split()).strip("?!. ")
+        first = seen.setdefault(key, phrasing)
+        if first is not phrasing and first.located.entry.id != phrasing.located.entry.id:
+            findings.append(_collision_finding(first, phrasing, 1.0))
+    return findings
+
+
+def _collisions(
+    entries: list[LocatedEntry], embedder: TextEmbedder, threshold: float
+) -> list[Finding]:
+    phrasings = _phrasings(entries)
+    if len(phrasings) < 2:
+        return []
+    vectors = embedder.encode([p.text for p in phrasings], "query")
+    owner = np.array([id(p.located) for p in phrasings])
+    similarity = vectors @ vectors.T
+    similarity[owner[:, None] == owner[None, :]] = -1.0
+    worst: dict[tuple[str, str], tuple[float, int, int]] = {}
+    for i, j in zip(*np.nonzero(np.triu(similarity >= threshold, k=1)), strict=True):
+        pair = tuple(sorted((phrasings[i].located.entry.id, phrasings[j].located.entry.id)))
+        if pair not in worst or similarity[i, j] > worst[pair][0]:
+            worst[pair] = (float(similarity[i, j]), int(i), int(j))
+    return [_collision_finding(phrasings[i], phrasings[j], s) for s, i, j in worst.values()]
+
+
+def _collision_finding(first: _Phrasing, second: _Phrasing, similarity: float) -> Finding:
+    other = first.located
+    return Finding(
+        second.located.path,
+        second.located.line,
+        "warning",
+        f"collision: entry {second.located.entry.id!r} phrasing {second.text!r} is too similar "
+        f"({similarity:.2f}) to entry {other.entry.id!r} phrasing {first.text!r} "
+        f"({other.path.name}:{other.line}); customers may get the wrong answer — reword or merge",
+    )

@@ -1,0 +1,54 @@
+"""Engine settings, from environment variables (prefix `AUSKUNFT_`) or defaults.
+
+Defaults suit one machine with the converted e5-small model; an operator with
+hub access can point `AUSKUNFT_EMBEDDING_MODEL` at any sentence-transformers model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Thresholds(BaseModel):
+    """Decision thresholds on the fused score (see docs/benchmarks.md for the trade-off)."""
+
+    answer: float = 0.90
+    """Top score needed to answer directly."""
+    margin: float = 0.03
+    """Lead of the top candidate over the runner-up needed to answer directly."""
+    clarify: float = 0.84
+    """Top score needed to offer candidates instead of handing off."""
+    clarify_window: float = 0.05
+    """Candidates within this distance of the top one are offered as options."""
+
+
+class Settings(BaseSettings):
+    """Where things live and which model embeds."""
+
+    model_config = SettingsConfigDict(env_prefix="AUSKUNFT_", env_nested_delimiter="__")
+
+    faq_dir: Path = PROJECT_ROOT / "knowledge_base" / "faqs"
+    models_dir: Path = PROJECT_ROOT / "models"
+    index_dir: Path = PROJECT_ROOT / "var" / "index"
+    embedding_model: str = str(PROJECT_ROOT / "models" / "e5-small-st")
+    """A sentence-transformers model name or folder."""
+    query_prompt: str = "query: "
+    passage_prompt: str = "passage: "
+    use_trained_model: bool = True
+    """Prefer a model fine-tuned on this knowledge base (`train`) when one exists."""
+    answer_weight: float = 0.3
+    lexical_weight: float = 0.15
+    torch_threads: int = Field(default=2, ge=1)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    """For the base model, e.g. `AUSKUNFT_THRESHOLDS__ANSWER=0.9`."""
+    trained_thresholds: Thresholds = Field(default_factory=Thresholds)
+    """For a model fine-tuned on the knowledge base (its similarities spread wider)."""
+
+    @property
+    def trained_models_dir(self) -> Path:
+        return self.models_dir / "trained"

@@ -1,0 +1,152 @@
+"""Domain adaptation: fine-tune the embedding model on the knowledge base's own pairs.
+
+Each alternative is paired with its question and each question with its answer;
+MultipleNegativesRankingLoss pulls the pairs together and pushes the other
+entries in the batch apart. Results are cached by content hash; the engine
+falls back to the base model while no trained model exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge_base.schema import FaqEntry
+from knowledge_base.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TRAINING_VERSION = 1
+"""Bump when the recipe changes, so cached models are retrained."""
+EPOCHS = 3
+BATCH_SIZE = 16
+LEARNING_RATE = 3e-5
+MARKER = "training.json"
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    path: Path
+    pairs: int
+    seconds: float
+    cached: bool
+
+
+def training_pairs(
+    entries: list[FaqEntry], query_prompt: str, passage_prompt: str
+) -> list[tuple[str, str]]:
+    """(anchor, positive) texts with the model's prompts applied."""
+    pairs: list[tuple[str, str]] = []
+    for entry in entries:
+        question = query_prompt + entry.question
+        pairs.extend((query_prompt + alternative, question) for alternative in entry.alternatives)
+        pairs.append((question, passage_prompt + entry.answer))
+    return pairs
+
+
+def model_key(settings: Settings, content_hash: str) -> str:
+    identity = f"{TRAINING_VERSION}|{settings.embedding_model}|{content_hash}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+def find_trained_model(settings: Settings, content_hash: str, source: str | None = None) -> Path | None:
+    """The model trained on exactly this content, else the newest one for the same source.
+
+    A model trained before an editor's last change is still far closer to the
+    domain than the base model, so it keeps serving until retraining finishes;
+    `source` (the FAQ folder) keeps models of other knowledge bases out.
+    """
+    exact = settings.trained_models_dir / model_key(settings, content_hash)
+    if (exact / MARKER).exists():
+        return exact
+    newest: tuple[float, Path] | None = None
+    if source is None:
+        return None
+    for marker in settings.trained_models_dir.glob(f"*/{MARKER}"):
+        try:
+            info = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            continue
+        same_base = info.get("base_model") == settings.embedding_model
+        if same_base and info.get("source") == source and info.get("version") == TRAINING_VERSION:
+            stamp = float(info.get("completed_at", 0))
+            if newest is None or stamp > newest[0]:
+                newest = (stamp, marker.parent)
+    return newest[1] if newest else None
+
+
+def train(
+    settings: Settings,
+    entries: list[FaqEntry],
+    content_hash: str,
+    source: str,
+    show_progress: bool = True,
+) -> TrainingResult:
+    """Fine-tune on `entries` unless a model for this exact content exists already."""
+    target = settings.trained_models_dir / model_key(settings, content_hash)
+    pairs = training_pairs(entries, settings.query_prompt, settings.passage_prompt)
+    if (target / MARKER).exists():
+        return TrainingResult(target, len(pairs), 0.0, cached=True)
+    if len(entries) < 2:
+        raise ValueError("training needs at least two FAQ entries")
+
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+        losses,
+    )
+    from sentence_transformers.training_args import BatchSamplers
+
+    torch.set_num_threads(settings.torch_threads)
+    started = time.monotonic()
+    model = SentenceTransformer(settings.embedding_model, device="cpu")
+    dataset = Dataset.from_dict({"anchor": [a for a, _ in pairs], "positive": [p for _, p in pairs]})
+    work = target.with_name(target.name + ".partial")
+    shutil.rmtree(work, ignore_errors=True)
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(work / "checkpoints"),
+        num_train_epochs=EPOCHS,
+        per_device_train_batch_size=BATCH_SIZE,
+        learning_rate=LEARNING_RATE,
+        warmup_ratio=0.1,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=not show_progress,
+        logging_strategy="no",
+        seed=42,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        loss=losses.MultipleNegativesRankingLoss(model),
+    )
+    trainer.train()
+    shutil.rmtree(work / "checkpoints", ignore_errors=True)
+    model.save(str(work))
+    seconds = time.monotonic() - started
+    marker = {
+        "version": TRAINING_VERSION,
+        "base_model": settings.embedding_model,
+        "content_hash": content_hash,
+        "source": source,
+        "pairs": len(pairs),
+        "epochs": EPOCHS,
+        "seconds": round(seconds, 1),
+        "completed_at": time.time(),
+    }
+    (work / MARKER).write_text(json.dumps(marker, indent=1))
+    shutil.rmtree(target, ignore_errors=True)
+    work.rename(target)
+    log.info("trained %s on %d pairs in %.0f s", target.name, len(pairs), seconds)
+    return TrainingResult(target, len(pairs), seconds, cached=False)
