@@ -46,8 +46,11 @@ class SentenceTransformerEmbedder:
     @cached_property
     def model(self) -> SentenceTransformer:
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
 
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
         if self.threads:
             torch.set_num_threads(self.threads)
         return SentenceTransformer(self.model_name_or_path, device="cpu")

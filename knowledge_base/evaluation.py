@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from knowledge_base.decision import Candidate, Decision
 from knowledge_base.schema import FaqEntry
@@ -58,7 +58,17 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def read_queries(path: Path) -> list[LabelledQuery]:
-    return [LabelledQuery.model_validate(row) for row in read_jsonl(path)]
+    queries = []
+    for number, row in enumerate(read_jsonl(path), start=1):
+        try:
+            queries.append(LabelledQuery.model_validate(row))
+        except ValidationError as exc:
+            raise ValueError(f"{path}: query {number}: {_fields(exc)}") from exc
+    return queries
+
+
+def _fields(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
 def read_faq_jsonl(path: Path, updated: str = "2026-01-01") -> list[FaqEntry]:
@@ -68,8 +78,8 @@ def read_faq_jsonl(path: Path, updated: str = "2026-01-01") -> list[FaqEntry]:
         fields = {k: row[k] for k in ("id", "question", "answer", "alternatives") if k in row}
         try:
             entries.append(FaqEntry.model_validate({"updated": updated, **fields}))
-        except ValueError as exc:
-            raise ValueError(f"{path}: entry {number}: {exc}") from exc
+        except ValidationError as exc:
+            raise ValueError(f"{path}: entry {number}: {_fields(exc)}") from exc
     return entries
 
 
