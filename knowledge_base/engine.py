@@ -74,6 +74,8 @@ class KnowledgeBase:
         served = self._served
         if served is None or served.trained or self._fixed_embedder is not None:
             return False
+        if not self.settings.use_trained_model:
+            return False
         if training.find_trained_model(self.settings, served.content_hash, self.source) is None:
             return False
         with self._reload_lock:

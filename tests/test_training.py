@@ -1,0 +1,80 @@
+"""`train`: fine-tuning on the knowledge base, cached by content, swapped into a running engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge_base import training
+from knowledge_base.engine import KnowledgeBase
+from knowledge_base.faq_files import load_faqs
+from knowledge_base.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+def test_training_pairs_use_prompts_and_cover_alternatives_and_answers(faq_dir: Path) -> None:
+    entries = [e.entry for e in load_faqs(faq_dir).entries]
+    pairs = training.training_pairs(entries, "query: ", "passage: ")
+    assert ("query: Wann kommt mein Paket an?", "query: Wie lange dauert die Lieferung?") in pairs
+    assert ("query: Wie lange dauert die Lieferung?", "passage: Wir liefern in **2–3 Werktagen**.") in pairs
+    assert len(pairs) == 6 + 3
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> tuple[Settings, training.TrainingResult]:
+    from tests.conftest import SMALL_KB, write
+
+    root = tmp_path_factory.mktemp("training")
+    write(root / "faqs" / "versand.yml", SMALL_KB)
+    settings = Settings(faq_dir=root / "faqs", index_dir=root / "index", models_dir=root / "models",
+                        embedding_model=real_embedder.model_name_or_path)
+    collection = load_faqs(settings.faq_dir)
+    result = training.train(settings, [e.entry for e in collection.entries], collection.content_hash(),
+                            str(settings.faq_dir.resolve()), show_progress=False)
+    return settings, result
+
+
+def test_training_writes_a_loadable_model_with_marker(trained) -> None:
+    settings, result = trained
+    assert not result.cached and result.pairs == 9
+    marker = json.loads((result.path / training.MARKER).read_text())
+    assert marker["pairs"] == 9 and marker["source"] == str(settings.faq_dir.resolve())
+    assert (result.path / "model.safetensors").exists()
+    assert not list(settings.trained_models_dir.glob("*.partial"))
+
+
+def test_second_training_is_cached(trained) -> None:
+    settings, result = trained
+    collection = load_faqs(settings.faq_dir)
+    again = training.train(settings, [e.entry for e in collection.entries], collection.content_hash(),
+                           str(settings.faq_dir.resolve()))
+    assert again.cached and again.path == result.path
+
+
+def test_find_trained_model_exact_fallback_and_other_sources(trained) -> None:
+    settings, result = trained
+    source = str(settings.faq_dir.resolve())
+    content = load_faqs(settings.faq_dir).content_hash()
+    assert training.find_trained_model(settings, content, source) == result.path
+    # after an edit the previous model of the same knowledge base keeps serving
+    assert training.find_trained_model(settings, "edited-content", source) == result.path
+    # a model trained on another knowledge base is never used
+    assert training.find_trained_model(settings, "edited-content", "/other/faqs") is None
+    other_base = settings.model_copy(update={"embedding_model": "some/other-model"})
+    assert training.find_trained_model(other_base, "edited-content", source) is None
+
+
+def test_engine_starts_on_base_model_and_swaps_in_trained(trained, real_embedder) -> None:
+    settings, result = trained
+    kb = KnowledgeBase(settings.model_copy(update={"use_trained_model": False}))
+    kb.reload()
+    assert not kb.using_trained_model
+    kb.settings = settings  # training finished meanwhile
+    assert kb.use_trained_model_if_ready()
+    assert kb.using_trained_model
+    assert kb.served.embedder.model_name_or_path == str(result.path)
+    assert kb.ask("Was kostet der Versand?").faq_id == "versand-kosten"
+    assert not kb.use_trained_model_if_ready()  # already swapped
