@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from knowledge_base.schema import FaqEntry, FaqFile
@@ -39,6 +39,11 @@ class LocatedEntry:
     path: Path
     line: int
     topic: str
+    phrasing_lines: tuple[int, ...] = ()
+    """Line of the question and of each alternative, in `entry.match_texts` order."""
+
+    def phrasing_line(self, index: int) -> int:
+        return self.phrasing_lines[index] if index < len(self.phrasing_lines) else self.line
 
 
 @dataclass
@@ -125,7 +130,15 @@ def _load_entry(raw: object, path: Path, topic: str, collection: FaqCollection) 
                 Finding(path, _key_line(raw, key), "error", f"{label}: {_describe(error)}")
             )
         return
-    collection.entries.append(LocatedEntry(entry, path, line, topic))
+    collection.entries.append(LocatedEntry(entry, path, line, topic, _phrasing_lines(raw)))
+
+
+def _phrasing_lines(raw: CommentedMap) -> tuple[int, ...]:
+    lines = [_key_line(raw, "question")]
+    alternatives = raw.get("alternatives")
+    if isinstance(alternatives, CommentedSeq):
+        lines.extend(alternatives.lc.item(i)[0] + 1 for i in range(len(alternatives)))
+    return tuple(lines)
 
 
 def _key_line(mapping: CommentedMap, key: str) -> int:

@@ -21,6 +21,7 @@ _MARKDOWN = re.compile(r"[*_`#>\[\]]|\(https?://[^)]*\)")
 class _Phrasing:
     located: LocatedEntry
     text: str
+    line: int
 
 
 def sms_length(markdown: str) -> int:
@@ -55,7 +56,11 @@ def lint(
 
 
 def _phrasings(entries: list[LocatedEntry]) -> list[_Phrasing]:
-    return [_Phrasing(located, text) for located in entries for text in located.entry.match_texts]
+    return [
+        _Phrasing(located, text, located.phrasing_line(i))
+        for located in entries
+        for i, text in enumerate(located.entry.match_texts)
+    ]
 
 
 def _exact_duplicates(entries: list[LocatedEntry]) -> list[Finding]:
@@ -72,28 +77,40 @@ def _exact_duplicates(entries: list[LocatedEntry]) -> list[Finding]:
 def _collisions(
     entries: list[LocatedEntry], embedder: TextEmbedder, threshold: float
 ) -> list[Finding]:
+    """Phrasings closer to another entry than to their own entry's other phrasings.
+
+    Such a phrasing, asked by a customer, would be matched to the other entry; a
+    high similarity alone is common between neighbouring topics and not a problem.
+    """
     phrasings = _phrasings(entries)
     if len(phrasings) < 2:
         return []
     vectors = embedder.encode([p.text for p in phrasings], "query")
     owner = np.array([id(p.located) for p in phrasings])
     similarity = vectors @ vectors.T
-    similarity[owner[:, None] == owner[None, :]] = -1.0
+    np.fill_diagonal(similarity, -1.0)
+    same_entry = owner[:, None] == owner[None, :]
+    own_best = np.where(same_entry, similarity, -1.0).max(axis=1)
+    other = np.where(same_entry, -1.0, similarity)
     worst: dict[tuple[str, str], tuple[float, int, int]] = {}
-    for i, j in zip(*np.nonzero(np.triu(similarity >= threshold, k=1)), strict=True):
+    for i in range(len(phrasings)):
+        j = int(other[i].argmax())
+        if other[i, j] < threshold or other[i, j] <= own_best[i]:
+            continue
         pair = tuple(sorted((phrasings[i].located.entry.id, phrasings[j].located.entry.id)))
-        if pair not in worst or similarity[i, j] > worst[pair][0]:
-            worst[pair] = (float(similarity[i, j]), int(i), int(j))
-    return [_collision_finding(phrasings[i], phrasings[j], s) for s, i, j in worst.values()]
+        if pair not in worst or other[i, j] > worst[pair][0]:
+            worst[pair] = (float(other[i, j]), j, i)
+    return [_collision_finding(phrasings[j], phrasings[i], s) for s, j, i in worst.values()]
 
 
 def _collision_finding(first: _Phrasing, second: _Phrasing, similarity: float) -> Finding:
     other = first.located
     return Finding(
         second.located.path,
-        second.located.line,
+        second.line,
         "warning",
-        f"collision: entry {second.located.entry.id!r} phrasing {second.text!r} is too similar "
+        f"collision: entry {second.located.entry.id!r} phrasing {second.text!r} is closer "
         f"({similarity:.2f}) to entry {other.entry.id!r} phrasing {first.text!r} "
-        f"({other.path.name}:{other.line}); customers may get the wrong answer — reword or merge",
+        f"({other.path.name}:{first.line}) than to its own entry; customers may get the wrong answer — "
+        "reword or merge",
     )

@@ -120,6 +120,8 @@ def test_collision_between_entries_is_reported(faq_dir: Path, fake_embedder) -> 
     assert len(collisions) == 1
     message = collisions[0].message
     assert "'versand-kosten'" in message and "'versand-preis'" in message
+    # located at the phrasing itself: the question in zwei.yml, or the alternative in versand.yml
+    assert (collisions[0].path.name, collisions[0].line) in {("zwei.yml", 4), ("versand.yml", 14)}
     assert "Wie teuer ist der Versand?" in message
 
 
