@@ -27,7 +27,8 @@ def test_import_semicolon_csv_with_and_without_ids(tmp_path: Path, faq_dir: Path
         tmp_path / "export.csv",
         'id;question;answer;alternatives\n'
         'versand-kosten;Was kostet der Versand?;"4,95 €; ab 50 € frei.";\n'
-        ';Kann ich in der Filiale bezahlen?;"Ja, bar oder mit Karte.\n\nAuch **kontaktlos**.";Barzahlung Laden|Karte im Laden\n',
+        ';Kann ich in der Filiale bezahlen?;"Ja, bar oder mit Karte.\n\nAuch **kontaktlos**.";'
+        "Barzahlung Laden|Karte im Laden\n",
     )
     result = CliRunner().invoke(cli, ["import", str(source), "--topic", "Altes FAQ"], env=_env(faq_dir))
     assert result.exit_code == 0, result.output
