@@ -99,6 +99,9 @@ def _show(kb: KnowledgeBase, question: str, as_json: bool) -> None:
         return
     console.print(f"[bold]{decision.action}[/bold] (confidence {decision.confidence:.3f}; {decision.reason})")
     table = Table("faq id", "score", "question sim", "answer sim", "lexical", "question")
+    table.columns[0].no_wrap = True
+    table.columns[5].overflow = "ellipsis"
+    table.columns[5].no_wrap = True
     for c in ranking:
         table.add_row(c.faq_id, f"{c.score:.3f}", f"{c.question_similarity:.3f}",
                       f"{c.answer_similarity:.3f}", f"{c.lexical:.2f}", c.question)
