@@ -1,0 +1,248 @@
+"""Rasa action classes: read the tracker, call the plain modules, return events.
+
+Every action that answers ends with `FollowupAction("action_listen")`: when the action server
+is down, Rasa gets no events, the rules in data/ then predict `utter_technical_problem`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import faq_reply, handoff, orders
+from actions.feedback_store import record_feedback
+from actions.frustration import is_frustrated
+from actions.knowledge import knowledge_base
+
+log = logging.getLogger(__name__)
+LISTEN: list[EventType] = [FollowupAction("action_listen")]
+MAX_ORDER_NUMBER_TRIES = 2
+NO_ORDER_NUMBER = "keine"
+LEAVE_FORM_INTENTS = {"ask_question", "nlu_fallback", "request_human", "complain", "goodbye", "bot_challenge"}
+
+
+def _say(dispatcher: CollectingDispatcher, messages: list[dict[str, Any]]) -> None:
+    for message in messages:
+        dispatcher.utter_message(**message)
+
+
+def _slots(values: dict[str, Any]) -> list[EventType]:
+    return [SlotSet(name, value) for name, value in values.items()]
+
+
+def _user_texts(tracker: Tracker) -> list[str]:
+    return [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+
+
+def handoff_events(tracker: Tracker, dispatcher: CollectingDispatcher, reason: str) -> list[EventType]:
+    """Tell the customer, hand the agent a payload, pause the bot (a form in progress ends)."""
+    candidates = tracker.get_slot("kb_candidates") or []
+    summary = handoff.summarise(reason, _user_texts(tracker), tracker.get_slot("last_faq_id"))
+    dispatcher.utter_message(text=f"{handoff.CUSTOMER_TEXT[reason]} {handoff.OFFICE_HOURS}")
+    last_question = tracker.get_slot("last_question") or tracker.latest_message.get("text")
+    dispatcher.utter_message(json_message=handoff.handoff_payload(reason, candidates, summary, last_question))
+    log.info("handoff %s for %s", reason, tracker.sender_id)
+    events: list[EventType] = [
+        SlotSet("pending", None),
+        SlotSet("failed_attempts", 0.0),
+        SlotSet("handoff_reason", reason),
+    ]
+    if tracker.active_loop.get("name"):
+        events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+    return [*events, ConversationPaused()]
+
+
+def frustration_events(dispatcher: CollectingDispatcher) -> list[EventType]:
+    dispatcher.utter_message(response="utter_frustration")
+    return [SlotSet("pending", "human"), SlotSet("handoff_reason", "frustration"), *LISTEN]
+
+
+def feedback_events(tracker: Tracker, dispatcher: CollectingDispatcher, helpful: bool, kind: str) -> list[EventType]:
+    """Record the verdict; a second failure in a row hands off, a first one offers a human."""
+    question = tracker.get_slot("last_question")
+    if kind == "none_of_these":
+        for candidate in tracker.get_slot("kb_candidates") or []:
+            record_feedback(tracker.sender_id, candidate.get("faq_id"), False, kind, question)
+    else:
+        record_feedback(tracker.sender_id, tracker.get_slot("last_faq_id"), helpful, kind, question)
+    if helpful:
+        dispatcher.utter_message(response="utter_feedback_thanks")
+        return [SlotSet("pending", None), SlotSet("failed_attempts", 0.0), *LISTEN]
+    failed = (tracker.get_slot("failed_attempts") or 0.0) + 1
+    if failed >= 2:
+        return handoff_events(tracker, dispatcher, "repeated_failure")
+    dispatcher.utter_message(response="utter_offer_human")
+    offer = [SlotSet("pending", "human"), SlotSet("handoff_reason", "requested")]
+    return [*offer, SlotSet("failed_attempts", failed), *LISTEN]
+
+
+def answer_events(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType]:
+    """The latest message goes to the knowledge base (frustration first gets an apology)."""
+    text = tracker.latest_message.get("text") or ""
+    if is_frustrated(text):
+        return frustration_events(dispatcher)
+    reply = faq_reply.plan_answer(
+        knowledge_base(), text, tracker.get_slot("topic"), tracker.get_slot("failed_attempts") or 0.0
+    )
+    _say(dispatcher, reply.messages)
+    events = _slots(reply.slots)
+    if reply.handoff_reason:
+        tracker.slots.update(reply.slots)
+        return events + handoff_events(tracker, dispatcher, reply.handoff_reason)
+    return [*events, *LISTEN]
+
+
+class ActionAnswerFaq(Action):
+    """A question (or anything NLU could not place) goes to the knowledge base."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return answer_events(tracker, dispatcher)
+
+
+class ActionChooseFaq(Action):
+    """A "Meinten Sie …?" button: answer the chosen entry."""
+
+    def name(self) -> str:
+        return "action_choose_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        entry = knowledge_base().entries.get(tracker.get_slot("faq_id") or "")
+        if entry is None:
+            dispatcher.utter_message(response="utter_rephrase")
+            return [SlotSet("faq_id", None), *LISTEN]
+        reply = faq_reply.answer_reply(entry, entry.question)
+        reply.slots["kb_candidates"] = tracker.get_slot("kb_candidates")
+        _say(dispatcher, reply.messages)
+        return [*_slots(reply.slots), SlotSet("faq_id", None), *LISTEN]
+
+
+class ActionFeedback(Action):
+    """The Ja/Nein buttons under an answer and the "Nichts davon" button."""
+
+    def name(self) -> str:
+        return "action_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        intent = tracker.get_intent_of_latest_message()
+        if intent == "none_of_these":
+            return feedback_events(tracker, dispatcher, False, "none_of_these")
+        return feedback_events(tracker, dispatcher, intent == "feedback_helpful", "button")
+
+
+class ActionConfirm(Action):
+    """A typed "ja"/"nein" answers whatever the bot asked last (feedback or the offer of a human)."""
+
+    def name(self) -> str:
+        return "action_confirm"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        yes = tracker.get_intent_of_latest_message() == "affirm"
+        pending = tracker.get_slot("pending")
+        if pending == "feedback":
+            return feedback_events(tracker, dispatcher, yes, "typed")
+        if pending == "human" and yes:
+            return handoff_events(tracker, dispatcher, tracker.get_slot("handoff_reason") or "requested")
+        dispatcher.utter_message(response="utter_no_human_then" if pending == "human" else "utter_how_can_i_help")
+        return [SlotSet("pending", None), *LISTEN]
+
+
+class ActionHandoff(Action):
+    """The customer asked for a human."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return handoff_events(tracker, dispatcher, "requested")
+
+
+class ActionFrustration(Action):
+    """Apologise without admitting fault and offer a human."""
+
+    def name(self) -> str:
+        return "action_frustration"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return frustration_events(dispatcher)
+
+
+class ValidateOrderStatusForm(FormValidationAction):
+    """Accept `LG-123456` in any spelling; after two misses, stop asking."""
+
+    def name(self) -> str:
+        return "validate_order_status_form"
+
+    def validate_order_number(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        number = orders.normalise_order_number(str(slot_value or ""))
+        if number:
+            return {"order_number": number, "order_attempts": 0.0}
+        if tracker.get_intent_of_latest_message() in LEAVE_FORM_INTENTS:
+            return {"order_number": NO_ORDER_NUMBER, "order_attempts": 0.0}
+        tries = (tracker.get_slot("order_attempts") or 0.0) + 1
+        if tries >= MAX_ORDER_NUMBER_TRIES:
+            return {"order_number": NO_ORDER_NUMBER, "order_attempts": 0.0}
+        dispatcher.utter_message(response="utter_invalid_order_number")
+        return {"order_number": None, "order_attempts": tries}
+
+
+class ActionOrderStatus(Action):
+    """Look the order up in the configured backend and say where it is."""
+
+    def name(self) -> str:
+        return "action_order_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        number = tracker.get_slot("order_number")
+        done: list[EventType] = [SlotSet("order_number", None), *LISTEN]
+        if not number or number == NO_ORDER_NUMBER:
+            return [*done[:-1], *self._instead(tracker, dispatcher)]
+        return await self._look_up(number, dispatcher, done)
+
+    @staticmethod
+    def _instead(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType]:
+        """The customer left the form: answer what they said instead, or offer a human."""
+        intent = tracker.get_intent_of_latest_message()
+        if intent == "request_human":
+            return handoff_events(tracker, dispatcher, "requested")
+        if intent == "complain":
+            return frustration_events(dispatcher)
+        if intent in ("ask_question", "nlu_fallback"):
+            return answer_events(tracker, dispatcher)
+        if intent in ("goodbye", "bot_challenge"):
+            dispatcher.utter_message(response="utter_goodbye" if intent == "goodbye" else "utter_iamabot")
+            return LISTEN
+        dispatcher.utter_message(response="utter_offer_human")
+        return [SlotSet("pending", "human"), SlotSet("handoff_reason", "requested"), *LISTEN]
+
+    @staticmethod
+    async def _look_up(number: str, dispatcher: CollectingDispatcher, done: list[EventType]) -> list[EventType]:
+        try:
+            order = orders.order_backend().lookup(number)
+        except orders.OrderBackendError as error:
+            log.warning("order lookup failed: %s", error)
+            dispatcher.utter_message(text="Den Bestellstatus kann ich gerade nicht abrufen.")
+            dispatcher.utter_message(response="utter_offer_human")
+            return [SlotSet("pending", "human"), SlotSet("handoff_reason", "requested"), *done]
+        dispatcher.utter_message(text=orders.describe(order) if order else orders.not_found_text(number))
+        return done
+
+
+class ActionWarmUp(Action):
+    """Loads the knowledge base; the process runner calls it once so the first customer does not wait."""
+
+    def name(self) -> str:
+        return "action_warm_up"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        knowledge_base().ask("Wie lange dauert die Lieferung?")  # first encode initialises torch and spaCy
+        return []

@@ -1,0 +1,172 @@
+"""Order look-up behind one small interface: a shop's HTTP API, or the demo SQLite backend.
+
+`AUSKUNFT_ORDER_API_URL` (or `order_backend.url` in endpoints.yml) selects the HTTP backend:
+`GET {url}/{order_number}` answers 200 with JSON `{"status": …, "carrier": …, "tracking_url": …,
+"expected_delivery": …}` or 404. Without it, the demo database `var/orders.db` is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ruamel.yaml import YAML
+
+from knowledge_base.settings import PROJECT_ROOT
+
+DHL_TRACKING = "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode="
+ORDER_NUMBER = re.compile(r"\b(?:LG[- ]?)?(\d{6})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Order:
+    number: str
+    status: str
+    """One of: received, packed, shipped, delivered, cancelled."""
+    carrier: str | None = None
+    tracking_url: str | None = None
+    expected_delivery: str | None = None
+
+
+class OrderBackend(Protocol):
+    def lookup(self, number: str) -> Order | None:
+        """The order, or None when the number is unknown; raises OrderBackendError when unreachable."""
+        ...
+
+
+class OrderBackendError(RuntimeError):
+    """The backend could not be asked (network, bad answer)."""
+
+
+def normalise_order_number(text: str | None) -> str | None:
+    """`lg 123456`, `LG123456`, `123456` → `LG-123456`; None when the text holds no order number."""
+    match = ORDER_NUMBER.search(text or "")
+    return f"LG-{match.group(1)}" if match else None
+
+
+DEMO_ORDERS = [
+    Order("LG-123456", "shipped", "DHL", f"{DHL_TRACKING}00340434161094015902", "2026-11-27"),
+    Order("LG-234567", "packed", None, None, "2026-11-28"),
+    Order("LG-345678", "delivered", "DHL", None, "2026-11-20"),
+    Order("LG-456789", "received", None, None, "2026-12-01"),
+    Order("LG-567890", "cancelled"),
+]
+
+
+class SqliteOrderBackend:
+    """Demo backend: a few sample orders in SQLite, created on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        fresh = not self.path.exists()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path)
+        if fresh:
+            with connection:
+                connection.execute(
+                    "CREATE TABLE orders (number TEXT PRIMARY KEY, status TEXT NOT NULL, carrier TEXT,"
+                    " tracking_url TEXT, expected_delivery TEXT)"
+                )
+                connection.executemany(
+                    "INSERT INTO orders VALUES (?, ?, ?, ?, ?)",
+                    [(o.number, o.status, o.carrier, o.tracking_url, o.expected_delivery) for o in DEMO_ORDERS],
+                )
+        return connection
+
+    def lookup(self, number: str) -> Order | None:
+        connection = self._connect()
+        try:
+            row = connection.execute(
+                "SELECT number, status, carrier, tracking_url, expected_delivery FROM orders WHERE number = ?",
+                (number,),
+            ).fetchone()
+        finally:
+            connection.close()
+        return Order(*row) if row else None
+
+
+class HttpOrderBackend:
+    """A shop system's order API; short timeout so a slow shop cannot stall the conversation."""
+
+    def __init__(self, url: str, timeout: float = 3.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def lookup(self, number: str) -> Order | None:
+        url = f"{self.url}/{urllib.parse.quote(number)}"
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                data = json.load(response)
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            raise OrderBackendError(f"order API answered {error.code}") from error
+        except (OSError, ValueError) as error:
+            raise OrderBackendError(f"order API unreachable: {error}") from error
+        return Order(
+            number=number,
+            status=str(data.get("status", "received")),
+            carrier=data.get("carrier"),
+            tracking_url=data.get("tracking_url"),
+            expected_delivery=data.get("expected_delivery"),
+        )
+
+
+def configured_url(endpoints: Path = PROJECT_ROOT / "endpoints.yml") -> str | None:
+    """The order API URL from the environment, else from `order_backend.url` in endpoints.yml."""
+    if url := os.environ.get("AUSKUNFT_ORDER_API_URL"):
+        return url
+    if endpoints.exists():
+        section = (YAML(typ="safe").load(endpoints.read_text(encoding="utf-8")) or {}).get("order_backend") or {}
+        if isinstance(section, dict) and section.get("url"):
+            return str(section["url"])
+    return None
+
+
+def order_backend() -> OrderBackend:
+    if url := configured_url():
+        return HttpOrderBackend(url)
+    return SqliteOrderBackend(Path(os.environ.get("AUSKUNFT_ORDERS_DB", PROJECT_ROOT / "var" / "orders.db")))
+
+
+STATUS_TEXT = {
+    "received": "ist bei uns eingegangen und wird bald verpackt",
+    "packed": "ist verpackt und wird in Kürze an den Versanddienstleister übergeben",
+    "shipped": "ist unterwegs",
+    "delivered": "wurde zugestellt",
+    "cancelled": "wurde storniert",
+}
+
+
+def describe(order: Order) -> str:
+    """One short German message about the order's state."""
+    text = f"Ihre Bestellung {order.number} {STATUS_TEXT.get(order.status, 'wird bearbeitet')}"
+    if order.carrier and order.status == "shipped":
+        text += f" mit {order.carrier}"
+    if order.expected_delivery and order.status in ("received", "packed", "shipped"):
+        day = order.expected_delivery
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            day = f"{day[8:10]}.{day[5:7]}.{day[:4]}"
+        text += f" – voraussichtliche Zustellung am {day}"
+    text += "."
+    if order.tracking_url and order.status == "shipped":
+        text += f" [Sendung verfolgen]({order.tracking_url})"
+    return text
+
+
+def not_found_text(number: str) -> str:
+    return (
+        f"Zur Bestellnummer {number} finde ich leider keine Bestellung. Bitte prüfen Sie die Nummer in Ihrer "
+        "Bestellbestätigung. Bestellungen erscheinen etwa eine Stunde nach dem Kauf bei mir."
+    )

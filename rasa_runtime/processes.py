@@ -1,0 +1,165 @@
+"""Start Rasa and the action server, wait until both answer, stop both.
+
+Ready means: the action server answers /health and has loaded the knowledge base (a warm-up
+call), and Rasa answers /status with a loaded model. Logs go to files under var/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rasa_runtime.paths import CREDENTIALS, MODEL, RASA, ROOT, VAR, rasa_env
+
+START_TIMEOUT = 240.0
+
+
+@dataclass
+class Settings:
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    endpoints: Path = ROOT / os.environ.get("AUSKUNFT_RASA_ENDPOINTS", "endpoints.yml")
+    tracker_db: Path = VAR / "trackers.db"
+    log_dir: Path = VAR
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """Extra environment for both processes (tests point feedback/orders at temporary files)."""
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+
+def http_json(url: str, body: Any = None, timeout: float = 5.0) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.load(response)
+
+
+class Services:
+    """The two processes as one unit; a context manager stops both, whatever happens."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.actions: subprocess.Popen[bytes] | None = None
+        self.rasa: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, command: list[str], log_name: str) -> subprocess.Popen[bytes]:
+        s = self.settings
+        s.log_dir.mkdir(parents=True, exist_ok=True)
+        env = rasa_env(
+            AUSKUNFT_ACTIONS_PORT=str(s.actions_port),
+            AUSKUNFT_TRACKER_DB=str(s.tracker_db),
+            PYTHONUNBUFFERED="1",
+            **s.extra_env,
+        )
+        log = (s.log_dir / log_name).open("ab")
+        # own process group: Ctrl-C in the terminal reaches us only, and we stop the children in order
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def start(self) -> None:
+        s = self.settings
+        if not MODEL.exists():
+            raise FileNotFoundError(f"{MODEL} is missing: run `python -m rasa_runtime train` first")
+        s.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        self.start_actions()
+        self.rasa = self._spawn(
+            [str(RASA), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(s.rasa_port), "--model", str(MODEL),
+             "--endpoints", str(s.endpoints), "--credentials", str(CREDENTIALS)],
+            "rasa.log",
+        )
+
+    def start_actions(self) -> None:
+        self.actions = self._spawn(
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.settings.actions_port)],
+            "actions.log",
+        )
+
+    def stop_actions(self) -> None:
+        """Stop only the action server (tests of what customers see when it is down)."""
+        self._terminate([self.actions])
+        self.actions = None
+
+    def wait_until_ready(self, timeout: float = START_TIMEOUT) -> float:
+        """Seconds until both answer; raises RuntimeError if a process dies or time runs out."""
+        started = time.perf_counter()
+        deadline = started + timeout
+        actions_ready = rasa_ready = False
+        while not (actions_ready and rasa_ready):
+            for log_name, process in (("actions.log", self.actions), ("rasa.log", self.rasa)):
+                if process is None or process.poll() is not None:
+                    raise RuntimeError(f"a process exited during start-up; see {self.settings.log_dir / log_name}")
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"not ready after {timeout:.0f} s; see the logs in {self.settings.log_dir}")
+            if not actions_ready:
+                actions_ready = self._actions_ready()
+            if not rasa_ready:
+                rasa_ready = self._rasa_ready()
+            if not (actions_ready and rasa_ready):
+                time.sleep(0.5)
+        return time.perf_counter() - started
+
+    def _actions_ready(self) -> bool:
+        try:
+            http_json(f"{self.settings.actions_url}/health", timeout=2)
+        except (OSError, ValueError):
+            return False
+        warm_up = {
+            "next_action": "action_warm_up",
+            "sender_id": "warm-up",
+            "tracker": {"sender_id": "warm-up", "slots": {}, "latest_message": {}, "events": [], "active_loop": {}},
+            "domain": {},
+            "version": "3.6.21",
+        }
+        http_json(f"{self.settings.actions_url}/webhook", warm_up, timeout=START_TIMEOUT)
+        return True
+
+    def _rasa_ready(self) -> bool:
+        try:
+            status = http_json(f"{self.settings.rasa_url}/status", timeout=2)
+        except (OSError, ValueError):
+            return False
+        return bool(status.get("model_id"))
+
+    def running(self) -> bool:
+        return all(p is not None and p.poll() is None for p in (self.rasa, self.actions))
+
+    def stop(self) -> None:
+        self._terminate([self.rasa, self.actions])
+        self.rasa = self.actions = None
+
+    @staticmethod
+    def _terminate(processes: list[subprocess.Popen[bytes] | None]) -> None:
+        """SIGTERM to each process group (Rasa keeps nothing only in memory), SIGKILL after 15 s."""
+        running = [p for p in processes if p is not None and p.poll() is None]
+        for process in running:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in running:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def __enter__(self) -> Services:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
