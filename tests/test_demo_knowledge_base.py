@@ -11,14 +11,46 @@ from knowledge_base.schema import SMS_MAX_CHARS
 from knowledge_base.settings import PROJECT_ROOT, Settings
 
 DEMO = PROJECT_ROOT / "knowledge_base" / "faqs"
-REQUIRED_IDS = """versand-sendungsverfolgung versand-lieferzeit versand-kosten versand-ausland versand-packstation
-versand-lieferadresse-aendern versand-paket-beschaedigt versand-paket-nicht-erhalten bestellung-stornieren
-bestellung-aendern bestellung-bestaetigung-fehlt bestellung-teillieferung retoure-ruecksendung retoure-frist
-retoure-kosten retoure-erstattung-dauer umtausch zahlung-methoden zahlung-rechnung zahlung-ratenkauf
-zahlung-fehlgeschlagen rechnung-kopie gutschein-einloesen gutschein-geschenkkarte konto-passwort-vergessen
-konto-erstellen konto-loeschen konto-daten-aendern newsletter-abmelden garantie-gewaehrleistung reklamation-defekt
-produkt-verfuegbarkeit produkt-groessenberatung preis-anpassung kontakt-erreichbarkeit filialen-abholung datenschutz
-app""".split()
+REQUIRED_IDS = [
+    "versand-sendungsverfolgung",
+    "versand-lieferzeit",
+    "versand-kosten",
+    "versand-ausland",
+    "versand-packstation",
+    "versand-lieferadresse-aendern",
+    "versand-paket-beschaedigt",
+    "versand-paket-nicht-erhalten",
+    "bestellung-stornieren",
+    "bestellung-aendern",
+    "bestellung-bestaetigung-fehlt",
+    "bestellung-teillieferung",
+    "retoure-ruecksendung",
+    "retoure-frist",
+    "retoure-kosten",
+    "retoure-erstattung-dauer",
+    "umtausch",
+    "zahlung-methoden",
+    "zahlung-rechnung",
+    "zahlung-ratenkauf",
+    "zahlung-fehlgeschlagen",
+    "rechnung-kopie",
+    "gutschein-einloesen",
+    "gutschein-geschenkkarte",
+    "konto-passwort-vergessen",
+    "konto-erstellen",
+    "konto-loeschen",
+    "konto-daten-aendern",
+    "newsletter-abmelden",
+    "garantie-gewaehrleistung",
+    "reklamation-defekt",
+    "produkt-verfuegbarkeit",
+    "produkt-groessenberatung",
+    "preis-anpassung",
+    "kontakt-erreichbarkeit",
+    "filialen-abholung",
+    "datenschutz",
+    "app",
+]
 
 
 def test_demo_content_is_complete_and_valid() -> None:
@@ -66,8 +98,11 @@ def test_clear_questions_rank_the_right_entry_first_and_are_never_answered_wrong
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "question",
-    ["Bauen Sie den Kleiderschrank bei mir zu Hause auf?", "Wie wird das Wetter morgen?",
-     "Suchen Sie Mitarbeiter für das Lager?"],
+    [
+        "Bauen Sie den Kleiderschrank bei mir zu Hause auf?",
+        "Wie wird das Wetter morgen?",
+        "Suchen Sie Mitarbeiter für das Lager?",
+    ],
 )
 def test_out_of_scope_questions_are_not_answered(demo_kb: KnowledgeBase, question: str) -> None:
     assert demo_kb.ask(question).action != "answer"

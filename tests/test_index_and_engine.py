@@ -10,7 +10,7 @@ import pytest
 from knowledge_base.decision import Candidate, decide
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.faq_files import load_faqs
-from knowledge_base.faq_index import build_index
+from knowledge_base.faq_index import best_phrasings_score, build_index
 from knowledge_base.settings import Settings, Thresholds
 from tests.conftest import FakeEmbedder, write
 
@@ -40,9 +40,17 @@ def test_index_search_finds_entry_by_alternative(faq_dir: Path, fake_embedder: F
     index, _ = build_index(_entries(faq_dir), fake_embedder, None)
     query = "Wann kommt mein Paket an?"
     signals = index.signals(fake_embedder.encode([query], "query")[0], query)
-    assert signals.question[0] == pytest.approx(1.0, abs=1e-5)
     assert int(np.argmax(signals.question)) == 0
+    assert signals.question[0] > 0.75  # 0.75 × exact phrasing (1.0) + 0.25 × its sibling
     assert signals.lexical[0] == pytest.approx(1.0)
+
+
+def test_entry_score_weighs_best_and_second_best_phrasing() -> None:
+    owners = np.array([2, 0, 2, 1, 0])
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5], dtype=np.float32)
+    assert best_phrasings_score(owners, scores, 4).tolist() == pytest.approx(
+        [0.75 * 0.8 + 0.25 * 0.5, 0.6, 0.75 * 0.9 + 0.25 * 0.7, -1.0]
+    )
 
 
 def test_dimension_mismatch_is_a_clear_error(faq_dir: Path, fake_embedder: FakeEmbedder) -> None:
