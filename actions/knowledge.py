@@ -22,7 +22,7 @@ _last_check = 0.0
 
 
 def knowledge_base() -> KnowledgeBase:
-    """The shared instance, loaded on first call; checks for a fine-tuned model once a minute."""
+    """The shared instance, loaded on first call; looks for a fine-tuned model once a minute."""
     global _kb, _last_check
     with _lock:
         if _kb is None:
@@ -33,9 +33,17 @@ def knowledge_base() -> KnowledgeBase:
             log.info("knowledge base ready in %.1f s (%d entries)", time.perf_counter() - started, len(kb.entries))
         elif time.monotonic() - _last_check > TRAINED_MODEL_CHECK_SECONDS:
             _last_check = time.monotonic()
-            if _kb.use_trained_model_if_ready():
-                log.info("switched to the model fine-tuned on the FAQ")
+            # swapping may embed the FAQ again: never on a customer's request path
+            threading.Thread(target=_swap_in_trained_model, args=(_kb,), daemon=True).start()
         return _kb
+
+
+def _swap_in_trained_model(kb: KnowledgeBase) -> None:
+    try:
+        if kb.use_trained_model_if_ready():
+            log.info("switched to the model fine-tuned on the FAQ")
+    except Exception:  # a failed swap must not stop the bot; the base model keeps serving
+        log.exception("could not switch to the fine-tuned model")
 
 
 def set_knowledge_base(kb: KnowledgeBase | None) -> None:

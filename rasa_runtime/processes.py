@@ -56,11 +56,16 @@ class Services:
         self.settings = settings or Settings()
         self.actions: subprocess.Popen[bytes] | None = None
         self.rasa: subprocess.Popen[bytes] | None = None
+        self.ready_after: dict[str, float] = {}
+        """Seconds from `wait_until_ready` until each process answered (benchmarks)."""
 
     def _spawn(self, command: list[str], log_name: str) -> subprocess.Popen[bytes]:
         s = self.settings
         s.log_dir.mkdir(parents=True, exist_ok=True)
         env = rasa_env(
+            # one question at a time: one torch thread answers in ~20 ms, two threads on a busy
+            # 2-core machine took ~1 s (oversubscription); the operator may still override it
+            AUSKUNFT_TORCH_THREADS=os.environ.get("AUSKUNFT_TORCH_THREADS", "1"),
             AUSKUNFT_ACTIONS_PORT=str(s.actions_port),
             AUSKUNFT_TRACKER_DB=str(s.tracker_db),
             PYTHONUNBUFFERED="1",
@@ -106,12 +111,14 @@ class Services:
                     raise RuntimeError(f"a process exited during start-up; see {self.settings.log_dir / log_name}")
             if time.perf_counter() > deadline:
                 raise RuntimeError(f"not ready after {timeout:.0f} s; see the logs in {self.settings.log_dir}")
-            if not actions_ready:
-                actions_ready = self._actions_ready()
-            if not rasa_ready:
-                rasa_ready = self._rasa_ready()
+            if not actions_ready and (actions_ready := self._actions_ready()):
+                self.ready_after["actions"] = time.perf_counter() - started
+            if not rasa_ready and (rasa_ready := self._rasa_ready()):
+                self.ready_after["rasa"] = time.perf_counter() - started
             if not (actions_ready and rasa_ready):
                 time.sleep(0.5)
+        self._warm_up()
+        self.ready_after["knowledge_base"] = time.perf_counter() - started
         return time.perf_counter() - started
 
     def _actions_ready(self) -> bool:
@@ -119,6 +126,10 @@ class Services:
             http_json(f"{self.settings.actions_url}/health", timeout=2)
         except (OSError, ValueError):
             return False
+        return True
+
+    def _warm_up(self) -> None:
+        """Load the knowledge base in the action server now rather than on the first customer's question."""
         warm_up = {
             "next_action": "action_warm_up",
             "sender_id": "warm-up",
@@ -127,7 +138,6 @@ class Services:
             "version": "3.6.21",
         }
         http_json(f"{self.settings.actions_url}/webhook", warm_up, timeout=START_TIMEOUT)
-        return True
 
     def _rasa_ready(self) -> bool:
         try:
