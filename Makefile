@@ -57,7 +57,7 @@ benchmark: setup
 	$(PY) benchmarks/retrieval.py --train --json var/benchmark-retrieval.json
 
 bot-benchmark: setup
-	$(PY) benchmarks/bot_benchmark.py --json var/benchmark-bot.json
+	$(PY) benchmarks/bot_benchmark.py --train --cross-validation --json var/benchmark-bot.json
 
 clean:
 	rm -rf var models $(VENV) $(RASA_VENV) .rasa
