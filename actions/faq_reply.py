@@ -11,12 +11,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge_base.decision import Candidate, Decision
+from knowledge_base.decision import NO_TEXT, Candidate, Decision
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.schema import FaqEntry
 
 FOLLOW_UP_MAX_WORDS = 8
-NOTHING_TO_SEARCH = "no text to search"
 
 
 @dataclass
@@ -103,7 +102,7 @@ def decide_with_context(kb: KnowledgeBase, question: str, topic: str | None) -> 
 def plan_answer(kb: KnowledgeBase, question: str, topic: str | None, failed_attempts: float) -> Reply:
     """Answer, ask back, ask to rephrase (no text), or hand off (low confidence / repeated failure)."""
     decision = decide_with_context(kb, question, topic)
-    if decision.reason == NOTHING_TO_SEARCH:
+    if decision.reason == NO_TEXT:
         return Reply(messages=[{"response": "utter_rephrase"}], slots={"pending": None})
     if decision.action == "answer" and decision.faq_id in kb.entries:
         return answer_reply(kb.entries[decision.faq_id], question, decision.candidates)

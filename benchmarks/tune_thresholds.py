@@ -174,7 +174,7 @@ def search_thresholds(
     sizes = [len(g) for g in covid_gold]
     best, best_value = (0.9, 0.03, 0.8, 0.05), -1.0
     for answer, margin, clarify, window in itertools.product(
-        np.arange(0.70, 0.99, 0.01), [0.0, 0.02, 0.04, 0.06, 0.08], np.arange(0.60, 0.95, 0.01), [0.03, 0.06]
+        np.arange(0.40, 0.99, 0.01), [0.0, 0.02, 0.04, 0.06, 0.08], np.arange(0.30, 0.95, 0.01), [0.03, 0.06]
     ):
         if clarify > answer:
             continue

@@ -9,6 +9,8 @@ from knowledge_base.settings import Thresholds
 
 Action = Literal["answer", "clarify", "handoff"]
 MAX_OPTIONS = 3
+NO_TEXT = "no text to search"
+"""`Decision.reason` for input without letters or digits (empty, emoji only): ask to rephrase."""
 
 
 @dataclass(frozen=True)

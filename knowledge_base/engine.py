@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from knowledge_base import training
-from knowledge_base.decision import Candidate, Decision, decide
+from knowledge_base.decision import NO_TEXT, Candidate, Decision, decide
 from knowledge_base.embedding import SentenceTransformerEmbedder, TextEmbedder
 from knowledge_base.faq_files import FaqCollection, content_hash, load_faqs
 from knowledge_base.faq_index import BuildStats, FaqIndex, build_index
@@ -148,5 +148,5 @@ class KnowledgeBase:
         """The ranking (for evaluation and editors) and the decision made from it."""
         ranking = self.rank(question, top_k)
         if not ranking:
-            return ranking, Decision("handoff", 0.0, [], "no text to search")
+            return ranking, Decision("handoff", 0.0, [], NO_TEXT)
         return ranking, decide(ranking, self.served.thresholds)

@@ -6,6 +6,7 @@ hub access can point `AUSKUNFT_EMBEDDING_MODEL` at any sentence-transformers mod
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -15,16 +16,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Thresholds(BaseModel):
-    """Decision thresholds on the fused score (see docs/benchmarks.md for the trade-off)."""
+    """Decision thresholds on the fused score; defaults chosen by benchmarks/tune_thresholds.py.
 
-    answer: float = 0.90
+    See docs/benchmarks.md for the trade-off curve behind them.
+    """
+
+    answer: float = 0.83
     """Top score needed to answer directly."""
-    margin: float = 0.03
+    margin: float = 0.04
     """Lead of the top candidate over the runner-up needed to answer directly."""
-    clarify: float = 0.84
+    clarify: float = 0.82
     """Top score needed to offer candidates instead of handing off."""
-    clarify_window: float = 0.05
+    clarify_window: float = 0.03
     """Candidates within this distance of the top one are offered as options."""
+
+
+TRAINED_THRESHOLDS = Thresholds(answer=0.68, margin=0.08, clarify=0.45, clarify_window=0.06)
+"""A fine-tuned model spreads similarities wider (related texts drop to ~0.5), so its cut-offs are lower."""
 
 
 class Settings(BaseSettings):
@@ -41,12 +49,15 @@ class Settings(BaseSettings):
     passage_prompt: str = "passage: "
     use_trained_model: bool = True
     """Prefer a model fine-tuned on this knowledge base (`train`) when one exists."""
-    answer_weight: float = 0.3
-    lexical_weight: float = 0.15
-    torch_threads: int = Field(default=2, ge=1)
+    answer_weight: float = 0.5
+    lexical_weight: float = 0.1
+    torch_threads: int = Field(default=1, ge=1)
+    """Threads per query: one query gains little from more, and under load more threads thrash
+    (measured in the action server: 24 ms with 1 thread, ~970 ms with 2 while training ran)."""
+    training_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     """For the base model, e.g. `AUSKUNFT_THRESHOLDS__ANSWER=0.9`."""
-    trained_thresholds: Thresholds = Field(default_factory=Thresholds)
+    trained_thresholds: Thresholds = Field(default_factory=lambda: TRAINED_THRESHOLDS.model_copy())
     """For a model fine-tuned on the knowledge base (its similarities spread wider)."""
 
     @property

@@ -108,7 +108,7 @@ def train(
     )
     from sentence_transformers.training_args import BatchSamplers
 
-    torch.set_num_threads(settings.torch_threads)
+    torch.set_num_threads(settings.training_threads)
     started = time.monotonic()
     model = SentenceTransformer(settings.embedding_model, device="cpu")
     serving_length = model.max_seq_length

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge_base.decision import Candidate, decide
+from knowledge_base.decision import NO_TEXT, Candidate, decide
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.faq_files import load_faqs
 from knowledge_base.faq_index import best_phrasings_score, build_index
@@ -115,7 +115,7 @@ def test_odd_input_gets_a_defined_decision(kb: KnowledgeBase, question: str) -> 
 def test_input_without_text_is_handed_off_with_reason(kb: KnowledgeBase) -> None:
     for question in ["", "   ", "😀🙈", "\x00\x07"]:
         decision = kb.ask(question)
-        assert (decision.action, decision.reason, decision.candidates) == ("handoff", "no text to search", [])
+        assert (decision.action, decision.reason, decision.candidates) == ("handoff", NO_TEXT, [])
 
 
 def test_broken_file_keeps_last_good_index(kb: KnowledgeBase, settings: Settings) -> None:

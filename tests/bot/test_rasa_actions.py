@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions, faq_reply, knowledge, orders
 from actions.frustration import is_frustrated
-from knowledge_base.decision import Candidate, Decision
+from knowledge_base.decision import NO_TEXT, Candidate, Decision
 from knowledge_base.schema import FaqEntry
 
 LISTEN = FollowupAction("action_listen")
@@ -53,7 +53,7 @@ DECISIONS = {
     "retoure und was kostet das?": Decision(
         "answer", 0.93, [candidate("retoure-kosten", 0.93)], "clear match"
     ),
-    "": Decision("handoff", 0.0, [], "no text to search"),
+    "": Decision("handoff", 0.0, [], NO_TEXT),
 }
 
 
