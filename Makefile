@@ -1,13 +1,14 @@
 # Auskunft. `make run` sets everything up and starts the service; `make test` sets up and runs all tests.
 # Every step is idempotent: a second run skips what is already done.
 SHELL := /bin/bash
-PYTHON311 ?= $(shell command -v python3.11 || command -v python3)
+PYTHON311 ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 MODEL := models/e5-small-st
 INSTALLED := $(VENV)/.installed
 # Rasa 3.6 needs Python < 3.11 and brings TensorFlow: its own venv, every package pinned.
-PYTHON310 ?= $(shell command -v python3.10 || echo /root/.pyenv/versions/3.10.13/bin/python)
+# (pyenv's python3.10 shim fails unless 3.10 is activated, so the interpreter is named by path.)
+PYTHON310 ?= $(firstword $(wildcard /root/.pyenv/versions/3.10.13/bin/python) python3.10)
 RASA_VENV := .venv-rasa
 RASA_INSTALLED := $(RASA_VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
