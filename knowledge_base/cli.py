@@ -98,10 +98,13 @@ def _show(kb: KnowledgeBase, question: str, as_json: bool) -> None:
         click.echo(json.dumps(_decision_json(decision, ranking), ensure_ascii=False, indent=1))
         return
     console.print(f"[bold]{decision.action}[/bold] (confidence {decision.confidence:.3f}; {decision.reason})")
-    table = Table("faq id", "score", "question sim", "answer sim", "lexical", "question")
-    table.columns[0].no_wrap = True
+    table = Table("faq id", "score", "phrasing", "answer", "lexical", "question")
+    for column in table.columns:
+        column.no_wrap = True
+    for column in table.columns[1:5]:
+        column.min_width = 8
     table.columns[5].overflow = "ellipsis"
-    table.columns[5].no_wrap = True
+    table.columns[5].max_width = 40
     for c in ranking:
         table.add_row(c.faq_id, f"{c.score:.3f}", f"{c.question_similarity:.3f}",
                       f"{c.answer_similarity:.3f}", f"{c.lexical:.2f}", c.question)
