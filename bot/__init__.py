@@ -1,0 +1,37 @@
+"""The gateway: the website widget's API, the agent inbox and the demo page in front of Rasa."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from bot import config, db, errors
+from bot.hub import Hub
+from bot.rasa_client import RasaClient
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(config.from_env())
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config.secret_key(config.VAR / "secret_key")
+
+    db.init_app(app)
+    app.extensions["hub"] = Hub()
+    app.extensions["rasa"] = app.config.get("RASA_CLIENT") or RasaClient(
+        app.config["RASA_URL"], app.config["RASA_TIMEOUT"]
+    )
+    errors.init_app(app)
+
+    from bot import auth, cli, inbox, pages, widget_api
+
+    auth.init_app(app)
+    app.register_blueprint(widget_api.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(pages.bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,82 @@
+"""Agent login: Flask-Login sessions, hashed passwords, CSRF on every form and every JSON action."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import LoginManager, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from bot.db import get_session
+from bot.errors import wants_json
+from bot.models import Agent
+
+bp = Blueprint("auth", __name__, url_prefix="/agent")
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-Mail", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Passwort", validators=[DataRequired(), Length(max=200)])
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Bitte melden Sie sich an."
+    from bot import widget_api
+
+    csrf.exempt(widget_api.bp)  # the widget proves itself with its conversation token, not a cookie
+
+
+@login_manager.user_loader
+def load_agent(agent_id: str) -> Agent | None:
+    return get_session().get(Agent, int(agent_id)) if agent_id.isdigit() else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():  # type: ignore[no-untyped-def]
+    if wants_json() or request.method != "GET":
+        return jsonify(error="Anmeldung erforderlich"), 401
+    return redirect(url_for("auth.login", next=request.path))
+
+
+def create_agent(email: str, name: str, password: str) -> Agent:
+    if len(password) < 10:
+        raise ValueError("das Passwort braucht mindestens 10 Zeichen")
+    session = get_session()
+    if session.scalar(select(Agent).where(Agent.email == email.lower())):
+        raise ValueError(f"es gibt schon einen Zugang für {email}")
+    agent = Agent(email=email.lower(), name=name, password_hash=generate_password_hash(password))
+    session.add(agent)
+    session.commit()
+    return agent
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    form = LoginForm()
+    if form.validate_on_submit():
+        agent = get_session().scalar(select(Agent).where(Agent.email == form.email.data.lower()))
+        if agent is not None and check_password_hash(agent.password_hash, form.password.data):
+            login_user(agent)
+            target = request.args.get("next", "")
+            # only paths inside the inbox: no open redirect
+            return redirect(
+                target if target.startswith("/agent") and not target.startswith("//") else url_for("inbox.queue")
+            )
+        flash("E-Mail oder Passwort ist falsch.")
+    return render_template("agent/login.html", form=form), 200 if request.method == "GET" else 401
+
+
+@bp.post("/logout")
+@login_required
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,112 @@
+"""A customer message in, the bot's replies out: store first, then route to Rasa or to the agent.
+
+Messages of one conversation are handled one at a time (a lock per conversation), so replies
+cannot overtake each other; every message is committed before Rasa is asked, so nothing is lost
+when Rasa is down — the customer is told, and the conversation goes to the agent queue.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import conversations
+from bot.hub import Hub
+from bot.models import Conversation, Direction, Message, Sender, State
+from bot.rasa_client import RasaClient, RasaUnavailable
+
+RASA_DOWN_TEXT = (
+    "Unser digitaler Assistent ist gerade nicht erreichbar. Ich habe Ihre Nachricht an unseren Kundenservice "
+    "weitergegeben – ein Mitarbeiter meldet sich hier bei Ihnen."
+)
+RASA_DOWN_REASON = "bot_unavailable"
+
+
+class ConversationClosed(Exception):
+    pass
+
+
+_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
+_locks_guard = threading.Lock()
+
+
+def _lock(conversation_id: int) -> threading.Lock:
+    with _locks_guard:
+        return _locks[conversation_id]
+
+
+def receive(
+    session: Session,
+    conversation: Conversation,
+    text: str,
+    intent: str | None,
+    source_id: str | None,
+    rasa: RasaClient,
+    hub: Hub,
+) -> list[Message]:
+    """Store the customer's message and everything it caused; the new messages in order.
+
+    `intent` is a button's payload (`/feedback_helpful`), sent to Rasa instead of the text shown.
+    A resend with a known `source_id` returns [] and changes nothing.
+    """
+    with _lock(conversation.id):
+        session.refresh(conversation)
+        if conversation.state == State.CLOSED:
+            raise ConversationClosed
+        if source_id and session.scalar(
+            select(Message.id).where(Message.conversation_id == conversation.id, Message.source_id == source_id)
+        ):
+            return []
+        payload = {"intent": intent} if intent else None
+        new = [
+            conversations.add_message(
+                session, conversation, Direction.INCOMING, Sender.CONTACT, text, payload, source_id
+            )
+        ]
+        session.commit()
+        hub.notify(conversation.id)
+        if conversation.state != State.BOT:
+            return new  # a human has it (or will): the bot gets nothing
+        hub.set_typing(conversation.id, "bot", True)
+        try:
+            replies = rasa.send(conversation.rasa_sender_id, intent or text)
+        except RasaUnavailable:
+            new.append(conversations.add_message(session, conversation, Direction.OUTGOING, Sender.BOT, RASA_DOWN_TEXT))
+            if note := conversations.hand_off(session, conversation, RASA_DOWN_REASON, None):
+                new.append(note)
+        else:
+            new.extend(store_replies(session, conversation, replies))
+        finally:
+            hub.set_typing(conversation.id, "bot", False)
+        session.commit()
+        hub.notify(conversation.id)
+        return new
+
+
+def store_replies(session: Session, conversation: Conversation, replies: list[dict[str, Any]]) -> list[Message]:
+    """Texts with their buttons become bot messages; a handoff payload moves the conversation to the queue."""
+    stored: list[Message] = []
+    for reply in replies:
+        custom = reply.get("custom")
+        if isinstance(custom, dict) and custom.get("type") == "handoff":
+            if note := conversations.hand_off(session, conversation, str(custom.get("reason", "requested")), custom):
+                note.payload = {"handoff": custom}
+                stored.append(note)
+            continue
+        text = reply.get("text")
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in reply.get("buttons") or []
+            if isinstance(b, dict)
+        ]
+        if not text and not buttons:
+            continue  # images, attachments: not used by this bot
+        payload = {"buttons": buttons} if buttons else None
+        stored.append(
+            conversations.add_message(session, conversation, Direction.OUTGOING, Sender.BOT, str(text or ""), payload)
+        )
+    return stored

@@ -1,0 +1,149 @@
+"""The conversation state machine as plain functions on a session: bot → waiting_for_agent → with_agent → bot/closed.
+
+Each function checks the transition and writes the matching system message; callers commit.
+`take` is one conditional UPDATE, so two agents cannot both win.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.models import Agent, Contact, Conversation, Direction, Message, Sender, State, now
+
+TRANSITIONS: dict[State, set[State]] = {
+    State.BOT: {State.WAITING, State.CLOSED},
+    State.WAITING: {State.WITH_AGENT, State.BOT, State.CLOSED},
+    State.WITH_AGENT: {State.BOT, State.CLOSED},
+    State.CLOSED: set(),
+}
+TEXTS = {
+    "queued": "Ihre Anfrage liegt jetzt beim Kundenservice. Sie können hier weiterschreiben – nichts geht verloren.",
+    "joined": "{name} vom Kundenservice ist jetzt im Chat.",
+    "left": "{name} hat das Gespräch an den digitalen Assistenten zurückgegeben.",
+    "back_to_bot": "Sie chatten wieder mit dem digitalen Assistenten.",
+    "closed": "Das Gespräch wurde beendet. Vielen Dank!",
+}
+
+
+class InvalidTransition(Exception):
+    def __init__(self, current: str, wanted: str) -> None:
+        super().__init__(f"conversation is {current}, cannot become {wanted}")
+
+
+def _move(conversation: Conversation, wanted: State) -> None:
+    if wanted not in TRANSITIONS[State(conversation.state)]:
+        raise InvalidTransition(conversation.state, wanted)
+    conversation.state = wanted
+    conversation.updated_at = now()
+
+
+def start(session: Session, channel: str = "web") -> Conversation:
+    conversation = Conversation(
+        contact=Contact(),
+        channel=channel,
+        token=secrets.token_urlsafe(32),
+        rasa_sender_id=f"{channel}-{uuid.uuid4().hex}",
+        state=State.BOT,
+    )
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def by_token(session: Session, token: str) -> Conversation | None:
+    return session.scalar(select(Conversation).where(Conversation.token == token))
+
+
+def add_message(
+    session: Session,
+    conversation: Conversation,
+    direction: Direction,
+    sender: Sender,
+    text: str,
+    payload: dict[str, Any] | None = None,
+    source_id: str | None = None,
+    agent: Agent | None = None,
+) -> Message:
+    message = Message(
+        conversation_id=conversation.id,
+        direction=direction,
+        sender=sender,
+        text=text,
+        payload=payload,
+        source_id=source_id,
+        agent=agent,
+        created_at=now(),
+    )
+    session.add(message)
+    conversation.updated_at = now()
+    session.flush()
+    return message
+
+
+def system_note(session: Session, conversation: Conversation, key: str, **values: str) -> Message:
+    return add_message(session, conversation, Direction.ACTIVITY, Sender.SYSTEM, TEXTS[key].format(**values))
+
+
+def hand_off(
+    session: Session, conversation: Conversation, reason: str, payload: dict[str, Any] | None
+) -> Message | None:
+    """The bot gives up (or Rasa is down): into the queue with reason and candidates. Idempotent while waiting."""
+    if conversation.state == State.WAITING:
+        return None
+    _move(conversation, State.WAITING)
+    conversation.handoff_reason = reason
+    conversation.handoff = payload
+    conversation.waiting_since = now()
+    conversation.assignee_id = None
+    return system_note(session, conversation, "queued")
+
+
+def take(session: Session, conversation_id: int, agent: Agent) -> bool:
+    """Atomically assign a waiting conversation; False if another agent was first or it is not waiting."""
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.state == State.WAITING)
+        .values(state=State.WITH_AGENT, assignee_id=agent.id, updated_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    conversation = session.get(Conversation, conversation_id)
+    assert conversation is not None
+    session.refresh(conversation)
+    system_note(session, conversation, "joined", name=agent.name)
+    return True
+
+
+def give_back(session: Session, conversation: Conversation, agent: Agent) -> None:
+    """To the bot again; the caller has already resumed the Rasa conversation."""
+    was_with_agent = conversation.state == State.WITH_AGENT
+    _move(conversation, State.BOT)
+    conversation.assignee_id = None
+    conversation.waiting_since = None
+    if was_with_agent:
+        system_note(session, conversation, "left", name=agent.name)
+    else:
+        system_note(session, conversation, "back_to_bot")
+
+
+def close(session: Session, conversation: Conversation) -> None:
+    _move(conversation, State.CLOSED)
+    conversation.waiting_since = None
+    system_note(session, conversation, "closed")
+
+
+def queue(session: Session) -> list[Conversation]:
+    """Waiting conversations, oldest first."""
+    return list(
+        session.scalars(
+            select(Conversation)
+            .where(Conversation.state == State.WAITING)
+            .order_by(Conversation.waiting_since, Conversation.id)
+        )
+    )

@@ -1,0 +1,38 @@
+"""Every error under /api and every JSON request gets a JSON body with a message, never an HTML page or a 500 trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger("auskunft.gateway")
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+def json_error(status: int, message: str):  # type: ignore[no-untyped-def]
+    return jsonify(error=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        return json_error(400, f"CSRF-Prüfung fehlgeschlagen: {error.description}")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if wants_json():
+            return json_error(error.code or 500, error.description or error.name)
+        return error
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        if wants_json():
+            return json_error(500, "interner Fehler")
+        return InternalServerError()

@@ -1,0 +1,52 @@
+"""In-process notifications: who is typing, and "something new in conversation N" for SSE streams.
+
+Messages themselves are read from the database, so a stream that missed a notification loses
+nothing; this only wakes it early. One gateway process; several would need Redis or PostgreSQL
+LISTEN/NOTIFY here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+
+TYPING_SECONDS = 8.0
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._versions: defaultdict[int, int] = defaultdict(int)
+        self._typing: dict[tuple[int, str], float] = {}
+
+    def version(self, conversation_id: int) -> int:
+        with self._changed:
+            return self._versions[conversation_id]
+
+    def notify(self, conversation_id: int) -> None:
+        with self._changed:
+            self._versions[conversation_id] += 1
+            self._changed.notify_all()
+
+    def set_typing(self, conversation_id: int, who: str, typing: bool) -> None:
+        """`who` is "bot", "agent" or "contact"; typing expires by itself after a few seconds."""
+        with self._changed:
+            if typing:
+                self._typing[(conversation_id, who)] = time.monotonic() + TYPING_SECONDS
+            else:
+                self._typing.pop((conversation_id, who), None)
+        self.notify(conversation_id)
+
+    def typing(self, conversation_id: int) -> list[str]:
+        moment = time.monotonic()
+        with self._changed:
+            return sorted(
+                who for (cid, who), until in self._typing.items() if cid == conversation_id and until > moment
+            )
+
+    def wait(self, conversation_id: int, seen: int, timeout: float) -> int:
+        """Block until the conversation's version differs from `seen` or time runs out; the version."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._versions[conversation_id] != seen, timeout)
+            return self._versions[conversation_id]

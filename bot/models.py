@@ -1,0 +1,125 @@
+"""Contacts, their conversations, every message, and the agents (Chatwoot's shape, trimmed)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class State(enum.StrEnum):
+    BOT = "bot"
+    WAITING = "waiting_for_agent"
+    WITH_AGENT = "with_agent"
+    CLOSED = "closed"
+
+
+class Direction(enum.StrEnum):
+    INCOMING = "incoming"  # from the customer
+    OUTGOING = "outgoing"  # to the customer (bot or agent)
+    ACTIVITY = "activity"  # system notes: handoff, agent joined/left, closed
+
+
+class Sender(enum.StrEnum):
+    CONTACT = "contact"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    # Flask-Login's user interface
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    channel: Mapped[str] = mapped_column(String(30), default="web")
+    token: Mapped[str] = mapped_column(String(100), unique=True, index=True)
+    """Opaque, random; kept in the customer's browser. Knowing it is the only way in."""
+    rasa_sender_id: Mapped[str] = mapped_column(String(100), unique=True)
+    state: Mapped[str] = mapped_column(String(30), default=State.BOT, index=True)
+    handoff_reason: Mapped[str | None] = mapped_column(String(50))
+    handoff: Mapped[dict[str, Any] | None] = mapped_column()
+    """The bot's handoff payload: candidates with scores, summary, last question."""
+    waiting_since: Mapped[datetime | None] = mapped_column()
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+    contact: Mapped[Contact] = relationship()
+    assignee: Mapped[Agent | None] = relationship()
+    messages: Mapped[list[Message]] = relationship(back_populates="conversation", order_by="Message.id")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("conversation_id", "source_id", name="uq_message_source"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(20))
+    sender: Mapped[str] = mapped_column(String(20))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any] | None] = mapped_column()
+    """Buttons, the intent a button sent, the handoff payload."""
+    source_id: Mapped[str | None] = mapped_column(String(100))
+    """The widget's id for the message: a resend after a network error is stored once."""
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    agent: Mapped[Agent | None] = relationship()
+
+    def to_json(self) -> dict[str, Any]:
+        payload = self.payload or {}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "direction": self.direction,
+            "sender": self.sender,
+            "text": self.text,
+            "created_at": aware(self.created_at).isoformat(),
+        }
+        if buttons := payload.get("buttons"):
+            data["buttons"] = buttons
+        if self.agent is not None:
+            data["agent_name"] = self.agent.name
+        return data

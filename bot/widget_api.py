@@ -1,0 +1,151 @@
+"""The widget's API: start or continue a conversation by its opaque token, send, receive (SSE or polling)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bot import channel, conversations
+from bot.db import get_session, session_factory
+from bot.models import Conversation, Message
+from bot.requests_json import INTENT, SOURCE_ID, json_body, optional_pattern, text_field
+
+bp = Blueprint("widget_api", __name__, url_prefix="/api/widget")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+
+
+def get_conversation(token: str) -> Conversation:
+    """The conversation behind a token; 404 for malformed, unknown or forged ones alike."""
+    conversation = conversations.by_token(get_session(), token) if TOKEN.match(token) else None
+    if conversation is None:
+        abort(404, "unbekanntes Gespräch")
+    return conversation
+
+
+def messages_after(session: Session, conversation_id: int, after: int) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message)
+            .options(selectinload(Message.agent))
+            .where(Message.conversation_id == conversation_id, Message.id > after)
+            .order_by(Message.id)
+        )
+    )
+
+
+def after_param() -> int:
+    raw = request.args.get("after") or request.headers.get("Last-Event-ID") or "0"
+    if not raw.isdigit():
+        abort(400, "„after“ muss eine Nachrichten-Nummer sein")
+    return int(raw)
+
+
+def snapshot(conversation: Conversation, after: int = 0) -> dict[str, Any]:
+    hub = current_app.extensions["hub"]
+    return {
+        "token": conversation.token,
+        "state": conversation.state,
+        "typing": hub.typing(conversation.id),
+        "messages": [m.to_json() for m in messages_after(get_session(), conversation.id, after)],
+    }
+
+
+@bp.post("/conversations")
+def start():
+    json_body(optional=True)
+    session = get_session()
+    conversation = conversations.start(session)
+    session.commit()
+    return jsonify(snapshot(conversation)), 201
+
+
+@bp.get("/conversations/<token>")
+def show(token: str):
+    return jsonify(snapshot(get_conversation(token)))
+
+
+@bp.get("/conversations/<token>/messages")
+def poll(token: str):
+    """The polling fallback: messages after `after`, the state and who is typing."""
+    return jsonify(snapshot(get_conversation(token), after_param()))
+
+
+@bp.post("/conversations/<token>/messages")
+def send(token: str):
+    conversation = get_conversation(token)
+    body = json_body()
+    text = text_field(body)
+    intent = optional_pattern(body, "payload", INTENT)
+    source_id = optional_pattern(body, "client_id", SOURCE_ID)
+    try:
+        new = channel.receive(
+            get_session(),
+            conversation,
+            text,
+            intent,
+            source_id,
+            current_app.extensions["rasa"],
+            current_app.extensions["hub"],
+        )
+    except channel.ConversationClosed:
+        abort(409, "das Gespräch ist beendet; bitte ein neues beginnen")
+    return jsonify(state=conversation.state, messages=[m.to_json() for m in new]), 201
+
+
+@bp.post("/conversations/<token>/typing")
+def typing(token: str):
+    conversation = get_conversation(token)
+    body = json_body()
+    if not isinstance(body.get("typing"), bool):
+        abort(400, "„typing“ muss true oder false sein")
+    current_app.extensions["hub"].set_typing(conversation.id, "contact", body["typing"])
+    return "", 204
+
+
+@bp.get("/conversations/<token>/events")
+def events(token: str):
+    """Server-Sent Events: `message` (one per stored message, id = message id), `typing`, `state`."""
+    conversation = get_conversation(token)
+    stream = sse_stream(conversation.id, after_param(), who_sees="contact")
+    return Response(
+        stream, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+
+
+def sse_stream(conversation_id: int, after: int, who_sees: str, to_json: Any = Message.to_json) -> Iterator[str]:
+    """Read from the database after every notification (or keep-alive), so a missed wake-up loses nothing."""
+    factory = session_factory()
+    hub = current_app.extensions["hub"]
+    keepalive = current_app.config["SSE_KEEPALIVE_SECONDS"]
+
+    def generate() -> Iterator[str]:
+        nonlocal after
+        last_typing: list[str] | None = None
+        last_state: str | None = None
+        yield "retry: 2000\n\n"
+        while True:
+            version = hub.version(conversation_id)
+            with factory() as session:
+                new = messages_after(session, conversation_id, after)
+                state = session.get(Conversation, conversation_id).state  # type: ignore[union-attr]
+                chunks = [f"id: {m.id}\nevent: message\ndata: {json.dumps(to_json(m))}\n\n" for m in new]
+            yield from chunks
+            if new:
+                after = new[-1].id
+            if state != last_state:
+                last_state = state
+                yield f"event: state\ndata: {json.dumps({'state': state})}\n\n"
+            typing_now = [w for w in hub.typing(conversation_id) if w != who_sees]
+            if typing_now != last_typing:
+                last_typing = typing_now
+                yield f"event: typing\ndata: {json.dumps({'typing': typing_now})}\n\n"
+            if hub.wait(conversation_id, version, keepalive) == version:
+                yield ": keep-alive\n\n"
+
+    return generate()

@@ -1,0 +1,28 @@
+"""The gateway in front of the real Rasa server and action server (real SQLite too)."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from gateway_helpers import Customer
+
+pytestmark = pytest.mark.rasa
+
+
+def test_answer_feedback_and_handoff_with_candidates(live_app: Flask) -> None:
+    customer = Customer(live_app.test_client())
+    answer = customer.say("Was kostet der Versand?")["messages"]
+    assert "4,95" in " ".join(m["text"] for m in answer)
+    assert {"title": "Nein", "payload": "/feedback_not_helpful"} in answer[-1]["buttons"]
+    customer.say("Nein", payload="/feedback_not_helpful")
+    handed = customer.say("Ich möchte mit einem Mitarbeiter sprechen")
+    assert handed["state"] == "waiting_for_agent", handed
+    with live_app.app_context():
+        from bot import conversations
+        from bot.db import get_session
+
+        conversation = conversations.by_token(get_session(), customer.token)
+        assert conversation.handoff_reason == "requested"
+        assert conversation.handoff["summary"].startswith("Übergabe")
+    # paused: the bot stays silent until an agent gives the conversation back
+    assert [m["sender"] for m in customer.say("Hallo?")["messages"]] == ["contact"]
