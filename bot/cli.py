@@ -6,11 +6,13 @@ import os
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from bot import auth
 
 
 @click.command("create-agent")
+@with_appcontext
 @click.argument("email")
 @click.option("--name", required=True, help="shown to the customer: „NAME vom Kundenservice ist jetzt im Chat“")
 def create_agent_command(email: str, name: str) -> None:

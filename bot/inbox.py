@@ -1,14 +1,187 @@
-"""The agent inbox (placeholder until step 3)."""
+"""The agent inbox: queue, whole transcript, take (atomic), reply, FAQ answer in one click, give back, close."""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask_login import login_required
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from bot import conversations
+from bot.db import get_session
+from bot.models import Conversation, Direction, Message, Sender, State, aware
+from bot.rasa_client import RasaUnavailable
+from bot.requests_json import json_body, text_field
+from bot.widget_api import after_param, messages_after
 
 bp = Blueprint("inbox", __name__, url_prefix="/agent")
+
+
+def get_conversation(conversation_id: int, assigned: bool = False) -> Conversation:
+    """404 if unknown; with `assigned`, 409 unless the current agent has it."""
+    conversation = get_session().get(Conversation, conversation_id)
+    if conversation is None:
+        abort(404, "unbekanntes Gespräch")
+    if assigned and (conversation.state != State.WITH_AGENT or conversation.assignee_id != current_user.id):
+        abort(409, "das Gespräch ist nicht bei Ihnen – erst übernehmen")
+    return conversation
+
+
+def agent_view(message: Message) -> dict[str, Any]:
+    """What the agent sees: the customer's view plus the button intent, feedback and the bot's candidates."""
+    data = message.to_json()
+    payload = message.payload or {}
+    if intent := payload.get("intent"):
+        data["intent"] = intent
+        if intent.startswith("/feedback_"):
+            data["feedback"] = "hilfreich" if intent == "/feedback_helpful" else "nicht hilfreich"
+    if handoff := payload.get("handoff"):
+        data["handoff"] = {k: handoff.get(k) for k in ("reason", "summary", "candidates", "last_question")}
+    return data
+
+
+def changed(conversation: Conversation):  # type: ignore[no-untyped-def]
+    get_session().commit()
+    current_app.extensions["hub"].notify(conversation.id)
+    return jsonify(state=conversation.state, assignee_id=conversation.assignee_id)
 
 
 @bp.get("/")
 @login_required
 def queue():  # type: ignore[no-untyped-def]
-    return "queue"
+    session = get_session()
+    mine = session.scalars(
+        select(Conversation)
+        .where(Conversation.state == State.WITH_AGENT, Conversation.assignee_id == current_user.id)
+        .order_by(Conversation.updated_at.desc())
+    ).all()
+    return render_template("agent/queue.html", waiting=conversations.queue(session), mine=mine, aware=aware)
+
+
+@bp.get("/conversations/<int:conversation_id>")
+@login_required
+def show(conversation_id: int):  # type: ignore[no-untyped-def]
+    conversation = get_conversation(conversation_id)
+    messages = [agent_view(m) for m in messages_after(get_session(), conversation.id, 0)]
+    return render_template("agent/conversation.html", conversation=conversation, messages=messages, aware=aware)
+
+
+@bp.get("/conversations/<int:conversation_id>/messages")
+@login_required
+def poll(conversation_id: int):  # type: ignore[no-untyped-def]
+    conversation = get_conversation(conversation_id)
+    hub = current_app.extensions["hub"]
+    return jsonify(
+        state=conversation.state,
+        assignee_id=conversation.assignee_id,
+        typing=[w for w in hub.typing(conversation.id) if w != "agent"],
+        messages=[agent_view(m) for m in messages_after(get_session(), conversation.id, after_param())],
+    )
+
+
+@bp.post("/conversations/<int:conversation_id>/take")
+@login_required
+def take(conversation_id: int):  # type: ignore[no-untyped-def]
+    conversation = get_conversation(conversation_id)
+    if not conversations.take(get_session(), conversation.id, current_user):
+        get_session().rollback()
+        abort(409, "das Gespräch wartet nicht (mehr) – vielleicht hat es schon jemand übernommen")
+    return changed(conversation)
+
+
+@bp.post("/conversations/<int:conversation_id>/reply")
+@login_required
+def reply(conversation_id: int):  # type: ignore[no-untyped-def]
+    text = text_field(json_body())
+    conversation = get_conversation(conversation_id, assigned=True)
+    message = conversations.add_message(
+        get_session(), conversation, Direction.OUTGOING, Sender.AGENT, text, agent=current_user
+    )
+    current_app.extensions["hub"].set_typing(conversation.id, "agent", False)
+    changed(conversation)
+    return jsonify(agent_view(message)), 201
+
+
+@bp.post("/conversations/<int:conversation_id>/faq")
+@login_required
+def send_faq(conversation_id: int):  # type: ignore[no-untyped-def]
+    body = json_body()
+    faq_id = body.get("faq_id")
+    if not isinstance(faq_id, str) or not faq_id:
+        abort(400, "„faq_id“ fehlt")
+    conversation = get_conversation(conversation_id, assigned=True)
+    answer = faq_search().answer(faq_id)
+    if answer is None:
+        abort(404, f"keine FAQ mit der Kennung {faq_id}")
+    message = conversations.add_message(
+        get_session(),
+        conversation,
+        Direction.OUTGOING,
+        Sender.AGENT,
+        answer,
+        payload={"faq_id": faq_id},
+        agent=current_user,
+    )
+    changed(conversation)
+    return jsonify(agent_view(message)), 201
+
+
+@bp.post("/conversations/<int:conversation_id>/typing")
+@login_required
+def typing(conversation_id: int):  # type: ignore[no-untyped-def]
+    body = json_body()
+    if not isinstance(body.get("typing"), bool):
+        abort(400, "„typing“ muss true oder false sein")
+    conversation = get_conversation(conversation_id, assigned=True)
+    current_app.extensions["hub"].set_typing(conversation.id, "agent", body["typing"])
+    return "", 204
+
+
+@bp.post("/conversations/<int:conversation_id>/give-back")
+@login_required
+def give_back(conversation_id: int):  # type: ignore[no-untyped-def]
+    """Resume in Rasa first: if Rasa is down, nothing changes and the agent keeps the conversation."""
+    conversation = get_conversation(conversation_id)
+    if conversation.state not in (State.WITH_AGENT, State.WAITING) or (
+        conversation.state == State.WITH_AGENT and conversation.assignee_id != current_user.id
+    ):
+        abort(409, "nur ein wartendes oder Ihr eigenes Gespräch kann zurück an den Bot")
+    try:
+        current_app.extensions["rasa"].resume(conversation.rasa_sender_id)
+    except RasaUnavailable:
+        abort(502, "der Bot ist gerade nicht erreichbar; das Gespräch bleibt bei Ihnen")
+    conversations.give_back(get_session(), conversation, current_user)
+    current_app.extensions["hub"].set_typing(conversation.id, "agent", False)
+    return changed(conversation)
+
+
+@bp.post("/conversations/<int:conversation_id>/close")
+@login_required
+def close(conversation_id: int):  # type: ignore[no-untyped-def]
+    conversation = get_conversation(conversation_id)
+    if conversation.state == State.WITH_AGENT and conversation.assignee_id != current_user.id:
+        abort(409, "das Gespräch gehört einem anderen Agenten")
+    try:
+        conversations.close(get_session(), conversation)
+    except conversations.InvalidTransition as error:
+        abort(409, str(error))
+    return changed(conversation)
+
+
+@bp.get("/faq")
+@login_required
+def faq():  # type: ignore[no-untyped-def]
+    text = request.args.get("q", "").strip()
+    if not text or len(text) > 500:
+        abort(400, "Suchtext fehlt oder ist zu lang")
+    return jsonify(results=faq_search().search(text))
+
+
+def faq_search():  # type: ignore[no-untyped-def]
+    extensions = current_app.extensions
+    if "faq_search" not in extensions:
+        from bot.faq_search import KnowledgeBaseSearch
+
+        extensions["faq_search"] = current_app.config.get("FAQ_SEARCH") or KnowledgeBaseSearch()
+    return extensions["faq_search"]

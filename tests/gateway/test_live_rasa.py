@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from gateway_helpers import Customer
+from gateway_helpers import AgentSession, Customer
 
 pytestmark = pytest.mark.rasa
 
 
-def test_answer_feedback_and_handoff_with_candidates(live_app: Flask) -> None:
+def test_answer_feedback_handoff_agent_and_back_to_bot(live_app: Flask) -> None:
     customer = Customer(live_app.test_client())
     answer = customer.say("Was kostet der Versand?")["messages"]
     assert "4,95" in " ".join(m["text"] for m in answer)
@@ -18,11 +18,20 @@ def test_answer_feedback_and_handoff_with_candidates(live_app: Flask) -> None:
     handed = customer.say("Ich möchte mit einem Mitarbeiter sprechen")
     assert handed["state"] == "waiting_for_agent", handed
     with live_app.app_context():
-        from bot import conversations
+        from bot import auth, conversations
         from bot.db import get_session
 
         conversation = conversations.by_token(get_session(), customer.token)
         assert conversation.handoff_reason == "requested"
         assert conversation.handoff["summary"].startswith("Übergabe")
+        cid = conversation.id
+        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
     # paused: the bot stays silent until an agent gives the conversation back
     assert [m["sender"] for m in customer.say("Hallo?")["messages"]] == ["contact"]
+    anna = AgentSession(live_app, "anna@example.com", "geheim-genug-123")
+    assert anna.post(f"/agent/conversations/{cid}/take").status_code == 200
+    assert anna.post(f"/agent/conversations/{cid}/reply", {"text": "Wie kann ich helfen?"}).status_code == 201
+    assert customer.transcript()["messages"][-1]["text"] == "Wie kann ich helfen?"
+    assert anna.post(f"/agent/conversations/{cid}/give-back").json["state"] == "bot"
+    again = customer.say("Wie lange dauert die Lieferung?")
+    assert again["state"] == "bot" and len(again["messages"]) > 1, again

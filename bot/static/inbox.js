@@ -1,0 +1,91 @@
+// The open conversation: poll new messages every second, take, reply, FAQ answer, give back, close.
+(() => {
+  "use strict";
+  const list = document.getElementById("transcript");
+  const id = list.dataset.conversation;
+  const base = `/agent/conversations/${id}`;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const error = document.getElementById("error");
+  let after = Math.max(0, ...[...list.children].map((li) => Number(li.dataset.id)));
+
+  async function call(path, body) {
+    error.textContent = "";
+    const response = await fetch(base + path, {
+      method: "POST", headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body || {}), credentials: "same-origin",
+    });
+    const data = response.status === 204 ? {} : await response.json();
+    if (!response.ok) error.textContent = data.error || `Fehler ${response.status}`;
+    return response.ok ? data : null;
+  }
+
+  function render(m) {
+    if (list.querySelector(`[data-id="${m.id}"]`)) return;
+    const li = document.createElement("li");
+    li.className = `msg ${m.sender}`;
+    li.dataset.id = m.id;
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = `${m.sender}${m.agent_name ? ` (${m.agent_name})` : ""} · ${m.created_at.slice(11, 19)}`;
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = m.text; // text only, never HTML
+    li.append(meta, text);
+    if (m.feedback) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = `Feedback: ${m.feedback}`;
+      li.append(badge);
+    }
+    list.append(li);
+    after = Math.max(after, m.id);
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch(`${base}/messages?after=${after}`, { credentials: "same-origin" });
+      if (response.ok) {
+        const data = await response.json();
+        data.messages.forEach(render);
+        document.getElementById("state").textContent = data.state;
+        document.getElementById("typing").textContent = data.typing.includes("contact") ? "Kunde schreibt …" : "";
+      }
+    } finally {
+      setTimeout(poll, 1000);
+    }
+  }
+
+  document.getElementById("take").addEventListener("click", () => call("/take"));
+  document.getElementById("give-back").addEventListener("click", () => call("/give-back"));
+  document.getElementById("close").addEventListener("click", () => call("/close"));
+  const textarea = document.getElementById("reply-text");
+  let typingSent = 0;
+  textarea.addEventListener("input", () => {
+    if (Date.now() - typingSent > 3000) { typingSent = Date.now(); call("/typing", { typing: true }); }
+  });
+  document.getElementById("reply").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = textarea.value.trim();
+    if (!text) return;
+    const sent = await call("/reply", { text });
+    if (sent) { textarea.value = ""; render(sent); }
+  });
+  document.getElementById("faq-search").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const q = document.getElementById("faq-q").value.trim();
+    const results = document.getElementById("faq-results");
+    if (!q) return;
+    const response = await fetch(`/agent/faq?q=${encodeURIComponent(q)}`, { credentials: "same-origin" });
+    const data = await response.json();
+    results.replaceChildren(...(data.results || []).map((r) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `${r.question} (${r.score})`;
+      button.addEventListener("click", async () => { const sent = await call("/faq", { faq_id: r.faq_id }); if (sent) render(sent); });
+      li.append(button);
+      return li;
+    }));
+  });
+  poll();
+})();
