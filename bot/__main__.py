@@ -1,0 +1,77 @@
+"""`python -m bot run`: Rasa, action server and gateway together; prints URLs and demo login; Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import sys
+import threading
+
+from werkzeug.serving import make_server
+
+from bot import auth, config, create_app
+from bot.db import get_session
+from rasa_runtime import training
+from rasa_runtime.processes import Services, Settings
+
+DEMO_EMAIL = "demo@auskunft.local"
+
+
+def demo_password() -> str:
+    """AUSKUNFT_DEMO_AGENT_PASSWORD, else a random one kept in var/demo_agent_password (never in git)."""
+    if password := os.environ.get("AUSKUNFT_DEMO_AGENT_PASSWORD"):
+        return password
+    path = config.VAR / "demo_agent_password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def ensure_demo_agent(app) -> str:  # type: ignore[no-untyped-def]
+    password = demo_password()
+    with app.app_context():
+        try:
+            auth.create_agent(DEMO_EMAIL, "Demo-Agent", password)
+        except ValueError:
+            get_session().rollback()  # exists already
+    return password
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="start Rasa, the action server and the gateway")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=int(os.environ.get("AUSKUNFT_GATEWAY_PORT", "8000")))
+    args = parser.parse_args(argv)
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    training.ensure_trained()
+    app = create_app()
+    password = ensure_demo_agent(app)
+    with Services(Settings()) as services:
+        print("Starting Rasa and the action server (logs: var/rasa.log, var/actions.log) …", flush=True)
+        services.wait_until_ready()
+        server = make_server(args.host, args.port, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://{args.host}:{args.port}"
+        print(f"\n  Demo shop with the chat widget: {base}/", flush=True)
+        print(f"  Agent inbox:                   {base}/agent/  (login {DEMO_EMAIL} / {password})", flush=True)
+        print("  Ctrl-C stops everything.\n", flush=True)
+        try:
+            while services.running():
+                threading.Event().wait(1)
+            print("A process exited; stopping. See var/rasa.log and var/actions.log.", file=sys.stderr)
+        except KeyboardInterrupt:
+            print("\nStopping …", flush=True)
+        finally:
+            server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+// The chat inside the iframe: one conversation per browser (token in localStorage, so a reload or a second tab
+// continues it), messages pushed over Server-Sent Events with polling as the fallback.
+(() => {
+  "use strict";
+  const params = new URLSearchParams(location.search);
+  const T = (window.AuskunftTexts[params.get("lang")] || window.AuskunftTexts.de);
+  const hostOrigin = params.get("origin");
+  const api = "/api/widget/conversations";
+  const log = document.getElementById("log");
+  const input = document.getElementById("input");
+  const typing = document.getElementById("typing");
+  const KEY = "auskunft.token";
+  let token = null;
+  let after = 0;
+  let state = "bot";
+  const seen = new Set();
+
+  document.getElementById("title").textContent = params.get("title") || "Kundenservice";
+  if (/^#[0-9a-fA-F]{3,8}$/.test(params.get("color") || "")) document.body.style.setProperty("--color", params.get("color"));
+  input.placeholder = T.placeholder;
+  document.getElementById("send").textContent = T.send;
+  document.getElementById("close").setAttribute("aria-label", T.close);
+  document.getElementById("close").addEventListener("click", () => {
+    if (hostOrigin) parent.postMessage({ type: "auskunft:close" }, hostOrigin);
+  });
+  window.addEventListener("message", (event) => {
+    if (event.origin === hostOrigin && event.data && event.data.type === "auskunft:focus") input.focus();
+  });
+
+  function system(text) {
+    const li = document.createElement("li");
+    li.className = "msg system";
+    li.textContent = text;
+    log.append(li);
+  }
+
+  function render(m) {
+    if (seen.has(m.id)) return;
+    seen.add(m.id);
+    after = Math.max(after, m.id);
+    const li = document.createElement("li");
+    li.className = `msg ${m.sender}`;
+    li.dataset.id = m.id;
+    if (m.sender === "contact" || m.sender === "system") {
+      li.textContent = m.text; // customer text is text, never HTML
+    } else {
+      if (m.sender === "agent") {
+        const who = document.createElement("span");
+        who.className = "who";
+        who.textContent = m.agent_name ? `${m.agent_name} · ${T.agent}` : T.agent;
+        li.append(who);
+      }
+      li.append(window.AuskunftMarkdown.render(m.text));
+    }
+    log.append(li);
+    if (m.buttons && m.buttons.length) {
+      const row = document.createElement("li");
+      row.className = "buttons";
+      for (const b of m.buttons) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = b.title;
+        button.addEventListener("click", () => { row.remove(); send(b.title, b.payload); });
+        row.append(button);
+      }
+      log.append(row);
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function showTyping(who) {
+    typing.textContent = who.includes("agent") ? T.typingAgent : who.includes("bot") ? T.typingBot : "";
+  }
+
+  async function json(url, options) {
+    const response = await fetch(url, options);
+    const body = response.status === 204 ? {} : await response.json();
+    return { ok: response.ok, status: response.status, body };
+  }
+
+  async function begin() {
+    token = localStorage.getItem(KEY);
+    let result = token ? await json(`${api}/${token}`) : null;
+    if (!result || !result.ok || result.body.state === "closed") {
+      result = await json(api, { method: "POST" });
+      token = result.body.token;
+      localStorage.setItem(KEY, token);
+    }
+    const greeting = params.get("greeting") || T.greeting;
+    system(greeting);
+    state = result.body.state;
+    result.body.messages.forEach(render);
+    listen();
+  }
+
+  function listen() {
+    if (!window.EventSource) return poll();
+    const source = new EventSource(`${api}/${token}/events?after=${after}`);
+    let failures = 0;
+    source.addEventListener("message", (event) => { failures = 0; render(JSON.parse(event.data)); });
+    source.addEventListener("typing", (event) => showTyping(JSON.parse(event.data).typing));
+    source.addEventListener("state", (event) => { state = JSON.parse(event.data).state; });
+    source.onerror = () => {
+      if (++failures >= 3) { source.close(); poll(); } // proxies that buffer SSE: fall back to polling
+    };
+  }
+
+  async function poll() {
+    try {
+      const result = await json(`${api}/${token}/messages?after=${after}`);
+      if (result.ok) { result.body.messages.forEach(render); showTyping(result.body.typing); state = result.body.state; }
+    } finally {
+      setTimeout(poll, 1000);
+    }
+  }
+
+  async function send(text, payload) {
+    const body = { text, client_id: `c-${Date.now()}-${Math.random().toString(36).slice(2, 10)}` };
+    if (payload) body.payload = payload;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const result = await json(`${api}/${token}/messages`, {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+        });
+        if (result.status === 409) { system(T.closed); localStorage.removeItem(KEY); return; }
+        if (result.ok) { result.body.messages.forEach(render); return; }
+        break;
+      } catch (error) { /* network: resend with the same client_id, stored once */ }
+    }
+    system(T.error);
+  }
+
+  document.getElementById("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send(text);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); document.getElementById("composer").requestSubmit(); }
+  });
+  begin();
+})();
