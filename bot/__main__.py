@@ -49,27 +49,36 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=int(os.environ.get("AUSKUNFT_GATEWAY_PORT", "8000")))
     args = parser.parse_args(argv)
 
+    # A shell starts background jobs with SIGINT ignored, and Python then never raises KeyboardInterrupt:
+    # restore it so `make run &` followed by `kill -INT` stops like Ctrl-C does.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     training.ensure_trained()
     app = create_app()
     password = ensure_demo_agent(app)
-    with Services(Settings()) as services:
-        print("Starting Rasa and the action server (logs: var/rasa.log, var/actions.log) …", flush=True)
-        services.wait_until_ready()
-        server = make_server(args.host, args.port, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://{args.host}:{args.port}"
-        print(f"\n  Demo shop with the chat widget: {base}/", flush=True)
-        print(f"  Agent inbox:                   {base}/agent/  (login {DEMO_EMAIL} / {password})", flush=True)
-        print("  Ctrl-C stops everything.\n", flush=True)
-        try:
-            while services.running():
-                threading.Event().wait(1)
-            print("A process exited; stopping. See var/rasa.log and var/actions.log.", file=sys.stderr)
-        except KeyboardInterrupt:
-            print("\nStopping …", flush=True)
-        finally:
-            server.shutdown()
+    try:
+        with Services(Settings()) as services:
+            print("Starting Rasa and the action server (logs: var/rasa.log, var/actions.log) …", flush=True)
+            services.wait_until_ready()
+            try:
+                server = make_server(args.host, args.port, app, threaded=True)
+            except OSError as error:  # port taken: say so instead of a traceback; Rasa is stopped on the way out
+                print(f"Cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+                return 1
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            base = f"http://{args.host}:{args.port}"
+            print(f"\n  Demo shop with the chat widget: {base}/", flush=True)
+            print(f"  Agent inbox:                   {base}/agent/  (login {DEMO_EMAIL} / {password})", flush=True)
+            print("  Ctrl-C stops everything.\n", flush=True)
+            try:
+                while services.running():
+                    threading.Event().wait(1)
+                print("A process exited; stopping. See var/rasa.log and var/actions.log.", file=sys.stderr)
+                return 1
+            finally:
+                server.shutdown()
+    except KeyboardInterrupt:  # also while Rasa is still starting: the with block has stopped both processes
+        print("\nStopped.", flush=True)
     return 0
 
 
