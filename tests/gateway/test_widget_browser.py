@@ -1,0 +1,186 @@
+"""The widget in real headless Chromium (Debian's chromium + chromium-driver, driven by Selenium).
+
+The gateway runs on a free port in a thread with a scripted Rasa, so these tests check the widget's
+own behaviour — loading, Markdown, XSS, buttons, reload, SSE — without the real Rasa.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from gateway_helpers import AgentSession, ScriptedRasa
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+from werkzeug.serving import make_server
+
+from bot import auth
+from bot.db import get_session
+from bot.models import Conversation
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+XSS = "<script>alert(1)</script> <img src=x onerror=\"window.top.xss='img'\">"
+HANDOFF = {"custom": {"type": "handoff", "reason": "requested", "candidates": [], "summary": "Übergabe: requested."}}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    """One Chromium for the module (starting it costs a second); each test gets a fresh origin, so fresh storage."""
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail("chromium / chromium-driver missing: run `make setup` (it installs them with apt-get)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"):
+        options.add_argument(flag)
+    options.add_argument("--window-size=1200,900")
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))  # a given driver: no Selenium Manager
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """The gateway served over real HTTP (threaded, for the SSE stream) on a free port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def wait(browser: WebDriver, condition: Callable[[], Any], timeout: float = 5) -> Any:
+    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(lambda _: condition())
+
+
+def open_chat(browser: WebDriver, url: str) -> None:
+    """Load the demo page, open the launcher and switch into the chat iframe once it has its conversation."""
+    browser.switch_to.default_content()
+    browser.get(url)
+    wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "button.auskunft-launcher"))
+    browser.find_element(By.CSS_SELECTOR, "button.auskunft-launcher").click()
+    frame = browser.find_element(By.CSS_SELECTOR, "iframe.auskunft-frame")
+    wait(browser, frame.is_displayed)
+    browser.switch_to.frame(frame)
+    wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#log .msg.system"))  # the greeting
+
+
+def messages(browser: WebDriver) -> list[WebElement]:
+    return browser.find_elements(By.CSS_SELECTOR, "#log .msg:not(.system)")
+
+
+def texts(browser: WebDriver) -> list[str]:
+    return [m.text for m in messages(browser)]
+
+
+def say(browser: WebDriver, text: str) -> None:
+    """Type into the composer and press Enter, as a customer does."""
+    before = len(messages(browser))
+    browser.find_element(By.ID, "input").send_keys(text, Keys.ENTER)
+    wait(browser, lambda: len(messages(browser)) >= before + 2)  # the customer's text and the (scripted) answer
+
+
+def test_demo_page_loads_the_widget_with_one_script_tag(browser: WebDriver, live_url: str) -> None:
+    browser.get(live_url)
+    scripts = [s.get_attribute("src") for s in browser.find_elements(By.CSS_SELECTOR, "script[src]")]
+    assert scripts == [f"{live_url}/widget/loader.js"]
+    launcher = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "button.auskunft-launcher"))
+    frame = browser.find_element(By.CSS_SELECTOR, "iframe.auskunft-frame")
+    assert not frame.is_displayed() and launcher.get_attribute("aria-expanded") == "false"
+    launcher.click()
+    assert frame.is_displayed() and launcher.get_attribute("aria-expanded") == "true"
+    browser.switch_to.frame(frame)
+    assert browser.find_element(By.ID, "title").text == "Lindgrün Kundenservice"
+    wait(browser, lambda: browser.switch_to.active_element == browser.find_element(By.ID, "input"))  # focus moved
+    browser.find_element(By.ID, "close").click()
+    browser.switch_to.default_content()
+    wait(browser, lambda: not frame.is_displayed())
+
+
+def test_enter_sends_and_the_answer_renders_markdown(browser: WebDriver, live_url: str, rasa: ScriptedRasa) -> None:
+    rasa.replies.append(
+        [{"text": "Der Versand kostet **4,95 €**.\n- Details: [Versandseite](https://example.com/versand)"}]
+    )
+    open_chat(browser, live_url)
+    say(browser, "Was kostet der Versand?")
+    question, answer = messages(browser)
+    assert "contact" in question.get_attribute("class") and question.text == "Was kostet der Versand?"
+    assert answer.find_element(By.TAG_NAME, "strong").text == "4,95 €"
+    link = answer.find_element(By.CSS_SELECTOR, "li a")
+    assert (link.text, link.get_attribute("href")) == ("Versandseite", "https://example.com/versand")
+    assert link.get_attribute("rel") == "noopener noreferrer" and link.get_attribute("target") == "_blank"
+    assert browser.find_element(By.ID, "input").get_attribute("value") == ""
+
+
+def test_html_in_answers_and_customer_text_shows_as_text(browser: WebDriver, live_url: str, rasa: ScriptedRasa) -> None:
+    rasa.replies.append([{"text": f"Antwort mit {XSS} und **fett**"}])
+    open_chat(browser, live_url)
+    say(browser, XSS)
+    question, answer = messages(browser)
+    assert question.text == XSS and answer.text == f"Antwort mit {XSS} und fett"
+    time.sleep(0.3)  # give a broken image's onerror a chance to fire
+    assert browser.find_elements(By.CSS_SELECTOR, "#log script, #log img") == []
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert  # noqa: B018 - the property raises when no alert is open
+    browser.switch_to.default_content()
+    assert browser.execute_script("return window.xss === undefined")
+
+
+def test_quick_reply_buttons_send_their_payload(browser: WebDriver, live_url: str, rasa: ScriptedRasa) -> None:
+    buttons = [{"title": "Ja", "payload": "/feedback_helpful"}, {"title": "Nein", "payload": "/feedback_not_helpful"}]
+    rasa.replies.append([{"text": "Antwort"}, {"text": "Hat Ihnen das geholfen?", "buttons": buttons}])
+    rasa.replies.append([{"text": "Danke für Ihr Feedback!"}])
+    open_chat(browser, live_url)
+    say(browser, "Was kostet der Versand?")
+    row = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#log .buttons"))
+    assert [b.text for b in row.find_elements(By.TAG_NAME, "button")] == ["Ja", "Nein"]
+    row.find_element(By.XPATH, "button[text()='Ja']").click()
+    wait(browser, lambda: texts(browser)[-1] == "Danke für Ihr Feedback!")
+    assert texts(browser)[-2] == "Ja" and rasa.received[-1][1] == "/feedback_helpful"
+    assert browser.find_elements(By.CSS_SELECTOR, "#log .buttons") == []  # answered: the row is gone
+
+
+def test_reload_continues_the_conversation(browser: WebDriver, live_url: str, rasa: ScriptedRasa) -> None:
+    rasa.replies.append([{"text": "Wir liefern in **2–3 Werktagen**."}])
+    open_chat(browser, live_url)
+    say(browser, "Wie lange dauert die Lieferung?")
+    before = texts(browser)
+    open_chat(browser, live_url)  # loads the page again
+    wait(browser, lambda: len(messages(browser)) == len(before))
+    assert texts(browser) == before == ["Wie lange dauert die Lieferung?", "Wir liefern in 2–3 Werktagen."]
+    say(browser, "Danke")
+    assert len({sender for sender, _ in rasa.received}) == 1  # one Rasa conversation throughout
+
+
+def test_agent_reply_arrives_over_sse(browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa) -> None:
+    rasa.replies.append([{"text": "Ich verbinde Sie mit einem Mitarbeiter."}, HANDOFF])
+    open_chat(browser, live_url)
+    say(browser, "Ich möchte mit einem Menschen sprechen")
+    with app.app_context():
+        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
+        conversation_id = get_session().query(Conversation.id).scalar()
+    anna = AgentSession(app, "anna@example.com", "geheim-genug-123")
+    assert anna.post(f"/agent/conversations/{conversation_id}/take").status_code == 200
+    wait(browser, lambda: "Anna vom Kundenservice ist jetzt im Chat." in browser.find_element(By.ID, "log").text)
+    sent = time.monotonic()
+    assert (
+        anna.post(f"/agent/conversations/{conversation_id}/reply", {"text": "Ich schaue **sofort** nach."}).status_code
+        == 201
+    )
+    reply = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#log .msg.agent"), timeout=2)
+    assert time.monotonic() - sent < 2
+    assert reply.find_element(By.CSS_SELECTOR, ".who").text == "Anna · Kundenservice"
+    assert reply.find_element(By.TAG_NAME, "strong").text == "sofort"
