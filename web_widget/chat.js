@@ -13,6 +13,8 @@
   let token = null;
   let after = 0;
   let state = "bot";
+  let source = null; // the open EventSource, closed when its conversation ends
+  let generation = 0; // bumped per conversation, so a polling loop of an ended one stops
   const seen = new Set();
 
   document.getElementById("title").textContent = params.get("title") || "Kundenservice";
@@ -80,37 +82,64 @@
 
   async function begin() {
     token = localStorage.getItem(KEY);
-    let result = token ? await json(`${api}/${token}`) : null;
-    if (!result || !result.ok || result.body.state === "closed") {
-      result = await json(api, { method: "POST" });
-      token = result.body.token;
-      localStorage.setItem(KEY, token);
+    const result = token ? await json(`${api}/${token}`) : null;
+    system(params.get("greeting") || T.greeting);
+    if (result && result.ok && result.body.state !== "closed") {
+      state = result.body.state;
+      result.body.messages.forEach(render);
+      listen();
+    } else {
+      localStorage.removeItem(KEY); // unknown or closed; the first message starts a conversation, not every page view
+      token = null;
     }
-    const greeting = params.get("greeting") || T.greeting;
-    system(greeting);
+  }
+
+  async function start() {
+    const result = await json(api, { method: "POST" });
+    if (!result.ok) throw new Error(`start: ${result.status}`);
+    token = result.body.token;
     state = result.body.state;
-    result.body.messages.forEach(render);
+    after = 0;
+    localStorage.setItem(KEY, token);
     listen();
   }
 
+  function setState(next) {
+    if (next === "closed" && state !== "closed" && token) { system(T.closed); stop(); }
+    state = next;
+  }
+
+  function stop() {
+    // The conversation ended (closed by an agent): forget it; the next message starts a new one.
+    generation++;
+    if (source) source.close();
+    source = null;
+    token = null;
+    localStorage.removeItem(KEY);
+  }
+
   function listen() {
-    if (!window.EventSource) return poll();
-    const source = new EventSource(`${api}/${token}/events?after=${after}`);
+    generation++;
+    if (!window.EventSource) return poll(generation);
+    source = new EventSource(`${api}/${token}/events?after=${after}`);
     let failures = 0;
     source.addEventListener("message", (event) => { failures = 0; render(JSON.parse(event.data)); });
     source.addEventListener("typing", (event) => showTyping(JSON.parse(event.data).typing));
-    source.addEventListener("state", (event) => { state = JSON.parse(event.data).state; });
-    source.onerror = () => {
-      if (++failures >= 3) { source.close(); poll(); } // proxies that buffer SSE: fall back to polling
+    source.addEventListener("state", (event) => setState(JSON.parse(event.data).state));
+    const current = source;
+    current.onerror = () => {
+      // proxies that buffer SSE: fall back to polling
+      if (++failures >= 3 && current === source) { current.close(); source = null; poll(generation); }
     };
   }
 
-  async function poll() {
+  async function poll(mine) {
+    if (mine !== generation) return;
     try {
       const result = await json(`${api}/${token}/messages?after=${after}`);
-      if (result.ok) { result.body.messages.forEach(render); showTyping(result.body.typing); state = result.body.state; }
+      if (result.ok) { result.body.messages.forEach(render); showTyping(result.body.typing); setState(result.body.state); }
     } finally {
-      setTimeout(poll, 1000);
+      setTimeout(() => poll(mine), 1000);
     }
   }
 
@@ -119,10 +148,11 @@
     if (payload) body.payload = payload;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
+        if (!token) await start();
         const result = await json(`${api}/${token}/messages`, {
           method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
         });
-        if (result.status === 409) { system(T.closed); localStorage.removeItem(KEY); return; }
+        if (result.status === 409) { system(T.closed); stop(); continue; } // closed meanwhile: send in a new one
         if (result.ok) { result.body.messages.forEach(render); return; }
         break;
       } catch (error) { /* network: resend with the same client_id, stored once */ }

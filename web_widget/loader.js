@@ -13,9 +13,19 @@
   button.className = "auskunft-launcher";
   button.setAttribute("aria-label", "Chat öffnen");
   button.setAttribute("aria-expanded", "false");
-  button.textContent = "💬";
+  // An inline SVG speech bubble: an emoji shows as an empty box where no emoji font is installed.
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "28");
+  svg.setAttribute("height", "28");
+  svg.setAttribute("aria-hidden", "true");
+  const bubble = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  bubble.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+  bubble.setAttribute("fill", "currentColor");
+  svg.append(bubble);
+  button.append(svg);
   button.style.cssText = `position:fixed;bottom:20px;${side}:20px;width:56px;height:56px;border-radius:50%;border:0;` +
-    `background:${config.color};color:#fff;font-size:26px;cursor:pointer;z-index:2147483646;box-shadow:0 2px 8px #0005`;
+    `background:${config.color};color:#fff;cursor:pointer;display:grid;place-items:center;padding:0;z-index:2147483646;box-shadow:0 2px 8px #0005`;
   const frame = document.createElement("iframe");
   const params = new URLSearchParams({ title: config.title, color: config.color, greeting: config.greeting || "",
     lang: config.language, origin: location.origin });

@@ -93,7 +93,7 @@ def say(browser: WebDriver, text: str) -> None:
     wait(browser, lambda: len(messages(browser)) >= before + 2)  # the customer's text and the (scripted) answer
 
 
-def test_demo_page_loads_the_widget_with_one_script_tag(browser: WebDriver, live_url: str) -> None:
+def test_demo_page_loads_the_widget_with_one_script_tag(browser: WebDriver, live_url: str, app: Flask) -> None:
     browser.get(live_url)
     scripts = [s.get_attribute("src") for s in browser.find_elements(By.CSS_SELECTOR, "script[src]")]
     assert scripts == [f"{live_url}/widget/loader.js"]
@@ -108,6 +108,8 @@ def test_demo_page_loads_the_widget_with_one_script_tag(browser: WebDriver, live
     browser.find_element(By.ID, "close").click()
     browser.switch_to.default_content()
     wait(browser, lambda: not frame.is_displayed())
+    with app.app_context():
+        assert get_session().query(Conversation).count() == 0  # page views store nothing; the first message does
 
 
 def test_enter_sends_and_the_answer_renders_markdown(browser: WebDriver, live_url: str, rasa: ScriptedRasa) -> None:
@@ -184,3 +186,23 @@ def test_agent_reply_arrives_over_sse(browser: WebDriver, live_url: str, app: Fl
     assert time.monotonic() - sent < 2
     assert reply.find_element(By.CSS_SELECTOR, ".who").text == "Anna · Kundenservice"
     assert reply.find_element(By.TAG_NAME, "strong").text == "sofort"
+
+
+def test_closed_conversation_then_next_message_starts_a_new_one(
+    browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa
+) -> None:
+    rasa.replies.append([{"text": "Ich verbinde Sie."}, HANDOFF])
+    open_chat(browser, live_url)
+    say(browser, "Mensch bitte")
+    with app.app_context():
+        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
+        conversation_id = get_session().query(Conversation.id).scalar()
+    anna = AgentSession(app, "anna@example.com", "geheim-genug-123")
+    assert anna.post(f"/agent/conversations/{conversation_id}/take").status_code == 200
+    assert anna.post(f"/agent/conversations/{conversation_id}/close").status_code == 200
+    wait(browser, lambda: "Dieses Gespräch ist beendet." in browser.find_element(By.ID, "log").text)
+    say(browser, "Noch eine Frage")
+    wait(browser, lambda: texts(browser)[-1] == "Echo: Noch eine Frage")
+    assert len({sender for sender, _ in rasa.received}) == 2  # a new Rasa conversation
+    with app.app_context():
+        assert get_session().query(Conversation).count() == 2
