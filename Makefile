@@ -42,8 +42,6 @@ setup: $(INSTALLED) $(RASA_INSTALLED)
 # (`train`, a few minutes) is built in the background and swapped in by the action server when ready.
 run: setup
 	$(PY) -m knowledge_base build
-	@nohup nice -n 10 $(PY) -m knowledge_base train >> var/train.log 2>&1 &
-	@echo "Fine-tuning on the FAQ in the background (log: var/train.log); answering with the base model meanwhile."
 	$(PY) -m bot run
 
 # Interactive questions to the knowledge base alone, without Rasa.

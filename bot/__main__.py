@@ -13,6 +13,8 @@ from werkzeug.serving import make_server
 
 from bot import auth, config, create_app
 from bot.db import get_session
+from knowledge_base import training as faq_training
+from knowledge_base.settings import Settings as KnowledgeBaseSettings
 from rasa_runtime import training
 from rasa_runtime.processes import Services, Settings
 
@@ -57,7 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app()
     password = ensure_demo_agent(app)
     try:
-        with Services(Settings()) as services:
+        with (
+            faq_training.training_in_background(KnowledgeBaseSettings(), config.VAR / "train.log") as trainer,
+            Services(Settings()) as services,
+        ):
+            if trainer is not None:
+                print("Fine-tuning on the FAQ in the background (var/train.log); the base model answers meanwhile.")
             print("Starting Rasa and the action server (logs: var/rasa.log, var/actions.log) …", flush=True)
             services.wait_until_ready()
             try:

@@ -11,8 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,3 +161,45 @@ def train(
     work.rename(target)
     log.info("trained %s on %d pairs in %.0f s", target.name, len(pairs), seconds)
     return TrainingResult(target, len(pairs), seconds, cached=False)
+
+
+@contextmanager
+def training_in_background(settings: Settings, log_path: Path) -> Iterator[subprocess.Popen[bytes] | None]:
+    """Fine-tune in a low-priority child process while the service answers with the base model.
+
+    The running engine swaps the result in when it appears; leaving the block stops an
+    unfinished run (the next start resumes from scratch, the cache makes a finished one free).
+    Nothing starts when the FAQ files have errors or this exact content is already trained.
+    """
+    from knowledge_base.faq_files import load_faqs
+
+    collection = load_faqs(settings.faq_dir)
+    done = settings.trained_models_dir / model_key(settings, collection.content_hash()) / MARKER
+    if collection.errors or done.exists() or not settings.use_trained_model:
+        yield None
+        return
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "knowledge_base", "train"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the service, which then stops this child itself
+            preexec_fn=lambda: os.nice(10),
+            env={
+                **os.environ,
+                "AUSKUNFT_FAQ_DIR": str(settings.faq_dir),
+                "AUSKUNFT_MODELS_DIR": str(settings.models_dir),
+                "AUSKUNFT_EMBEDDING_MODEL": settings.embedding_model,
+            },
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -78,3 +78,17 @@ def test_engine_starts_on_base_model_and_swaps_in_trained(trained, real_embedder
     assert kb.served.embedder.model_name_or_path == str(result.path)
     assert kb.ask("Was kostet der Versand?").faq_id == "versand-kosten"
     assert not kb.use_trained_model_if_ready()  # already swapped
+
+
+def test_background_training_skips_trained_content_and_stops_with_the_service(trained, tmp_path) -> None:
+    settings, _ = trained
+    with training.training_in_background(settings, tmp_path / "train.log") as process:
+        assert process is None  # this exact content is trained already
+    edited = settings.model_copy(update={"faq_dir": tmp_path / "faqs", "models_dir": tmp_path / "models"})
+    from tests.conftest import SMALL_KB, write
+
+    write(edited.faq_dir / "versand.yml", SMALL_KB.replace("4,95 €", "3,95 €"))
+    with training.training_in_background(edited, tmp_path / "train.log") as process:
+        assert process is not None and process.poll() is None
+    assert process.returncode is not None  # leaving the block stopped the unfinished run
+    assert not list(edited.trained_models_dir.glob("*/training.json"))
