@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from bot import conversations
+from bot import conversations, transcript
 from bot.db import get_session
 from bot.models import Conversation, Direction, Message, Sender, State, aware
 from bot.rasa_client import RasaUnavailable
@@ -65,6 +65,20 @@ def show(conversation_id: int):  # type: ignore[no-untyped-def]
     conversation = get_conversation(conversation_id)
     messages = [agent_view(m) for m in messages_after(get_session(), conversation.id, 0)]
     return render_template("agent/conversation.html", conversation=conversation, messages=messages, aware=aware)
+
+
+@bp.get("/conversations/<int:conversation_id>/transcript.<any(json, txt):fmt>")
+@login_required
+def export(conversation_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    """A download (Content-Disposition: attachment), so the agent can keep it outside the inbox."""
+    conversation = get_conversation(conversation_id)
+    messages = messages_after(get_session(), conversation.id, 0)
+    if fmt == "json":
+        response = jsonify(transcript.as_json(conversation, messages))
+    else:
+        response = Response(transcript.as_text(conversation, messages), mimetype="text/plain")
+    response.headers["Content-Disposition"] = f'attachment; filename="gespraech-{conversation.id}.{fmt}"'
+    return response
 
 
 @bp.get("/conversations/<int:conversation_id>/messages")
