@@ -7,7 +7,9 @@ from typing import Any
 from flask import Flask
 
 from bot import config, db, errors
+from bot.availability import Availability
 from bot.hub import Hub
+from bot.models import now
 from bot.rasa_client import RasaClient
 
 
@@ -19,6 +21,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.secret_key(config.VAR / "secret_key")
 
+    # a bad hours spec stops the start with a message saying what is wrong (HoursError)
+    app.extensions["availability"] = Availability.from_spec(
+        app.config["BUSINESS_HOURS"], app.config["AGENT_ONLINE_MINUTES"]
+    )
+    app.extensions["clock"] = app.config.get("CLOCK") or now
     db.init_app(app)
     app.extensions["hub"] = Hub()
     app.extensions["rasa"] = app.config.get("RASA_CLIENT") or RasaClient(

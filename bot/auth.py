@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import LoginManager, login_required, login_user, logout_user
+from flask import Blueprint, Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from bot.availability import mark_seen
 from bot.db import get_session
 from bot.errors import wants_json
 from bot.models import Agent
@@ -66,6 +67,7 @@ def login():  # type: ignore[no-untyped-def]
         agent = get_session().scalar(select(Agent).where(Agent.email == form.email.data.lower()))
         if agent is not None and check_password_hash(agent.password_hash, form.password.data):
             login_user(agent)
+            mark_seen(get_session(), agent, current_app.extensions["clock"](), force=True)
             target = request.args.get("next", "")
             # only paths inside the inbox: no open redirect
             return redirect(
@@ -78,5 +80,7 @@ def login():  # type: ignore[no-untyped-def]
 @bp.post("/logout")
 @login_required
 def logout():  # type: ignore[no-untyped-def]
+    current_user.last_seen_at = None  # logged out: no longer online, even within the presence window
+    get_session().commit()
     logout_user()
     return redirect(url_for("auth.login"))

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import conversations
+from bot.availability import Availability, handoff_notice
 from bot.hub import Hub
 from bot.models import Conversation, Direction, Message, Sender, State
+from bot.models import now as models_now
 from bot.rasa_client import RasaClient, RasaUnavailable
 
 RASA_DOWN_TEXT = (
@@ -47,11 +50,14 @@ def receive(
     source_id: str | None,
     rasa: RasaClient,
     hub: Hub,
+    availability: Availability | None = None,
+    now: datetime | None = None,
 ) -> list[Message]:
     """Store the customer's message and everything it caused; the new messages in order.
 
     `intent` is a button's payload (`/feedback_helpful`), sent to Rasa instead of the text shown.
-    A resend with a known `source_id` returns [] and changes nothing.
+    A resend with a known `source_id` returns [] and changes nothing. With `availability`, a handoff is
+    followed by the honest notice: queue position, or nobody there and an offer to leave contact details.
     """
     with _lock(conversation.id):
         session.refresh(conversation)
@@ -82,6 +88,8 @@ def receive(
             new.extend(store_replies(session, conversation, replies))
         finally:
             hub.set_typing(conversation.id, "bot", False)
+        if availability is not None and conversation.state == State.WAITING:
+            new.append(handoff_notice(session, conversation, availability, now or models_now()))
         session.commit()
         hub.notify(conversation.id)
         return new

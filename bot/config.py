@@ -38,4 +38,7 @@ def from_env() -> dict[str, Any]:
         "MAX_MESSAGE_CHARS": int(os.environ.get("AUSKUNFT_MAX_MESSAGE_CHARS", "4000")),
         "MAX_CONTENT_LENGTH": 256 * 1024,
         "SSE_KEEPALIVE_SECONDS": 15.0,
+        # Europe/Berlin; e.g. "mo-fr 08:00-20:00; sa 09:00-16:00" (the demo shop's service times)
+        "BUSINESS_HOURS": os.environ.get("AUSKUNFT_BUSINESS_HOURS", "mo-fr 08:00-20:00; sa 09:00-16:00"),
+        "AGENT_ONLINE_MINUTES": float(os.environ.get("AUSKUNFT_AGENT_ONLINE_MINUTES", "5")),
     }

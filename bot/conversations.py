@@ -27,6 +27,14 @@ TEXTS = {
     "left": "{name} hat das Gespräch an den digitalen Assistenten zurückgegeben.",
     "back_to_bot": "Sie chatten wieder mit dem digitalen Assistenten.",
     "closed": "Das Gespräch wurde beendet. Vielen Dank!",
+    "outside_hours": "Unser Kundenservice ist gerade nicht besetzt – unsere Servicezeiten: {hours}. "
+    "Ihre Anfrage bleibt mit dem ganzen Verlauf gespeichert. Wenn Sie möchten, hinterlassen Sie uns Ihre "
+    "E-Mail-Adresse oder Telefonnummer, dann melden wir uns bei Ihnen.",
+    "nobody_online": "Gerade ist leider niemand aus unserem Kundenservice erreichbar. Ihre Anfrage bleibt mit "
+    "dem ganzen Verlauf gespeichert. Wenn Sie möchten, hinterlassen Sie uns Ihre E-Mail-Adresse oder "
+    "Telefonnummer, dann melden wir uns bei Ihnen.",
+    "queue_position": "Sie sind auf Platz {position} der Warteschlange. Ein Mitarbeiter meldet sich hier im Chat.",
+    "contact_saved": "Danke! Wir melden uns unter {contact} bei Ihnen.",
 }
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from bot import conversations, transcript
+from bot import availability, conversations, transcript
 from bot.db import get_session
 from bot.models import Conversation, Direction, Message, Sender, State, aware
 from bot.rasa_client import RasaUnavailable
@@ -16,6 +16,13 @@ from bot.requests_json import json_body, text_field
 from bot.widget_api import after_param, messages_after
 
 bp = Blueprint("inbox", __name__, url_prefix="/agent")
+
+
+@bp.before_request
+def seen() -> None:
+    """Every inbox request (page, polling) keeps the agent "online" for the customers' handoff notice."""
+    if current_user.is_authenticated:
+        availability.mark_seen(get_session(), current_user, current_app.extensions["clock"]())
 
 
 def get_conversation(conversation_id: int, assigned: bool = False) -> Conversation:

@@ -59,6 +59,8 @@ class Agent(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=now)
+    last_seen_at: Mapped[datetime | None] = mapped_column()
+    """Last inbox request while logged in; None after logout. "Online" = seen within a few minutes."""
 
     # Flask-Login's user interface
     is_authenticated = True
@@ -122,4 +124,6 @@ class Message(Base):
             data["buttons"] = buttons
         if self.agent is not None:
             data["agent_name"] = self.agent.name
+        if payload.get("contact_form"):
+            data["contact_form"] = True  # the widget offers fields for an e-mail address or phone number
         return data

@@ -11,13 +11,15 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import channel, conversations
+from bot import availability, channel, conversations
 from bot.db import get_session, session_factory
-from bot.models import Conversation, Message
+from bot.models import Conversation, Message, State
 from bot.requests_json import INTENT, SOURCE_ID, json_body, optional_pattern, text_field
 
 bp = Blueprint("widget_api", __name__, url_prefix="/api/widget")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,251}\.[^@\s.]{2,63}$")
+PHONE = re.compile(r"^\+?[0-9 ()/.-]{6,30}$")
 
 
 def get_conversation(token: str) -> Conversation:
@@ -51,6 +53,7 @@ def snapshot(conversation: Conversation, after: int = 0) -> dict[str, Any]:
     return {
         "token": conversation.token,
         "state": conversation.state,
+        "queue_position": availability.queue_position(get_session(), conversation),
         "typing": hub.typing(conversation.id),
         "messages": [m.to_json() for m in messages_after(get_session(), conversation.id, after)],
     }
@@ -92,10 +95,50 @@ def send(token: str):
             source_id,
             current_app.extensions["rasa"],
             current_app.extensions["hub"],
+            current_app.extensions["availability"],
+            current_app.extensions["clock"](),
         )
     except channel.ConversationClosed:
         abort(409, "das Gespräch ist beendet; bitte ein neues beginnen")
     return jsonify(state=conversation.state, messages=[m.to_json() for m in new]), 201
+
+
+def contact_fields(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """An e-mail address and/or a phone number, at least one; 400 saying which one is not usable."""
+    email, phone = body.get("email"), body.get("phone")
+    for name, value in (("email", email), ("phone", phone)):
+        if value is not None and not isinstance(value, str):
+            abort(400, f"„{name}“ muss ein Text sein")
+    email = (email or "").strip() or None
+    phone = (phone or "").strip() or None
+    if email is None and phone is None:
+        abort(400, "bitte eine E-Mail-Adresse oder eine Telefonnummer angeben")
+    if email is not None and (len(email) > 320 or not EMAIL.match(email)):
+        abort(400, "die E-Mail-Adresse sieht nicht gültig aus")
+    if phone is not None and (not PHONE.match(phone) or sum(c.isdigit() for c in phone) < 6):
+        abort(400, "die Telefonnummer sieht nicht gültig aus (Ziffern, Leerzeichen, + ( ) / - .)")
+    return email, phone
+
+
+@bp.post("/conversations/<token>/contact")
+def leave_contact(token: str):
+    """When nobody can take over: the customer leaves a way back; the conversation stays where it is (queue)."""
+    conversation = get_conversation(token)
+    email, phone = contact_fields(json_body())
+    if conversation.state == State.CLOSED:
+        abort(409, "das Gespräch ist beendet; bitte ein neues beginnen")
+    session = get_session()
+    contact = conversation.contact
+    if email is not None:
+        contact.email = email
+    if phone is not None:
+        contact.phone = phone
+    note = conversations.system_note(
+        session, conversation, "contact_saved", contact=" bzw. ".join(v for v in (email, phone) if v)
+    )
+    session.commit()
+    current_app.extensions["hub"].notify(conversation.id)
+    return jsonify(state=conversation.state, email=contact.email, phone=contact.phone, messages=[note.to_json()]), 201
 
 
 @bp.post("/conversations/<token>/typing")
