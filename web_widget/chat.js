@@ -67,7 +67,41 @@
       }
       log.append(row);
     }
+    if (m.contact_form) log.append(contactForm());
     log.scrollTop = log.scrollHeight;
+  }
+
+  function contactForm() {
+    // Nobody can take over now: the customer may leave an e-mail address or phone number for a call back.
+    const li = document.createElement("li");
+    const form = document.createElement("form");
+    form.className = "contact-form";
+    const id = `contact-${Date.now()}`;
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = T.contactLabel;
+    const field = document.createElement("input");
+    field.id = id;
+    field.maxLength = 320;
+    field.autocomplete = "email";
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.textContent = T.contactSend;
+    const error = document.createElement("p");
+    error.setAttribute("role", "alert");
+    form.append(label, field, button, error);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const value = field.value.trim();
+      if (!value || !token) return;
+      const body = value.includes("@") ? { email: value } : { phone: value };
+      const result = await json(`${api}/${token}/contact`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      }).catch(() => ({ ok: false }));
+      if (result.ok) { li.remove(); result.body.messages.forEach(render); } else { error.textContent = T.contactInvalid; }
+    });
+    li.append(form);
+    return li;
   }
 
   function showTyping(who) {

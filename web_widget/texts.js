@@ -12,5 +12,8 @@ window.AuskunftTexts = {
     agent: "Kundenservice",
     error: "Die Nachricht konnte nicht gesendet werden. Bitte versuchen Sie es erneut.",
     closed: "Dieses Gespräch ist beendet. Schreiben Sie einfach weiter, um ein neues zu beginnen.",
+    contactLabel: "E-Mail-Adresse oder Telefonnummer",
+    contactSend: "Hinterlassen",
+    contactInvalid: "Bitte geben Sie eine gültige E-Mail-Adresse oder Telefonnummer an.",
   },
 };

@@ -167,3 +167,11 @@ def test_contact_bad_requests(app, client, customer: Customer, make_agent) -> No
     agent = make_agent()
     assert agent.post(f"/agent/conversations/{conversation_id(app, customer.token)}/close").status_code == 200
     assert client.post(f"{customer.base}/contact", json={"email": "a@b.de"}).status_code == 409
+
+
+def test_inbox_shows_the_left_contact(app, client, rasa, clock, make_agent) -> None:  # type: ignore[no-untyped-def]
+    clock[0] = SUNDAY_NOON
+    customer, _ = handed_off(client, rasa)
+    assert client.post(f"{customer.base}/contact", json={"email": "kunde@example.de"}).status_code == 201
+    page = make_agent().client.get(f"/agent/conversations/{conversation_id(app, customer.token)}")
+    assert 'href="mailto:kunde@example.de"' in page.get_data(as_text=True)

@@ -10,6 +10,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -206,3 +207,24 @@ def test_closed_conversation_then_next_message_starts_a_new_one(
     assert len({sender for sender, _ in rasa.received}) == 2  # a new Rasa conversation
     with app.app_context():
         assert get_session().query(Conversation).count() == 2
+
+
+def test_nobody_there_the_customer_leaves_an_email_address(
+    browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa
+) -> None:
+    app.extensions["clock"] = lambda: datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # a Sunday: closed
+    rasa.replies.append([{"text": "Ich verbinde Sie."}, HANDOFF])
+    open_chat(browser, live_url)
+    say(browser, "Mensch bitte")
+    form = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#log form.contact-form"))
+    assert "nicht besetzt" in browser.find_element(By.ID, "log").text
+    field = form.find_element(By.TAG_NAME, "input")
+    field.send_keys("keine adresse", Keys.ENTER)
+    wait(browser, lambda: "gültige E-Mail-Adresse" in form.find_element(By.CSS_SELECTOR, "[role=alert]").text)
+    field.clear()
+    field.send_keys("kunde@example.de", Keys.ENTER)
+    wait(browser, lambda: "Wir melden uns unter kunde@example.de" in browser.find_element(By.ID, "log").text)
+    assert browser.find_elements(By.CSS_SELECTOR, "#log form.contact-form") == []
+    with app.app_context():
+        conversation = get_session().query(Conversation).one()
+        assert conversation.contact.email == "kunde@example.de" and conversation.state == "waiting_for_agent"
