@@ -41,4 +41,12 @@ def from_env() -> dict[str, Any]:
         # Europe/Berlin; e.g. "mo-fr 08:00-20:00; sa 09:00-16:00" (the demo shop's service times)
         "BUSINESS_HOURS": os.environ.get("AUSKUNFT_BUSINESS_HOURS", "mo-fr 08:00-20:00; sa 09:00-16:00"),
         "AGENT_ONLINE_MINUTES": float(os.environ.get("AUSKUNFT_AGENT_ONLINE_MINUTES", "5")),
+        # the transcript by e-mail; without a host the widget's endpoint answers 503
+        "SMTP_HOST": os.environ.get("AUSKUNFT_SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("AUSKUNFT_SMTP_PORT", "587")),
+        "SMTP_USER": os.environ.get("AUSKUNFT_SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("AUSKUNFT_SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": os.environ.get("AUSKUNFT_SMTP_STARTTLS", "true").lower() == "true",
+        "MAIL_FROM": os.environ.get("AUSKUNFT_MAIL_FROM", "kundenservice@localhost"),
+        "MAX_TRANSCRIPT_MAILS": 3,
     }

@@ -35,6 +35,10 @@ TEXTS = {
     "Telefonnummer, dann melden wir uns bei Ihnen.",
     "queue_position": "Sie sind auf Platz {position} der Warteschlange. Ein Mitarbeiter meldet sich hier im Chat.",
     "contact_saved": "Danke! Wir melden uns unter {contact} bei Ihnen.",
+    "transcript_sent": "Wir haben Ihnen den Gesprächsverlauf an {email} geschickt.",
+    "transcript_subject": "Ihr Chat mit unserem Kundenservice",
+    "transcript_intro": "Guten Tag,\n\nhier ist der Verlauf Ihres Chats mit unserem Kundenservice "
+    "(Uhrzeiten in deutscher Zeit).\n",
 }
 
 

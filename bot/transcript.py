@@ -7,9 +7,11 @@ and the bot's candidates, the customer's feedback, the channel), so nothing depe
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.models import Conversation, Message, aware
 
+BERLIN = ZoneInfo("Europe/Berlin")
 SENDER_LABELS = {"contact": "Kunde", "bot": "Bot", "agent": "Kundenservice", "system": "System"}
 
 
@@ -79,4 +81,19 @@ def as_text(conversation: Conversation, messages: list[Message]) -> str:
         if "feedback" in m:
             text += f" [Feedback: {m['feedback']}]"
         lines.append(f"[{m['created_at']}] {who}: {text}")
+    return "\n".join(lines) + "\n"
+
+
+CUSTOMER_LABELS = {"contact": "Sie", "bot": "Assistent", "agent": "Kundenservice", "system": "Hinweis"}
+
+
+def for_customer(messages: list[Message]) -> str:
+    """The customer's copy: what they saw in the widget, Berlin time; no candidates, scores or reasons."""
+    lines = []
+    for m in messages:
+        who = CUSTOMER_LABELS.get(m.sender, m.sender)
+        if m.agent is not None:
+            who += f" ({m.agent.name})"
+        when = aware(m.created_at).astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+        lines.append(f"[{when}] {who}: {m.text}")
     return "\n".join(lines) + "\n"

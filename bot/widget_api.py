@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import smtplib
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import availability, channel, conversations
+from bot import availability, channel, conversations, mail, transcript
 from bot.db import get_session, session_factory
 from bot.models import Conversation, Message, State
 from bot.requests_json import INTENT, SOURCE_ID, json_body, optional_pattern, text_field
@@ -139,6 +140,48 @@ def leave_contact(token: str):
     session.commit()
     current_app.extensions["hub"].notify(conversation.id)
     return jsonify(state=conversation.state, email=contact.email, phone=contact.phone, messages=[note.to_json()]), 201
+
+
+@bp.post("/conversations/<token>/transcript")
+def mail_transcript(token: str):
+    """The customer's copy by e-mail (`email`, else the address already left); a few per conversation at most,
+    so a token cannot be used to send mail in bulk."""
+    conversation = get_conversation(token)
+    body = json_body(optional=True)
+    email = body.get("email") if body.get("email") is not None else conversation.contact.email
+    if not isinstance(email, str) or not email.strip():
+        abort(400, "bitte eine E-Mail-Adresse angeben")
+    email = email.strip()
+    if len(email) > 320 or not EMAIL.match(email):
+        abort(400, "die E-Mail-Adresse sieht nicht gültig aus")
+    try:
+        settings = mail.SmtpSettings.from_config(current_app.config)
+    except mail.MailNotConfigured:
+        abort(503, "der Versand per E-Mail ist hier nicht eingerichtet")
+    session = get_session()
+    messages = messages_after(session, conversation.id, 0)
+    sent_before = sum(1 for m in messages if (m.payload or {}).get("transcript_sent"))
+    if sent_before >= current_app.config["MAX_TRANSCRIPT_MAILS"]:
+        abort(429, "der Verlauf wurde schon mehrmals verschickt")
+    texts = conversations.TEXTS
+    message = mail.build(
+        settings,
+        email,
+        texts["transcript_subject"],
+        texts["transcript_intro"] + "\n" + transcript.for_customer(messages),
+    )
+    try:
+        mail.send(settings, message)
+    except (OSError, smtplib.SMTPException):
+        current_app.logger.exception("transcript mail for conversation %s failed", conversation.id)
+        abort(502, "die E-Mail konnte gerade nicht verschickt werden; bitte später noch einmal versuchen")
+    if not conversation.contact.email:
+        conversation.contact.email = email
+    note = conversations.system_note(session, conversation, "transcript_sent", email=email)
+    note.payload = {"transcript_sent": True}
+    session.commit()
+    current_app.extensions["hub"].notify(conversation.id)
+    return jsonify(messages=[note.to_json()]), 201
 
 
 @bp.post("/conversations/<token>/typing")

@@ -1,0 +1,60 @@
+"""The transcript to the customer's e-mail address through a configured SMTP server (smtplib, no queue).
+
+Sending is synchronous and short (one message, a timeout): the customer waits a second and learns at
+once whether it worked, instead of a background job failing where nobody sees it.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+
+class MailNotConfigured(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    user: str = ""
+    password: str = ""
+    starttls: bool = True
+    timeout: float = 10.0
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> SmtpSettings:
+        """Raises MailNotConfigured without `AUSKUNFT_SMTP_HOST`: the widget then says e-mail is not offered."""
+        if not config.get("SMTP_HOST"):
+            raise MailNotConfigured
+        return cls(
+            host=config["SMTP_HOST"],
+            port=int(config["SMTP_PORT"]),
+            sender=config["MAIL_FROM"],
+            user=config.get("SMTP_USER") or "",
+            password=config.get("SMTP_PASSWORD") or "",
+            starttls=bool(config["SMTP_STARTTLS"]),
+        )
+
+
+def build(settings: SmtpSettings, to: str, subject: str, body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    return message
+
+
+def send(settings: SmtpSettings, message: EmailMessage) -> None:
+    """Raises OSError or smtplib.SMTPException when the server cannot be reached or refuses."""
+    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+        if settings.starttls:
+            smtp.starttls()
+        if settings.user:
+            smtp.login(settings.user, settings.password)
+        smtp.send_message(message)
