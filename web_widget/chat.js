@@ -16,12 +16,24 @@
   let source = null; // the open EventSource, closed when its conversation ends
   let generation = 0; // bumped per conversation, so a polling loop of an ended one stops
   const seen = new Set();
+  let fields = 0; // ids for the labels of the one-field forms
 
   document.getElementById("title").textContent = params.get("title") || "Kundenservice";
   if (/^#[0-9a-fA-F]{3,8}$/.test(params.get("color") || "")) document.body.style.setProperty("--color", params.get("color"));
   input.placeholder = T.placeholder;
   document.getElementById("send").textContent = T.send;
   document.getElementById("close").setAttribute("aria-label", T.close);
+  document.getElementById("mail").setAttribute("aria-label", T.mailTranscript);
+  document.getElementById("mail").title = T.mailTranscript;
+  document.getElementById("mail").addEventListener("click", () => {
+    if (!token) { system(T.mailNothingYet); return; }
+    if (log.querySelector(".transcript-form")) return;
+    const form = fieldForm(T.mailLabel, T.send, (value) => ({ email: value }), "transcript",
+      (status) => (status === 400 ? T.mailInvalid : status === 503 ? T.mailUnavailable : T.mailFailed));
+    log.append(form);
+    form.querySelector("input").focus();
+    log.scrollTop = log.scrollHeight;
+  });
   document.getElementById("close").addEventListener("click", () => {
     if (hostOrigin) parent.postMessage({ type: "auskunft:close" }, hostOrigin);
   });
@@ -67,26 +79,30 @@
       }
       log.append(row);
     }
-    if (m.contact_form) log.append(contactForm());
+    if (m.contact_form) {
+      // Nobody can take over now: the customer may leave an e-mail address or phone number for a call back.
+      log.append(fieldForm(T.contactLabel, T.contactSend, (value) => (value.includes("@") ? { email: value } : { phone: value }),
+        "contact", () => T.contactInvalid));
+    }
     log.scrollTop = log.scrollHeight;
   }
 
-  function contactForm() {
-    // Nobody can take over now: the customer may leave an e-mail address or phone number for a call back.
+  function fieldForm(labelText, buttonText, toBody, path, errorText) {
+    // One field in the log, posted to `${token}/${path}`; on success it goes and the reply's messages show.
     const li = document.createElement("li");
     const form = document.createElement("form");
-    form.className = "contact-form";
-    const id = `contact-${Date.now()}`;
+    form.className = `field-form ${path}-form`;
+    const id = `field-${++fields}`;
     const label = document.createElement("label");
     label.htmlFor = id;
-    label.textContent = T.contactLabel;
+    label.textContent = labelText;
     const field = document.createElement("input");
     field.id = id;
     field.maxLength = 320;
     field.autocomplete = "email";
     const button = document.createElement("button");
     button.type = "submit";
-    button.textContent = T.contactSend;
+    button.textContent = buttonText;
     const error = document.createElement("p");
     error.setAttribute("role", "alert");
     form.append(label, field, button, error);
@@ -94,11 +110,10 @@
       event.preventDefault();
       const value = field.value.trim();
       if (!value || !token) return;
-      const body = value.includes("@") ? { email: value } : { phone: value };
-      const result = await json(`${api}/${token}/contact`, {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-      }).catch(() => ({ ok: false }));
-      if (result.ok) { li.remove(); result.body.messages.forEach(render); } else { error.textContent = T.contactInvalid; }
+      const result = await json(`${api}/${token}/${path}`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(toBody(value)),
+      }).catch(() => ({ ok: false, status: 0 }));
+      if (result.ok) { li.remove(); result.body.messages.forEach(render); } else { error.textContent = errorText(result.status); }
     });
     li.append(form);
     return li;

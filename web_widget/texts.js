@@ -15,5 +15,11 @@ window.AuskunftTexts = {
     contactLabel: "E-Mail-Adresse oder Telefonnummer",
     contactSend: "Hinterlassen",
     contactInvalid: "Bitte geben Sie eine gültige E-Mail-Adresse oder Telefonnummer an.",
+    mailTranscript: "Verlauf per E-Mail",
+    mailLabel: "Ihre E-Mail-Adresse für den Gesprächsverlauf",
+    mailInvalid: "Bitte geben Sie eine gültige E-Mail-Adresse an.",
+    mailUnavailable: "Der Versand per E-Mail ist leider nicht verfügbar.",
+    mailFailed: "Die E-Mail konnte nicht verschickt werden. Bitte versuchen Sie es später noch einmal.",
+    mailNothingYet: "Schreiben Sie uns zuerst – dann können wir Ihnen den Verlauf schicken.",
   },
 };

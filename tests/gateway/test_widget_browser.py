@@ -11,9 +11,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from gateway_helpers import AgentSession, ScriptedRasa
 from selenium import webdriver
@@ -24,6 +26,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
+from test_transcript_mail import Inbox, free_port
 from werkzeug.serving import make_server
 
 from bot import auth
@@ -228,3 +231,29 @@ def test_nobody_there_the_customer_leaves_an_email_address(
     with app.app_context():
         conversation = get_session().query(Conversation).one()
         assert conversation.contact.email == "kunde@example.de" and conversation.state == "waiting_for_agent"
+
+
+def test_transcript_by_email_from_the_header_button(
+    browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa
+) -> None:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_STARTTLS=False)
+        open_chat(browser, live_url)
+        browser.find_element(By.ID, "mail").click()
+        wait(browser, lambda: "Schreiben Sie uns zuerst" in browser.find_element(By.ID, "log").text)
+        say(browser, "Was kostet der Versand?")
+        browser.find_element(By.ID, "mail").click()
+        form = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#log form.transcript-form"))
+        assert browser.switch_to.active_element == form.find_element(By.TAG_NAME, "input")
+        form.find_element(By.TAG_NAME, "input").send_keys("kunde@example.de", Keys.ENTER)
+        wait(
+            browser, lambda: "Gesprächsverlauf an kunde@example.de geschickt" in browser.find_element(By.ID, "log").text
+        )
+        assert [e.rcpt_tos for e in inbox.envelopes] == [["kunde@example.de"]]
+        mail = message_from_bytes(inbox.envelopes[0].original_content, policy=policy.default)
+        assert "Sie: Was kostet der Versand?" in mail.get_content()
+    finally:
+        controller.stop()
