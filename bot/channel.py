@@ -24,7 +24,7 @@ from bot.rasa_client import RasaClient, RasaUnavailable
 
 RASA_DOWN_TEXT = (
     "Unser digitaler Assistent ist gerade nicht erreichbar. Ich habe Ihre Nachricht an unseren Kundenservice "
-    "weitergegeben – ein Mitarbeiter meldet sich hier bei Ihnen."
+    "weitergegeben."  # whether someone is there, and how soon, says the handoff notice right after
 )
 RASA_DOWN_REASON = "bot_unavailable"
 

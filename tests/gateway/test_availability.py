@@ -175,3 +175,12 @@ def test_inbox_shows_the_left_contact(app, client, rasa, clock, make_agent) -> N
     assert client.post(f"{customer.base}/contact", json={"email": "kunde@example.de"}).status_code == 201
     page = make_agent().client.get(f"/agent/conversations/{conversation_id(app, customer.token)}")
     assert 'href="mailto:kunde@example.de"' in page.get_data(as_text=True)
+
+
+def test_rasa_down_on_a_sunday_promises_no_agent(client, rasa: ScriptedRasa, clock) -> None:  # type: ignore[no-untyped-def]
+    clock[0] = SUNDAY_NOON
+    rasa.down = True
+    reply = Customer(client).say("Hallo?")
+    texts = [m["text"] for m in reply["messages"]]
+    assert reply["state"] == "waiting_for_agent" and "nicht erreichbar" in texts[1]
+    assert not any("meldet sich" in t for t in texts) and reply["messages"][-1]["contact_form"] is True
