@@ -1,0 +1,37 @@
+"""Retakes the README's screenshots (widget with an answer and buttons, inbox conversation with transcript).
+
+    .venv/bin/python benchmarks/screenshots.py
+
+Runs the full-journey browser test (real Rasa + actions, two headless Chromiums) with
+`AUSKUNFT_SCREENSHOTS=docs/screenshots`, so the pictures show exactly what the test checks.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+LIMIT = 300 * 1024  # docs live in git: keep each picture small
+
+
+def main() -> int:
+    env = {**os.environ, "AUSKUNFT_SCREENSHOTS": str(OUT)}
+    test = "tests/gateway/test_handoff_journey_browser.py"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test], cwd=ROOT, env=env)
+    if done.returncode:
+        return done.returncode
+    for png in sorted(OUT.glob("*.png")):
+        size = png.stat().st_size
+        print(f"{png.relative_to(ROOT)}: {size // 1024} KB")
+        if size > LIMIT:
+            print(f"  larger than {LIMIT // 1024} KB", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
