@@ -31,6 +31,12 @@
     text.className = "text";
     text.textContent = m.text; // text only, never HTML
     li.append(meta, text);
+    if (m.buttons && m.buttons.length) { // as the server-rendered rows show them: [Ja | Nein]
+      const buttons = document.createElement("span");
+      buttons.className = "buttons";
+      buttons.textContent = ` [${m.buttons.map((b) => b.title).join(" | ")}]`;
+      li.append(buttons);
+    }
     if (m.feedback) {
       const badge = document.createElement("span");
       badge.className = "badge";

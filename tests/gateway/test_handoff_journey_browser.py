@@ -132,4 +132,7 @@ def test_customer_bot_agent_and_back(browser: WebDriver, agent_browser: WebDrive
     wait(agent, lambda: agent.find_element(By.ID, "state").text == "bot")
     log = bot_answer(customer, "Was kostet der Versand?")
     assert "4,95" in log, log
+    last_row = "const r = document.querySelector('#transcript li:last-child'); return r && r.className + r.textContent"
+    # the bot's new rows arrive live in the open inbox page, its buttons included
+    wait(agent, lambda: "[Ja | Nein]" in agent.execute_script(last_row) and "bot" in agent.execute_script(last_row), 10)
     assert texts(customer)[-1]  # the feedback question after the bot's answer
