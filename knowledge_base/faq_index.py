@@ -78,7 +78,11 @@ class FaqIndex:
         return Signals(question, answer.astype(np.float32), self.lexical.coverage(query_text))
 
     def save(self, folder: Path) -> None:
-        """Persist the FAISS index next to the embedding cache (for inspection and fast reload)."""
+        """Persist the FAISS index and its entry order next to the embedding cache.
+
+        Loading rebuilds the flat index from the cached vectors (as fast as reading it back);
+        the files are for operators and tools that want the index itself.
+        """
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f"texts.{os.getpid()}.tmp.faiss"
         faiss.write_index(self.texts, str(tmp))
@@ -127,8 +131,11 @@ def build_index(
     lexical = LexicalIndex([" ".join((*e.match_texts, e.answer)) for e in entries])
     index = FaqIndex(entries, text_vectors, owner, answer_vectors, lexical)
     if cache_folder:
+        # Write only when the content changed: a reload of unchanged files costs no disk I/O.
         keep = {text_key("query", t) for t in texts} | {text_key("passage", a) for a in answers}
-        cache.save(keep)
-        index.save(cache_folder)
+        changed = embedded_texts + embedded_answers > 0 or set(cache.vectors) != keep
+        if changed or not (cache_folder / "texts.faiss").exists():
+            cache.save(keep)
+            index.save(cache_folder)
     stats = BuildStats(len(entries), len(texts) + len(answers), embedded_texts + embedded_answers)
     return index, stats

@@ -26,8 +26,10 @@ def test_rebuild_embeds_only_changed_texts(tmp_path: Path, faq_dir: Path, fake_e
     assert (first.entries, first.texts, first.embedded) == (3, 12, 12)
     assert (cache / "embeddings.npz").exists() and (cache / "texts.faiss").exists()
 
+    written = (cache / "embeddings.npz").stat().st_mtime_ns
     _, again = build_index(entries, fake_embedder, cache)
     assert again.embedded == 0
+    assert (cache / "embeddings.npz").stat().st_mtime_ns == written  # nothing changed, nothing rewritten
 
     edited = entries[1].model_copy(update={"answer": "Der Versand kostet 3,95 €."})
     fake_embedder.encoded.clear()
