@@ -90,6 +90,8 @@ def answer_events(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[Ev
         knowledge_base(), text, tracker.get_slot("topic"), tracker.get_slot("failed_attempts") or 0.0
     )
     _say(dispatcher, reply.messages)
+    if reply.decision:
+        dispatcher.utter_message(json_message=reply.decision)
     events = _slots(reply.slots)
     if reply.handoff_reason:
         tracker.slots.update(reply.slots)
@@ -121,6 +123,9 @@ class ActionChooseFaq(Action):
         reply = faq_reply.answer_reply(entry, entry.question)
         reply.slots["kb_candidates"] = tracker.get_slot("kb_candidates")
         _say(dispatcher, reply.messages)
+        dispatcher.utter_message(
+            json_message=faq_reply.decision_payload("chosen", tracker.get_slot("last_question") or "", faq_id=entry.id)
+        )
         return [*_slots(reply.slots), SlotSet("faq_id", None), *LISTEN]
 
 

@@ -25,6 +25,25 @@ class Reply:
     slots: dict[str, Any] = field(default_factory=dict)
     handoff_reason: str | None = None
     """Set when a human must take over; the action then runs the handoff."""
+    decision: dict[str, Any] | None = None
+    """What the knowledge base decided, for the gateway's analytics (sent as a custom message, not shown)."""
+
+
+def decision_payload(action: str, question: str, decision: Decision | None = None, faq_id: str | None = None) -> dict:
+    """`{"type": "decision", …}`: answer / clarify / handoff / chosen (a "Meinten Sie" button), with the scores.
+
+    The gateway stores it with the customer's message; analytics, the editors' unanswered list and the
+    entry history read it from there.
+    """
+    return {
+        "type": "decision",
+        "action": action,
+        "question": question,
+        "faq_id": faq_id if faq_id is not None else (decision.faq_id if decision else None),
+        "confidence": round(decision.confidence, 3) if decision else None,
+        "reason": decision.reason if decision else None,
+        "candidates": candidates_payload(decision.candidates) if decision else [],
+    }
 
 
 def candidates_payload(candidates: list[Candidate]) -> list[dict[str, Any]]:
@@ -60,7 +79,7 @@ def answer_reply(entry: FaqEntry, question: str | None, candidates: list[Candida
 
 
 def clarify_reply(decision: Decision, question: str) -> Reply:
-    """"Meinten Sie …?" with one button per candidate and a way out."""
+    """ "Meinten Sie …?" with one button per candidate and a way out."""
     buttons = [{"title": c.question, "payload": choose_faq_payload(c.faq_id)} for c in decision.candidates]
     buttons.append({"title": "Nichts davon", "payload": "/none_of_these"})
     return Reply(
@@ -105,11 +124,18 @@ def plan_answer(kb: KnowledgeBase, question: str, topic: str | None, failed_atte
     if decision.reason == NO_TEXT:
         return Reply(messages=[{"response": "utter_rephrase"}], slots={"pending": None})
     if decision.action == "answer" and decision.faq_id in kb.entries:
-        return answer_reply(kb.entries[decision.faq_id], question, decision.candidates)
-    if decision.action == "clarify":
-        return clarify_reply(decision, question)
-    failed = failed_attempts + 1
-    return Reply(
-        slots={"failed_attempts": failed, "kb_candidates": candidates_payload(decision.candidates)},
-        handoff_reason="repeated_failure" if failed >= 2 else "low_confidence",
+        reply = answer_reply(kb.entries[decision.faq_id], question, decision.candidates)
+    elif decision.action == "clarify":
+        reply = clarify_reply(decision, question)
+    else:
+        failed = failed_attempts + 1
+        reply = Reply(
+            slots={"failed_attempts": failed, "kb_candidates": candidates_payload(decision.candidates)},
+            handoff_reason="repeated_failure" if failed >= 2 else "low_confidence",
+        )
+    reply.decision = decision_payload(
+        "answer" if decision.action == "answer" and decision.faq_id in kb.entries else decision.action,
+        question,
+        decision,
     )
+    return reply

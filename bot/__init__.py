@@ -34,11 +34,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from bot import auth, cli, inbox, pages, widget_api
+    from bot.admin import home as admin_home
 
     auth.init_app(app)
     app.register_blueprint(widget_api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(admin_home.bp)
     cli.init_app(app)
     return app

@@ -9,10 +9,12 @@ import signal
 import sys
 import threading
 
+from sqlalchemy import update
 from werkzeug.serving import make_server
 
 from bot import auth, config, create_app
 from bot.db import get_session
+from bot.models import Agent, Role
 from knowledge_base import training as faq_training
 from knowledge_base.settings import Settings as KnowledgeBaseSettings
 from rasa_runtime import training
@@ -37,9 +39,12 @@ def ensure_demo_agent(app) -> str:  # type: ignore[no-untyped-def]
     password = demo_password()
     with app.app_context():
         try:
-            auth.create_agent(DEMO_EMAIL, "Demo-Agent", password)
+            auth.create_agent(DEMO_EMAIL, "Demo-Agent", password, Role.ADMIN)
         except ValueError:
-            get_session().rollback()  # exists already
+            session = get_session()
+            session.rollback()  # exists already; an older database made it an agent only
+            session.execute(update(Agent).where(Agent.email == DEMO_EMAIL).values(role=Role.ADMIN))
+            session.commit()
     return password
 
 

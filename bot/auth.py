@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Flask, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
@@ -14,7 +18,7 @@ from wtforms.validators import DataRequired, Length
 from bot.availability import mark_seen
 from bot.db import get_session
 from bot.errors import wants_json
-from bot.models import Agent
+from bot.models import Agent, Role
 
 bp = Blueprint("auth", __name__, url_prefix="/agent")
 login_manager = LoginManager()
@@ -48,13 +52,29 @@ def unauthorized():  # type: ignore[no-untyped-def]
     return redirect(url_for("auth.login", next=request.path))
 
 
-def create_agent(email: str, name: str, password: str) -> Agent:
+def role_required(role: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Login required (401/redirect), then the role (403): agents reach the inbox, editors /admin, admins both."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        @login_required
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.has_role(role):
+                abort(403, f"dafür fehlt Ihrem Zugang die Rolle „{role}“")
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorator
+
+
+def create_agent(email: str, name: str, password: str, role: Role = Role.AGENT) -> Agent:
     if len(password) < 10:
         raise ValueError("das Passwort braucht mindestens 10 Zeichen")
     session = get_session()
     if session.scalar(select(Agent).where(Agent.email == email.lower())):
         raise ValueError(f"es gibt schon einen Zugang für {email}")
-    agent = Agent(email=email.lower(), name=name, password_hash=generate_password_hash(password))
+    agent = Agent(email=email.lower(), name=name, password_hash=generate_password_hash(password), role=Role(role))
     session.add(agent)
     session.commit()
     return agent
@@ -69,10 +89,10 @@ def login():  # type: ignore[no-untyped-def]
             login_user(agent)
             mark_seen(get_session(), agent, current_app.extensions["clock"](), force=True)
             target = request.args.get("next", "")
-            # only paths inside the inbox: no open redirect
-            return redirect(
-                target if target.startswith("/agent") and not target.startswith("//") else url_for("inbox.queue")
-            )
+            # only paths inside the inbox or the editors' pages: no open redirect
+            if target.startswith(("/agent", "/admin")) and not target.startswith("//"):
+                return redirect(target)
+            return redirect(url_for("inbox.queue") if agent.has_role(Role.AGENT) else "/admin/")
         flash("E-Mail oder Passwort ist falsch.")
     return render_template("agent/login.html", form=form), 200 if request.method == "GET" else 401
 

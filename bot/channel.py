@@ -85,7 +85,7 @@ def receive(
             if note := conversations.hand_off(session, conversation, RASA_DOWN_REASON, None):
                 new.append(note)
         else:
-            new.extend(store_replies(session, conversation, replies))
+            new.extend(store_replies(session, conversation, replies, question=new[0]))
         finally:
             hub.set_typing(conversation.id, "bot", False)
         if availability is not None and conversation.state == State.WAITING:
@@ -95,11 +95,21 @@ def receive(
         return new
 
 
-def store_replies(session: Session, conversation: Conversation, replies: list[dict[str, Any]]) -> list[Message]:
-    """Texts with their buttons become bot messages; a handoff payload moves the conversation to the queue."""
+def store_replies(
+    session: Session, conversation: Conversation, replies: list[dict[str, Any]], question: Message | None = None
+) -> list[Message]:
+    """Texts with their buttons become bot messages; a handoff payload moves the conversation to the queue.
+
+    The knowledge base's decision (`{"type": "decision"}`, not shown to anyone) is kept with the customer's
+    `question` as `payload["decision"]`: analytics, the unanswered list and an entry's history read it there.
+    """
     stored: list[Message] = []
     for reply in replies:
         custom = reply.get("custom")
+        if isinstance(custom, dict) and custom.get("type") == "decision":
+            if question is not None:
+                question.payload = {**(question.payload or {}), "decision": custom}
+            continue
         if isinstance(custom, dict) and custom.get("type") == "handoff":
             if note := conversations.hand_off(session, conversation, str(custom.get("reason", "requested")), custom):
                 note.payload = {"handoff": custom}

@@ -1,4 +1,4 @@
-"""`flask --app bot create-agent EMAIL --name NAME`; password prompted or from AUSKUNFT_AGENT_PASSWORD."""
+"""`flask --app bot create-agent EMAIL --name NAME [--role agent|editor|admin]`; password prompted or from env."""
 
 from __future__ import annotations
 
@@ -9,21 +9,29 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from bot import auth
+from bot.models import Role
 
 
 @click.command("create-agent")
 @with_appcontext
 @click.argument("email")
 @click.option("--name", required=True, help="shown to the customer: „NAME vom Kundenservice ist jetzt im Chat“")
-def create_agent_command(email: str, name: str) -> None:
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in Role]),
+    default=Role.AGENT.value,
+    show_default=True,
+    help="agent: the inbox; editor: /admin (FAQ, unanswered questions, analytics); admin: both",
+)
+def create_agent_command(email: str, name: str, role: str) -> None:
     password = os.environ.get("AUSKUNFT_AGENT_PASSWORD") or click.prompt(
         "Passwort", hide_input=True, confirmation_prompt=True
     )
     try:
-        agent = auth.create_agent(email, name, password)
+        agent = auth.create_agent(email, name, password, Role(role))
     except ValueError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Agent {agent.email} angelegt.")
+    click.echo(f"Zugang {agent.email} ({agent.role}) angelegt.")
 
 
 def init_app(app: Flask) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
 from bot import availability, conversations, transcript
+from bot.auth import role_required
 from bot.db import get_session
-from bot.models import Conversation, Direction, Message, Sender, State, aware
+from bot.models import Conversation, Direction, Message, Role, Sender, State, aware
 from bot.rasa_client import RasaUnavailable
 from bot.requests_json import json_body, text_field
 from bot.widget_api import after_param, messages_after
@@ -55,7 +56,7 @@ def changed(conversation: Conversation):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/")
-@login_required
+@role_required(Role.AGENT)
 def queue():  # type: ignore[no-untyped-def]
     session = get_session()
     mine = session.scalars(
@@ -67,7 +68,7 @@ def queue():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/conversations/<int:conversation_id>")
-@login_required
+@role_required(Role.AGENT)
 def show(conversation_id: int):  # type: ignore[no-untyped-def]
     conversation = get_conversation(conversation_id)
     messages = [agent_view(m) for m in messages_after(get_session(), conversation.id, 0)]
@@ -75,7 +76,7 @@ def show(conversation_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/conversations/<int:conversation_id>/transcript.<any(json, txt):fmt>")
-@login_required
+@role_required(Role.AGENT)
 def export(conversation_id: int, fmt: str):  # type: ignore[no-untyped-def]
     """A download (Content-Disposition: attachment), so the agent can keep it outside the inbox."""
     conversation = get_conversation(conversation_id)
@@ -89,7 +90,7 @@ def export(conversation_id: int, fmt: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/conversations/<int:conversation_id>/messages")
-@login_required
+@role_required(Role.AGENT)
 def poll(conversation_id: int):  # type: ignore[no-untyped-def]
     conversation = get_conversation(conversation_id)
     hub = current_app.extensions["hub"]
@@ -102,7 +103,7 @@ def poll(conversation_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/conversations/<int:conversation_id>/take")
-@login_required
+@role_required(Role.AGENT)
 def take(conversation_id: int):  # type: ignore[no-untyped-def]
     conversation = get_conversation(conversation_id)
     if not conversations.take(get_session(), conversation.id, current_user):
@@ -112,7 +113,7 @@ def take(conversation_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/conversations/<int:conversation_id>/reply")
-@login_required
+@role_required(Role.AGENT)
 def reply(conversation_id: int):  # type: ignore[no-untyped-def]
     text = text_field(json_body())
     conversation = get_conversation(conversation_id, assigned=True)
@@ -125,7 +126,7 @@ def reply(conversation_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/conversations/<int:conversation_id>/faq")
-@login_required
+@role_required(Role.AGENT)
 def send_faq(conversation_id: int):  # type: ignore[no-untyped-def]
     body = json_body()
     faq_id = body.get("faq_id")
@@ -149,7 +150,7 @@ def send_faq(conversation_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/conversations/<int:conversation_id>/typing")
-@login_required
+@role_required(Role.AGENT)
 def typing(conversation_id: int):  # type: ignore[no-untyped-def]
     body = json_body()
     if not isinstance(body.get("typing"), bool):
@@ -160,7 +161,7 @@ def typing(conversation_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/conversations/<int:conversation_id>/give-back")
-@login_required
+@role_required(Role.AGENT)
 def give_back(conversation_id: int):  # type: ignore[no-untyped-def]
     """Resume in Rasa first: if Rasa is down, nothing changes and the agent keeps the conversation."""
     conversation = get_conversation(conversation_id)
@@ -178,7 +179,7 @@ def give_back(conversation_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/conversations/<int:conversation_id>/close")
-@login_required
+@role_required(Role.AGENT)
 def close(conversation_id: int):  # type: ignore[no-untyped-def]
     conversation = get_conversation(conversation_id)
     if conversation.state == State.WITH_AGENT and conversation.assignee_id != current_user.id:
@@ -191,7 +192,7 @@ def close(conversation_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/faq")
-@login_required
+@role_required(Role.AGENT)
 def faq():  # type: ignore[no-untyped-def]
     text = request.args.get("q", "").strip()
     if not text or len(text) > 500:

@@ -43,13 +43,52 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
 
 
+class Role(enum.StrEnum):
+    AGENT = "agent"  # the inbox
+    EDITOR = "editor"  # /admin: FAQ, unanswered questions, analytics
+    ADMIN = "admin"  # both
+
+
+class IdentifierKind(enum.StrEnum):
+    PHONE = "phone"  # E.164, "+4915112345678"
+    EMAIL = "email"  # lower case
+    MESSENGER_PSID = "messenger_psid"  # the page-scoped id Facebook gives a person
+
+
 class Contact(Base):
+    """One customer: conversations on every channel hang off it, linked by verified identifiers."""
+
     __tablename__ = "contacts"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+    identifiers: Mapped[list[ContactIdentifier]] = relationship(
+        back_populates="contact", order_by="ContactIdentifier.id", cascade="all, delete-orphan"
+    )
+
+
+class ContactIdentifier(Base):
+    """An address that names one customer: an SMS sender's number, a Messenger PSID, an e-mail/phone they gave.
+
+    Unique per (kind, value): a second conversation from the same number finds the same contact.
+    `verified` = the channel proved it (the SMS sender, the PSID); an address typed into the widget is not.
+    """
+
+    __tablename__ = "contact_identifiers"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_contact_identifier"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str] = mapped_column(String(320))
+    verified: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str | None] = mapped_column(String(30))
+    """Where it came from: "sms", "messenger", "widget", "agent"."""
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    contact: Mapped[Contact] = relationship(back_populates="identifiers")
 
 
 class Agent(Base):
@@ -61,6 +100,10 @@ class Agent(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
     last_seen_at: Mapped[datetime | None] = mapped_column()
     """Last inbox request while logged in; None after logout. "Online" = seen within a few minutes."""
+    role: Mapped[str] = mapped_column(String(20), default=Role.AGENT, server_default=Role.AGENT)
+
+    def has_role(self, role: Role) -> bool:
+        return self.role in (role, Role.ADMIN)
 
     # Flask-Login's user interface
     is_authenticated = True
@@ -76,6 +119,8 @@ class Conversation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     channel: Mapped[str] = mapped_column(String(30), default="web")
+    channel_address: Mapped[str | None] = mapped_column(String(320), index=True)
+    """Whom the channel replies to: the Messenger PSID, the SMS number; None for the widget."""
     token: Mapped[str] = mapped_column(String(100), unique=True, index=True)
     """Opaque, random; kept in the customer's browser. Knowing it is the only way in."""
     rasa_sender_id: Mapped[str] = mapped_column(String(100), unique=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +19,10 @@ from rasa_runtime.processes import Services
 from rasa_runtime.processes import Settings as RasaSettings
 
 REAL_MODEL = PROJECT_ROOT / "models" / "e5-small-st"
-# Ports of the tests' own Rasa + action server, so a running `make run` (5005/5055) is not disturbed.
-RASA_PORT = 5105
-ACTIONS_PORT = 5155
+# Ports of the tests' own Rasa + action server, so a running `make run` (5005/5055) is not disturbed;
+# settable so that two test runs on one machine do not meet.
+RASA_PORT = int(os.environ.get("AUSKUNFT_TEST_RASA_PORT", "5105"))
+ACTIONS_PORT = int(os.environ.get("AUSKUNFT_TEST_ACTIONS_PORT", "5155"))
 
 
 class FakeEmbedder:
