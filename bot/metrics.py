@@ -1,0 +1,50 @@
+"""Prometheus metrics of the gateway (prometheus-client), exposed at `/metrics` by `bot.metrics_route`.
+
+Why counters here and not only the analytics page: Prometheus scrapes every few seconds and alerts on rates
+(a sudden rise of handoffs, Rasa getting slow, a failing FAQ reload), which the database reports cannot do.
+The objects live in the client's default registry; the gateway is one process, so no multi-process set-up.
+
+Who moves what:
+- `bot.channel.receive` / `store_replies`: messages, KB decisions, bot response time, ratings;
+- `bot.conversations.hand_off`: handoffs; the inbox reply: agent first response time;
+- the FAQ editor's live reload: `KB_INDEX_ENTRIES`, `KB_INDEX_TEXTS`, `KB_RELOADS`, `KB_RELOAD_FAILURES`.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES = Counter(
+    "auskunft_messages",
+    "Stored messages by channel and sender (contact, bot, agent, system).",
+    ["channel", "sender"],
+)
+KB_DECISIONS = Counter(
+    "auskunft_kb_decisions",
+    "The knowledge base's decision per customer question: answer, clarify, handoff, chosen.",
+    ["action"],
+)
+HANDOFFS = Counter(
+    "auskunft_handoffs",
+    "Conversations handed to the agent queue, by reason (requested, low_confidence, bot_unavailable, …).",
+    ["reason"],
+)
+RATINGS = Counter("auskunft_ratings", "CSAT ratings received, by score 1–5 and channel.", ["score", "channel"])
+BOT_RESPONSE_SECONDS = Histogram(
+    "auskunft_bot_response_seconds",
+    "Per customer message the bot handled: gateway → Rasa → replies stored.",
+    ["channel"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 30, 60),
+)
+AGENT_FIRST_RESPONSE_SECONDS = Histogram(
+    "auskunft_agent_first_response_seconds",
+    "Handoff → the first agent message after it.",
+    ["channel"],
+    buckets=(10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400),
+)
+KB_INDEX_ENTRIES = Gauge("auskunft_kb_index_entries", "FAQ entries in the loaded knowledge base index.")
+KB_INDEX_TEXTS = Gauge("auskunft_kb_index_texts", "Embedded texts (questions and alternatives) in the loaded index.")
+KB_RELOADS = Counter("auskunft_kb_reloads", "Successful reloads of the knowledge base (FAQ edited or files changed).")
+KB_RELOAD_FAILURES = Counter(
+    "auskunft_kb_reload_failures", "Reloads that failed (lint errors, unreadable files); the old index stays."
+)
