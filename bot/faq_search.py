@@ -15,9 +15,10 @@ class FaqSearch(Protocol):
 class KnowledgeBaseSearch:
     """Wraps knowledge_base.engine.KnowledgeBase; the model loads on the first search, not at start-up."""
 
-    def __init__(self) -> None:
+    def __init__(self, knowledge_base: Any = None) -> None:
+        """`knowledge_base`: an engine already built (tests: a temporary FAQ folder, a fixed model)."""
         self._lock = threading.Lock()
-        self._kb: Any = None
+        self._kb: Any = knowledge_base
 
     def _loaded(self) -> Any:
         with self._lock:
@@ -28,6 +29,10 @@ class KnowledgeBaseSearch:
                 kb.reload()
                 self._kb = kb
             return self._kb
+
+    def knowledge_base(self) -> Any:
+        """The engine itself: the unanswered-question list embeds with its model and asks it again."""
+        return self._loaded()
 
     def search(self, text: str, limit: int = 5) -> list[dict[str, Any]]:
         ranking, _decision = self._loaded().rank_and_decide(text, top_k=limit)
