@@ -33,7 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     errors.init_app(app)
 
-    from bot import auth, cli, inbox, pages, widget_api
+    from bot import auth, cli, inbox, metrics_endpoint, pages, widget_api
     from bot.admin import home as admin_home
 
     auth.init_app(app)
@@ -42,5 +42,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin_home.bp)
+    app.register_blueprint(metrics_endpoint.bp)
     cli.init_app(app)
     return app

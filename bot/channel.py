@@ -8,6 +8,7 @@ when Rasa is down — the customer is told, and the conversation goes to the age
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import conversations
+from bot import conversations, csat, metrics
 from bot.availability import Availability, handoff_notice
 from bot.hub import Hub
 from bot.models import Conversation, Direction, Message, Sender, State
@@ -58,15 +59,23 @@ def receive(
     `intent` is a button's payload (`/feedback_helpful`), sent to Rasa instead of the text shown.
     A resend with a known `source_id` returns [] and changes nothing. With `availability`, a handoff is
     followed by the honest notice: queue position, or nobody there and an offer to leave contact details.
+    A CSAT rating (`/csat{"score":N}`, or a bare digit after the request) is recorded here and never reaches
+    Rasa; it is the only message a closed conversation accepts (`csat.InvalidRating` for a bad score).
     """
     with _lock(conversation.id):
         session.refresh(conversation)
-        if conversation.state == State.CLOSED:
+        score = csat.score_of(session, conversation, text, intent)
+        if conversation.state == State.CLOSED and score is None:
             raise ConversationClosed
         if source_id and session.scalar(
             select(Message.id).where(Message.conversation_id == conversation.id, Message.source_id == source_id)
         ):
             return []
+        if score is not None:
+            new = csat.record(session, conversation, score, text, intent, source_id)
+            session.commit()
+            hub.notify(conversation.id)
+            return new
         payload = {"intent": intent} if intent else None
         new = [
             conversations.add_message(
@@ -78,6 +87,7 @@ def receive(
         if conversation.state != State.BOT:
             return new  # a human has it (or will): the bot gets nothing
         hub.set_typing(conversation.id, "bot", True)
+        started = time.perf_counter()
         try:
             replies = rasa.send(conversation.rasa_sender_id, intent or text)
         except RasaUnavailable:
@@ -86,8 +96,11 @@ def receive(
                 new.append(note)
         else:
             new.extend(store_replies(session, conversation, replies, question=new[0]))
+            if any(csat.is_goodbye(m) for m in new) and (request := csat.request(session, conversation)):
+                new.append(request)  # the bot said goodbye: the end of a conversation, time to ask for a rating
         finally:
             hub.set_typing(conversation.id, "bot", False)
+            metrics.BOT_RESPONSE_SECONDS.labels(conversation.channel).observe(time.perf_counter() - started)
         if availability is not None and conversation.state == State.WAITING:
             new.append(handoff_notice(session, conversation, availability, now or models_now()))
         session.commit()
@@ -109,6 +122,7 @@ def store_replies(
         if isinstance(custom, dict) and custom.get("type") == "decision":
             if question is not None:
                 question.payload = {**(question.payload or {}), "decision": custom}
+            metrics.KB_DECISIONS.labels(str(custom.get("action"))).inc()
             continue
         if isinstance(custom, dict) and custom.get("type") == "handoff":
             if note := conversations.hand_off(session, conversation, str(custom.get("reason", "requested")), custom):

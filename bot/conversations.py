@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.models import Agent, Contact, Conversation, Direction, Message, Sender, State, now
 
 TRANSITIONS: dict[State, set[State]] = {
@@ -94,6 +95,7 @@ def add_message(
     session.add(message)
     conversation.updated_at = now()
     session.flush()
+    metrics.MESSAGES.labels(conversation.channel, sender).inc()
     return message
 
 
@@ -112,7 +114,10 @@ def hand_off(
     conversation.handoff = payload
     conversation.waiting_since = now()
     conversation.assignee_id = None
-    return system_note(session, conversation, "queued")
+    metrics.HANDOFFS.labels(reason).inc()
+    note = system_note(session, conversation, "queued")
+    note.payload = {"handoff": {**(payload or {}), "reason": reason}}  # analytics: when, and why
+    return note
 
 
 def take(session: Session, conversation_id: int, agent: Agent) -> bool:
@@ -139,15 +144,16 @@ def give_back(session: Session, conversation: Conversation, agent: Agent) -> Non
     conversation.assignee_id = None
     conversation.waiting_since = None
     if was_with_agent:
-        system_note(session, conversation, "left", name=agent.name)
+        note = system_note(session, conversation, "left", name=agent.name)
     else:
-        system_note(session, conversation, "back_to_bot")
+        note = system_note(session, conversation, "back_to_bot")
+    note.payload = {"event": "given_back"}  # analytics: the end of the human part
 
 
 def close(session: Session, conversation: Conversation) -> None:
     _move(conversation, State.CLOSED)
     conversation.waiting_since = None
-    system_note(session, conversation, "closed")
+    system_note(session, conversation, "closed").payload = {"event": "closed"}
 
 
 def queue(session: Session) -> list[Conversation]:

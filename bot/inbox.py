@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import availability, conversations, transcript
+from bot import availability, conversations, csat, metrics, transcript
 from bot.auth import role_required
 from bot.db import get_session
 from bot.models import Conversation, Direction, Message, Role, Sender, State, aware
@@ -121,6 +121,7 @@ def reply(conversation_id: int):  # type: ignore[no-untyped-def]
         get_session(), conversation, Direction.OUTGOING, Sender.AGENT, text, agent=current_user
     )
     current_app.extensions["hub"].set_typing(conversation.id, "agent", False)
+    metrics.observe_agent_reply(get_session(), conversation, message)
     changed(conversation)
     return jsonify(agent_view(message)), 201
 
@@ -145,6 +146,7 @@ def send_faq(conversation_id: int):  # type: ignore[no-untyped-def]
         payload={"faq_id": faq_id},
         agent=current_user,
     )
+    metrics.observe_agent_reply(get_session(), conversation, message)
     changed(conversation)
     return jsonify(agent_view(message)), 201
 
@@ -188,6 +190,7 @@ def close(conversation_id: int):  # type: ignore[no-untyped-def]
         conversations.close(get_session(), conversation)
     except conversations.InvalidTransition as error:
         abort(409, str(error))
+    csat.request(get_session(), conversation)  # the end: how was it? (the one message a closed one accepts)
     return changed(conversation)
 
 

@@ -13,6 +13,10 @@ Who moves what:
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import Conversation, Direction, Message, Sender, aware
 
 MESSAGES = Counter(
     "auskunft_messages",
@@ -48,3 +52,23 @@ KB_RELOADS = Counter("auskunft_kb_reloads", "Successful reloads of the knowledge
 KB_RELOAD_FAILURES = Counter(
     "auskunft_kb_reload_failures", "Reloads that failed (lint errors, unreadable files); the old index stays."
 )
+
+
+def observe_agent_reply(session: Session, conversation: Conversation, reply: Message) -> None:
+    """Observe the agent first response time if `reply` is the first agent message since the latest handoff."""
+    earlier = session.scalars(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.id < reply.id,
+            Message.direction.in_([Direction.ACTIVITY, Direction.OUTGOING]),
+        )
+        .order_by(Message.id.desc())
+    )
+    for message in earlier:
+        if message.sender == Sender.AGENT:
+            return  # not the first reply since the handoff
+        if message.direction == Direction.ACTIVITY and (message.payload or {}).get("handoff"):
+            seconds = (aware(reply.created_at) - aware(message.created_at)).total_seconds()
+            AGENT_FIRST_RESPONSE_SECONDS.labels(conversation.channel).observe(seconds)
+            return

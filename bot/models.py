@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -172,3 +172,16 @@ class Message(Base):
         if payload.get("contact_form"):
             data["contact_form"] = True  # the widget offers fields for an e-mail address or phone number
         return data
+
+
+class Rating(Base):
+    """A customer's CSAT score (1–5) for one conversation; one per conversation, a second one is refused."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="ck_ratings_score"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), unique=True)
+    score: Mapped[int] = mapped_column()
+    channel: Mapped[str] = mapped_column(String(30))
+    """Copied from the conversation, so the dashboard's channel filter needs no join."""
+    created_at: Mapped[datetime] = mapped_column(default=now, index=True)

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import availability, channel, conversations, mail, transcript
+from bot import availability, channel, conversations, csat, mail, transcript
 from bot.db import get_session, session_factory
 from bot.models import Conversation, Message, State
 from bot.requests_json import INTENT, SOURCE_ID, json_body, optional_pattern, text_field
@@ -101,6 +101,8 @@ def send(token: str):
         )
     except channel.ConversationClosed:
         abort(409, "das Gespräch ist beendet; bitte ein neues beginnen")
+    except csat.InvalidRating as error:
+        abort(400, str(error))
     return jsonify(state=conversation.state, messages=[m.to_json() for m in new]), 201
 
 
