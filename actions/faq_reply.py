@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knowledge_base.decision import NO_TEXT, Candidate, Decision
-from knowledge_base.engine import KnowledgeBase
+from knowledge_base.engine import KnowledgeBase, ServedState
 from knowledge_base.schema import FaqEntry
 
 FOLLOW_UP_MAX_WORDS = 8
@@ -104,7 +104,7 @@ def is_follow_up(question: str) -> bool:
     return bool(FOLLOW_UP_START.search(question) or FOLLOW_UP_REFERENCE.search(question))
 
 
-def decide_with_context(kb: KnowledgeBase, question: str, topic: str | None) -> Decision:
+def decide_with_context(kb: KnowledgeBase | ServedState, question: str, topic: str | None) -> Decision:
     """A follow-up question is read together with the previous topic, unless that makes it worse.
 
     Other questions are decided alone: a new topic must not be bent towards the old one.
@@ -119,12 +119,16 @@ def decide_with_context(kb: KnowledgeBase, question: str, topic: str | None) -> 
 
 
 def plan_answer(kb: KnowledgeBase, question: str, topic: str | None, failed_attempts: float) -> Reply:
-    """Answer, ask back, ask to rephrase (no text), or hand off (low confidence / repeated failure)."""
-    decision = decide_with_context(kb, question, topic)
+    """Answer, ask back, ask to rephrase (no text), or hand off (low confidence / repeated failure).
+
+    Everything is read from one snapshot: a live reload in between must not make the decided entry vanish.
+    """
+    state = kb.snapshot()
+    decision = decide_with_context(state, question, topic)
     if decision.reason == NO_TEXT:
         return Reply(messages=[{"response": "utter_rephrase"}], slots={"pending": None})
-    if decision.action == "answer" and decision.faq_id in kb.entries:
-        reply = answer_reply(kb.entries[decision.faq_id], question, decision.candidates)
+    if decision.action == "answer" and decision.faq_id in state.entries:
+        reply = answer_reply(state.entries[decision.faq_id], question, decision.candidates)
     elif decision.action == "clarify":
         reply = clarify_reply(decision, question)
     else:
@@ -134,7 +138,7 @@ def plan_answer(kb: KnowledgeBase, question: str, topic: str | None, failed_atte
             handoff_reason="repeated_failure" if failed >= 2 else "low_confidence",
         )
     reply.decision = decision_payload(
-        "answer" if decision.action == "answer" and decision.faq_id in kb.entries else decision.action,
+        "answer" if decision.action == "answer" and decision.faq_id in state.entries else decision.action,
         question,
         decision,
     )

@@ -1,22 +1,28 @@
 """The knowledge base as the bot uses it: load FAQ files, keep an index, answer questions.
 
-A broken FAQ file never takes a running service down: `reload` keeps the last
-good index and reports the lint errors. A model fine-tuned by `train` is
-swapped in when it appears, without blocking start-up on it.
+Everything one question needs is one immutable `ServedState`; a reload builds a new one and swaps
+the single reference, so a question in flight finishes on the state it started with. A broken FAQ
+file never takes a running service down: `refresh` keeps the last good state and reports the lint
+findings. A model fine-tuned by `train` is swapped in when it appears, without blocking on it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from knowledge_base import training
 from knowledge_base.decision import NO_TEXT, Candidate, Decision, decide
 from knowledge_base.embedding import SentenceTransformerEmbedder, TextEmbedder
-from knowledge_base.faq_files import FaqCollection, content_hash, load_faqs
+from knowledge_base.faq_files import FaqCollection, LocatedEntry, content_hash, load_faqs
 from knowledge_base.faq_index import BuildStats, FaqIndex, build_index
+from knowledge_base.lint import lint
 from knowledge_base.ranking import clean_question, has_searchable_text, rank
+from knowledge_base.reload_report import ReloadResult
 from knowledge_base.schema import FaqEntry
 from knowledge_base.settings import Settings, Thresholds
 
@@ -24,14 +30,55 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class _Served:
-    """Everything one question needs, swapped as a unit so in-flight questions stay consistent."""
+class ServedState:
+    """One consistent version of the knowledge base: index, model, thresholds and where entries are written.
+
+    Never changed after it is built; callers that ask several things in a row (the bot's follow-up logic,
+    the editors' try-it box) take one with `KnowledgeBase.snapshot()` so a reload cannot change it under them.
+    """
 
     embedder: TextEmbedder
     index: FaqIndex
     thresholds: Thresholds
     trained: bool
     content_hash: str
+    answer_weight: float
+    lexical_weight: float
+    model: str = "fixed"
+    """The model's name or folder (`fixed` for an embedder given by tests)."""
+    located: Mapping[str, LocatedEntry] = field(default_factory=dict)
+    """File and line of each entry (empty for entries not read from files)."""
+    loaded_at: float = field(default_factory=time.time)
+
+    @property
+    def entries(self) -> Mapping[str, FaqEntry]:
+        return self._by_id
+
+    @property
+    def model_kind(self) -> str:
+        if self.model == "fixed":
+            return "fixed"
+        return "trained" if self.trained else "base"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", MappingProxyType({entry.id: entry for entry in self.index.entries}))
+
+    def rank(self, question: str, top_k: int = 5) -> list[Candidate]:
+        text = clean_question(question)
+        if not has_searchable_text(text):
+            return []
+        vector = self.embedder.encode([text], "query")[0]
+        signals = self.index.signals(vector, text)
+        return rank(self.index, signals, self.answer_weight, self.lexical_weight, top_k)
+
+    def rank_and_decide(self, question: str, top_k: int = 5) -> tuple[list[Candidate], Decision]:
+        ranking = self.rank(question, top_k)
+        if not ranking:
+            return ranking, Decision("handoff", 0.0, [], NO_TEXT)
+        return ranking, decide(ranking, self.thresholds)
+
+    def ask(self, question: str) -> Decision:
+        return self.rank_and_decide(question)[1]
 
 
 class KnowledgeBase:
@@ -48,52 +95,119 @@ class KnowledgeBase:
         self.source = str(self.settings.faq_dir.resolve())
         self._fixed_embedder = embedder
         self._persist = persist
-        self._served: _Served | None = None
+        self._served: ServedState | None = None
         self._reload_lock = threading.Lock()
         self.last_stats: BuildStats | None = None
+        self.last_result: ReloadResult | None = None
+        """The latest `refresh`, accepted or not (the editors' page shows it)."""
 
     # --- loading -------------------------------------------------------------------------
     def reload(self, show_progress: bool = False) -> FaqCollection:
         """Re-read the FAQ files; on errors keep serving the last good index."""
+        collection = self.refresh(show_progress).collection
+        assert collection is not None
+        return collection
+
+    def refresh(self, show_progress: bool = False) -> ReloadResult:
+        """Load the files, lint them, embed what changed, swap the state; errors keep the old state.
+
+        Reloads run one at a time; questions never wait for them (they read the current state).
+        """
         with self._reload_lock:
+            started = time.perf_counter()
             collection = load_faqs(self.settings.faq_dir)
+            previous = self._served
             if collection.errors:
-                log.warning("FAQ files have %d errors; keeping the last good index", len(collection.errors))
-                return collection
-            self._serve([located.entry for located in collection.entries], show_progress)
-            return collection
+                findings = tuple(lint(collection))
+                result = ReloadResult(
+                    accepted=False,
+                    findings=findings,
+                    entries=len(previous.index) if previous else 0,
+                    model=previous.model_kind if previous else "",
+                    content_hash=previous.content_hash if previous else "",
+                    seconds={"load_and_lint": time.perf_counter() - started, "total": time.perf_counter() - started},
+                    collection=collection,
+                )
+                log.warning("FAQ files have %d errors; keeping the last good index", len(result.errors))
+                self.last_result = result
+                return result
+            loaded = time.perf_counter()
+            state, stats = self._build([located.entry for located in collection.entries], collection.entries,
+                                       show_progress)
+            indexed = time.perf_counter()
+            vectors = state.index.texts.reconstruct_n(0, state.index.texts.ntotal) if state.index.texts.ntotal else None
+            findings = tuple(lint(collection, phrasing_vectors=vectors))
+            self._served = state  # the swap: one reference, read once per question
+            done = time.perf_counter()
+            added, changed, removed = _differences(previous, state)
+            result = ReloadResult(
+                accepted=True,
+                findings=findings,
+                entries=stats.entries,
+                texts=stats.texts,
+                embedded=stats.embedded,
+                added=added,
+                changed=changed,
+                removed=removed,
+                model=state.model_kind,
+                content_hash=state.content_hash,
+                seconds={
+                    "load_and_lint": (loaded - started) + (done - indexed),
+                    "index": indexed - loaded,
+                    "total": done - started,
+                },
+                collection=collection,
+            )
+            self.last_result = result
+            return result
 
     def load_entries(self, entries: list[FaqEntry], source: str, show_progress: bool = False) -> None:
         """Serve entries that do not come from FAQ files (`eval` on a JSONL file)."""
         with self._reload_lock:
             self.source = source
-            self._serve(entries, show_progress)
+            self._served, _ = self._build(entries, [], show_progress)
 
     def use_trained_model_if_ready(self) -> bool:
-        """Swap in a fine-tuned model that appeared since the last load; True if swapped."""
+        """Swap in the model fine-tuned on the served content when it appeared since; True if swapped.
+
+        After an editor's change the served model (fine-tuned on an earlier content, or the base model)
+        keeps serving the new content until `train` has finished for it.
+        """
         served = self._served
-        if served is None or served.trained or self._fixed_embedder is not None:
+        if served is None or self._fixed_embedder is not None or not self.settings.use_trained_model:
             return False
-        if not self.settings.use_trained_model:
-            return False
-        if training.find_trained_model(self.settings, served.content_hash, self.source) is None:
+        wanted = training.find_trained_model(self.settings, served.content_hash, self.source)
+        if wanted is None or str(wanted) == served.model:
             return False
         with self._reload_lock:
-            self._serve(list(served.index.entries), False)
-        return bool(self._served and self._served.trained)
+            current = self._served or served
+            self._served, _ = self._build(list(current.index.entries), list(current.located.values()), False)
+        return bool(self._served and self._served.model == str(wanted))
 
-    def _serve(self, entries: list[FaqEntry], show_progress: bool) -> None:
+    def _build(
+        self, entries: list[FaqEntry], located: list[LocatedEntry], show_progress: bool
+    ) -> tuple[ServedState, BuildStats]:
         digest = content_hash(entries)
         embedder, trained = self._choose_embedder(digest)
         cache_folder = self.settings.index_dir / embedder.model_id if self._persist else None
         index, stats = build_index(entries, embedder, cache_folder, show_progress)
-        thresholds = self.settings.trained_thresholds if trained else self.settings.thresholds
-        self._served = _Served(embedder, index, thresholds, trained, digest)
+        state = ServedState(
+            embedder=embedder,
+            index=index,
+            thresholds=self.settings.trained_thresholds if trained else self.settings.thresholds,
+            trained=trained,
+            content_hash=digest,
+            answer_weight=self.settings.answer_weight,
+            lexical_weight=self.settings.lexical_weight,
+            model=getattr(embedder, "model_name_or_path", "fixed") if self._fixed_embedder is None else "fixed",
+            located=MappingProxyType({item.entry.id: item for item in located}),
+        )
         self.last_stats = stats
-        log.info("serving %d entries (%s model, %d texts embedded)", len(entries),
-                 "trained" if trained else "base", stats.embedded)
+        log.info("serving %d entries (%s model, %d texts embedded)", len(entries), state.model_kind, stats.embedded)
+        return state, stats
 
     def _choose_embedder(self, content_hash: str) -> tuple[TextEmbedder, bool]:
+        """The served model stays when it still fits, so a reload embeds only the changed texts."""
         if self._fixed_embedder is not None:
             return self._fixed_embedder, False
         current = self._served
@@ -114,39 +228,50 @@ class KnowledgeBase:
         return embedder, trained_path is not None
 
     # --- asking --------------------------------------------------------------------------
-    @property
-    def served(self) -> _Served:
-        if self._served is None:
-            collection = self.reload()
-            if self._served is None:
-                problems = "; ".join(str(f) for f in collection.errors[:5])
+    def snapshot(self) -> ServedState:
+        """The state serving now (loaded on first use); hold it for everything one request asks."""
+        served = self._served
+        if served is None:
+            result = self.refresh()
+            served = self._served
+            if served is None:
+                problems = "; ".join(str(f) for f in result.errors[:5])
                 raise RuntimeError(f"the FAQ files have errors and no index was ever built: {problems}")
-        return self._served
+        return served
 
     @property
-    def entries(self) -> dict[str, FaqEntry]:
-        return {entry.id: entry for entry in self.served.index.entries}
+    def served(self) -> ServedState:
+        return self.snapshot()
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._served is not None
+
+    @property
+    def entries(self) -> Mapping[str, FaqEntry]:
+        return self.snapshot().entries
 
     @property
     def using_trained_model(self) -> bool:
-        return self.served.trained
+        return self.snapshot().trained
 
     def rank(self, question: str, top_k: int = 5) -> list[Candidate]:
-        served = self.served
-        text = clean_question(question)
-        if not has_searchable_text(text):
-            return []
-        vector = served.embedder.encode([text], "query")[0]
-        signals = served.index.signals(vector, text)
-        return rank(served.index, signals, self.settings.answer_weight, self.settings.lexical_weight, top_k)
+        return self.snapshot().rank(question, top_k)
 
     def ask(self, question: str) -> Decision:
         """Decide how to respond to one customer question; never raises for odd input."""
-        return self.rank_and_decide(question)[1]
+        return self.snapshot().ask(question)
 
     def rank_and_decide(self, question: str, top_k: int = 5) -> tuple[list[Candidate], Decision]:
-        """The ranking (for evaluation and editors) and the decision made from it."""
-        ranking = self.rank(question, top_k)
-        if not ranking:
-            return ranking, Decision("handoff", 0.0, [], NO_TEXT)
-        return ranking, decide(ranking, self.served.thresholds)
+        """The ranking (for evaluation and editors) and the decision made from it, from one state."""
+        return self.snapshot().rank_and_decide(question, top_k)
+
+
+def _differences(previous: ServedState | None, new: ServedState) -> tuple[tuple[str, ...], ...]:
+    """Entry ids added, changed and removed between two states (all "added" on the first load)."""
+    before = previous.entries if previous else {}
+    after = new.entries
+    added = tuple(sorted(set(after) - set(before)))
+    removed = tuple(sorted(set(before) - set(after)))
+    changed = tuple(sorted(i for i in set(after) & set(before) if after[i] != before[i]))
+    return added, changed, removed

@@ -33,8 +33,13 @@ def lint(
     collection: FaqCollection,
     embedder: TextEmbedder | None = None,
     collision_threshold: float = COLLISION_THRESHOLD,
+    phrasing_vectors: np.ndarray | None = None,
 ) -> list[Finding]:
-    """All findings: load/schema errors, SMS length, and collisions (when an embedder is given)."""
+    """All findings: load/schema errors, SMS length, and collisions (when an embedder or vectors are given).
+
+    `phrasing_vectors` are the vectors of every question and alternative in file order, as the index
+    holds them: a live reload passes its index's vectors instead of embedding everything a second time.
+    """
     findings = list(collection.findings)
     for located in collection.entries:
         entry = located.entry
@@ -48,10 +53,10 @@ def lint(
                     f"for SMS (max {SMS_MAX_CHARS}); add a `short_answer`",
                 )
             )
-    if embedder is None:
+    if embedder is None and phrasing_vectors is None:
         findings.extend(_exact_duplicates(collection.entries))
     else:  # identical phrasings have similarity 1.0, so this also finds exact duplicates
-        findings.extend(_collisions(collection.entries, embedder, collision_threshold))
+        findings.extend(_collisions(collection.entries, embedder, collision_threshold, phrasing_vectors))
     return sorted(findings, key=lambda f: (str(f.path), f.line, f.message))
 
 
@@ -75,7 +80,10 @@ def _exact_duplicates(entries: list[LocatedEntry]) -> list[Finding]:
 
 
 def _collisions(
-    entries: list[LocatedEntry], embedder: TextEmbedder, threshold: float
+    entries: list[LocatedEntry],
+    embedder: TextEmbedder | None,
+    threshold: float,
+    vectors: np.ndarray | None = None,
 ) -> list[Finding]:
     """Phrasings closer to another entry than to their own entry's other phrasings.
 
@@ -85,7 +93,11 @@ def _collisions(
     phrasings = _phrasings(entries)
     if len(phrasings) < 2:
         return []
-    vectors = embedder.encode([p.text for p in phrasings], "query")
+    if vectors is None:
+        assert embedder is not None
+        vectors = embedder.encode([p.text for p in phrasings], "query")
+    elif len(vectors) != len(phrasings):
+        raise ValueError(f"{len(vectors)} phrasing vectors for {len(phrasings)} phrasings")
     owner = np.array([id(p.located) for p in phrasings])
     similarity = vectors @ vectors.T
     np.fill_diagonal(similarity, -1.0)

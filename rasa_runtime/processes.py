@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from knowledge_base.reload_token import ENV as RELOAD_TOKEN_ENV
+from knowledge_base.reload_token import reload_token
 from rasa_runtime.paths import CREDENTIALS, MODEL, RASA, ROOT, VAR, rasa_env
 
 START_TIMEOUT = 240.0
@@ -69,6 +71,7 @@ class Services:
             AUSKUNFT_ACTIONS_PORT=str(s.actions_port),
             AUSKUNFT_TRACKER_DB=str(s.tracker_db),
             PYTHONUNBUFFERED="1",
+            **{RELOAD_TOKEN_ENV: reload_token()},  # the gateway reads the same one: POST /kb/reload
             **s.extra_env,
         )
         log = (s.log_dir / log_name).open("ab")
@@ -90,8 +93,9 @@ class Services:
         )
 
     def start_actions(self) -> None:
+        """rasa_sdk's action server with `POST /kb/reload` added (actions/server.py)."""
         self.actions = self._spawn(
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.settings.actions_port)],
+            [sys.executable, "-m", "actions.server", "--actions", "actions", "-p", str(self.settings.actions_port)],
             "actions.log",
         )
 

@@ -40,6 +40,9 @@ class StubKnowledgeBase:
             for i in sorted(ids)
         }
 
+    def snapshot(self) -> StubKnowledgeBase:
+        return self  # never reloads: one state
+
     def ask(self, question: str) -> Decision:
         self.asked.append(question)
         return self.decisions.get(question, Decision("handoff", 0.2, [candidate("versand-kosten", 0.2)], "weak"))

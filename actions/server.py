@@ -1,0 +1,61 @@
+"""`python -m actions.server -p 5055`: rasa_sdk's action server plus `POST /kb/reload` for live FAQ reloads.
+
+The same Sanic app `python -m rasa_sdk --actions actions` builds (`rasa_sdk.endpoint.create_app`), with one
+more route: the gateway's editors' page calls it after an FAQ change, so the process that answers customers
+reloads now and reports the lint findings back. The reload runs in a worker thread: actions keep running on
+the event loop meanwhile, on the index they started with. The route needs the shared reload token
+(knowledge_base/reload_token.py); a rejected reload (errors in the files) answers 422 with the findings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from functools import partial
+
+from rasa_sdk import endpoint, utils
+from rasa_sdk.constants import DEFAULT_KEEP_ALIVE_TIMEOUT
+from rasa_sdk.executor import ActionExecutor
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from actions import knowledge
+from knowledge_base.reload_token import is_authorized, reload_token
+
+log = logging.getLogger(__name__)
+
+
+def create_app(actions_package: str = "actions", token: str | None = None) -> Sanic:
+    executor = ActionExecutor()
+    executor.register_package(actions_package)
+    app = endpoint.create_app(executor)
+    secret = token or reload_token()
+
+    @app.post("/kb/reload")
+    async def kb_reload(request: Request) -> HTTPResponse:
+        if not is_authorized(request.headers.get("authorization"), secret):
+            return response.json({"error": "reload token missing or wrong"}, status=401)
+        result = await asyncio.get_running_loop().run_in_executor(None, knowledge.reload_now)
+        return response.json(result.as_dict(), status=200 if result.accepted else 422)
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Same arguments as `python -m rasa_sdk`; one process (no Sanic workers), as rasa_sdk runs by default."""
+    args = endpoint.create_argument_parser().parse_args(argv)
+    utils.configure_colored_logging(args.loglevel)
+    utils.update_sanic_log_level()
+    app = create_app(args.actions or args.actions_module or "actions")
+    app.config.KEEP_ALIVE_TIMEOUT = DEFAULT_KEEP_ALIVE_TIMEOUT
+    app.register_listener(partial(endpoint.load_tracer_provider, args.endpoints), "before_server_start")
+    host = os.environ.get("SANIC_HOST", "0.0.0.0")
+    log.info("action server with live FAQ reload on %s:%d", host, args.port)
+    app.run(host=host, port=args.port, workers=1, legacy=True, access_log=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
