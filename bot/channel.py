@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import conversations, csat, metrics
+from bot import conversations, csat, metrics, unanswered
 from bot.availability import Availability, handoff_notice
 from bot.hub import Hub
 from bot.models import Conversation, Direction, Message, Sender, State
@@ -96,6 +96,7 @@ def receive(
                 new.append(note)
         else:
             new.extend(store_replies(session, conversation, replies, question=new[0]))
+            unanswered.capture(session, conversation, new[0])  # low confidence or "Nein": for the editors
             if any(csat.is_goodbye(m) for m in new) and (request := csat.request(session, conversation)):
                 new.append(request)  # the bot said goodbye: the end of a conversation, time to ask for a rating
         finally:

@@ -185,3 +185,59 @@ class Rating(Base):
     channel: Mapped[str] = mapped_column(String(30))
     """Copied from the conversation, so the dashboard's channel filter needs no join."""
     created_at: Mapped[datetime] = mapped_column(default=now, index=True)
+
+
+class UnansweredStatus(enum.StrEnum):
+    OPEN = "open"
+    ALTERNATIVE_ADDED = "alternative_added"  # the phrasing went into an entry's `alternatives`
+    NEW_FAQ = "new_faq"  # an editor decided the FAQ needs a new entry
+    IGNORED = "ignored"
+
+
+class UnansweredQuestion(Base):
+    """A customer question the bot could not answer (low confidence) or answered unhelpfully ("Nein").
+
+    The text is masked (bot.pii) and the row outlives its conversation: retention drops the link, not the
+    row (it names nobody); a customer's GDPR deletion removes it. Editors mark questions by cluster.
+    """
+
+    __tablename__ = "unanswered_questions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), unique=True)
+    """The customer's question message: one entry per question, however often "Nein" is pressed."""
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))
+    """`low_confidence` (the bot handed off) or `not_helpful` ("Nein", "Nichts davon")."""
+    faq_id: Mapped[str | None] = mapped_column(String(80))
+    """The bot's best candidate (or the entry it answered with)."""
+    score: Mapped[float | None] = mapped_column()
+    channel: Mapped[str] = mapped_column(String(30), default="web")
+    status: Mapped[str] = mapped_column(String(20), default=UnansweredStatus.OPEN, index=True)
+    resolved_faq_id: Mapped[str | None] = mapped_column(String(80))
+    """The entry the phrasing was added to."""
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=now, index=True)
+
+
+class ConversationLink(Base):
+    """An identifier one conversation gave (typed into the widget, or entered by an agent) that links it to its
+    customer. A typed address proves nothing, so the inbox shows each conversation's own claim ("im Widget
+    angegeben, nicht bestätigt") and an agent can undo it; SMS and Messenger conversations need no row: their
+    `channel_address` is the proof.
+    """
+
+    __tablename__ = "conversation_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(String(30))
+    """Either "widget" (the customer typed it) or "agent" (linked by hand; `agent_id` says who)."""
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    agent: Mapped[Agent | None] = relationship()
