@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from knowledge_base import training
-from knowledge_base.decision import Decision
+from knowledge_base.decision import decision_json
 from knowledge_base.embedding import SentenceTransformerEmbedder
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.evaluation import evaluate, read_faq_jsonl, read_queries
@@ -95,7 +95,7 @@ def ask(question: str | None, as_json: bool) -> None:
 def _show(kb: KnowledgeBase, question: str, as_json: bool) -> None:
     ranking, decision = kb.rank_and_decide(question)
     if as_json:
-        click.echo(json.dumps(_decision_json(decision, ranking), ensure_ascii=False, indent=1))
+        click.echo(json.dumps(decision_json(decision, ranking), ensure_ascii=False, indent=1))
         return
     console.print(f"[bold]{decision.action}[/bold] (confidence {decision.confidence:.3f}; {decision.reason})")
     table = Table("faq id", "score", "phrasing", "answer", "lexical", "question")
@@ -111,17 +111,6 @@ def _show(kb: KnowledgeBase, question: str, as_json: bool) -> None:
     console.print(table)
     if decision.action == "answer":
         console.print(kb.entries[decision.faq_id].answer)
-
-
-def _decision_json(decision: Decision, ranking: list) -> dict:
-    return {
-        "decision": decision.action,
-        "confidence": decision.confidence,
-        "reason": decision.reason,
-        "faq_id": decision.faq_id,
-        "options": [c.faq_id for c in decision.candidates] if decision.action == "clarify" else [],
-        "candidates": [c.__dict__ for c in ranking],
-    }
 
 
 @cli.command("import")

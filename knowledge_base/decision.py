@@ -55,3 +55,15 @@ def decide(ranked: list[Candidate], thresholds: Thresholds) -> Decision:
         options = [c for c in ranked[:MAX_OPTIONS] if top.score - c.score <= thresholds.clarify_window]
         return Decision("clarify", top.score, options if len(options) > 1 else ranked[:2], "close matches")
     return Decision("handoff", top.score, ranked[:MAX_OPTIONS], "no entry fits well enough")
+
+
+def decision_json(decision: Decision, ranking: list[Candidate]) -> dict:
+    """The decision and the full ranking as `ask --json` prints it (the editors' try-it box shows the same)."""
+    return {
+        "decision": decision.action,
+        "confidence": decision.confidence,
+        "reason": decision.reason,
+        "faq_id": decision.faq_id,
+        "options": [c.faq_id for c in decision.candidates] if decision.action == "clarify" else [],
+        "candidates": [c.__dict__ for c in ranking],
+    }

@@ -15,10 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import numpy as np
+
 from knowledge_base import training
 from knowledge_base.decision import NO_TEXT, Candidate, Decision, decide
 from knowledge_base.embedding import SentenceTransformerEmbedder, TextEmbedder
-from knowledge_base.faq_files import FaqCollection, LocatedEntry, content_hash, load_faqs
+from knowledge_base.faq_files import FaqCollection, Finding, LocatedEntry, content_hash, load_faqs
 from knowledge_base.faq_index import BuildStats, FaqIndex, build_index
 from knowledge_base.lint import lint
 from knowledge_base.ranking import clean_question, has_searchable_text, rank
@@ -135,8 +137,7 @@ class KnowledgeBase:
             state, stats = self._build([located.entry for located in collection.entries], collection.entries,
                                        show_progress)
             indexed = time.perf_counter()
-            vectors = state.index.texts.reconstruct_n(0, state.index.texts.ntotal) if state.index.texts.ntotal else None
-            findings = tuple(lint(collection, phrasing_vectors=vectors))
+            findings = tuple(lint(collection, phrasing_vectors=_phrasing_vectors(state.index)))
             self._served = state  # the swap: one reference, read once per question
             done = time.perf_counter()
             added, changed, removed = _differences(previous, state)
@@ -160,6 +161,19 @@ class KnowledgeBase:
             )
             self.last_result = result
             return result
+
+    def check(self) -> list[Finding]:
+        """The lint report of the files as they are now, collisions with the served model; serves nothing new.
+
+        Uses the embedding cache like a reload, so only texts changed since the last reload are embedded.
+        """
+        collection = load_faqs(self.settings.faq_dir)
+        if collection.errors:
+            return lint(collection)
+        embedder = self.snapshot().embedder
+        cache_folder = self.settings.index_dir / embedder.model_id if self._persist else None
+        index, _ = build_index([located.entry for located in collection.entries], embedder, cache_folder)
+        return lint(collection, phrasing_vectors=_phrasing_vectors(index))
 
     def load_entries(self, entries: list[FaqEntry], source: str, show_progress: bool = False) -> None:
         """Serve entries that do not come from FAQ files (`eval` on a JSONL file)."""
@@ -265,6 +279,11 @@ class KnowledgeBase:
     def rank_and_decide(self, question: str, top_k: int = 5) -> tuple[list[Candidate], Decision]:
         """The ranking (for evaluation and editors) and the decision made from it, from one state."""
         return self.snapshot().rank_and_decide(question, top_k)
+
+
+def _phrasing_vectors(index: FaqIndex) -> np.ndarray | None:
+    """The index's question/alternative vectors in file order, for lint's collision check."""
+    return index.texts.reconstruct_n(0, index.texts.ntotal) if index.texts.ntotal else None
 
 
 def _differences(previous: ServedState | None, new: ServedState) -> tuple[tuple[str, ...], ...]:
