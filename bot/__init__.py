@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from bot import auth, cli, inbox, metrics_endpoint, pages, widget_api
+    from bot.admin import analytics as admin_analytics
     from bot.admin import home as admin_home
     from bot.admin import privacy as admin_privacy
     from bot.admin import unanswered as admin_unanswered
@@ -44,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin_home.bp)
+    app.register_blueprint(admin_analytics.bp)
     app.register_blueprint(admin_unanswered.bp)
     app.register_blueprint(admin_privacy.bp)  # also the `purge` command
     app.register_blueprint(metrics_endpoint.bp)
