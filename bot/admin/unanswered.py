@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from bot import unanswered
+from bot import kb_reload, unanswered
 from bot.auth import role_required
 from bot.db import get_session
-from bot.inbox import faq_search
 from bot.models import Role, UnansweredStatus
 from bot.question_clusters import QuestionEmbeddings
+from knowledge_base.engine import KnowledgeBase
 from knowledge_base.faq_alternatives import UnknownEntry, add_alternatives
 
 bp = Blueprint("admin_unanswered", __name__, url_prefix="/admin/unanswered")
@@ -42,22 +41,12 @@ MAX_PHRASING_CHARS = 300
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def knowledge_base() -> Any:
-    return faq_search().knowledge_base()
+def knowledge_base() -> KnowledgeBase:
+    return kb_reload.gateway_search(current_app).knowledge_base()
 
 
 def embeddings() -> QuestionEmbeddings:
     return current_app.extensions.setdefault("unanswered_embeddings", QuestionEmbeddings())
-
-
-def reload_everywhere(kb: Any) -> str:
-    """The editor helper's reload of every process (gateway and action server); else the gateway's own."""
-    try:
-        from bot import kb_reload  # type: ignore[attr-defined]
-    except ImportError:
-        kb.reload()
-        return "nur Gateway"
-    return str(kb_reload.reload_all())
 
 
 @bp.get("/")
@@ -66,10 +55,10 @@ def index():  # type: ignore[no-untyped-def]
     shown = request.args.get("status", "open")
     if shown not in FILTERS:
         abort(400, f"unbekannter Filter „{shown}“")
-    kb = knowledge_base()
+    served = knowledge_base().snapshot()
     status = None if shown == "all" else shown
-    groups = unanswered.clusters(get_session(), kb.served.embedder, embeddings(), status)
-    entries = sorted(kb.entries.values(), key=lambda entry: entry.id)
+    groups = unanswered.clusters(get_session(), served.embedder, embeddings(), status)
+    entries = sorted(served.entries.values(), key=lambda entry: entry.id)
     return render_template(
         "admin/unanswered.html", clusters=groups, entries=entries, filters=FILTERS, shown=shown,
         status_names=FILTERS, kind_names=KIND_NAMES, berlin=berlin,
@@ -124,9 +113,11 @@ def _add_alternatives(faq_id: str, phrasings: list[str]) -> bool:
             flash(f"Prüfbericht: {finding.path.name}:{finding.line}: {finding.message}")
         return False
     if result.added:
-        where = reload_everywhere(kb)
-        log.info("alternatives added to %s by agent %s (%d), reloaded: %s", faq_id, current_user.id,
-                 len(result.added), where)
+        outcome = kb_reload.reload_everywhere(current_app)
+        log.info("%d alternative(s) added to %s by agent %s; reload accepted: %s", len(result.added), faq_id,
+                 current_user.id, outcome.accepted)
+        if outcome.actions_error:
+            flash(f"Achtung: der Bot selbst hat noch nicht neu geladen – {outcome.actions_error}")
     flash(f"Zu „{faq_id}“ hinzugefügt ({result.path.name}): " + ", ".join(f"„{p}“" for p in result.added)
           if result.added else f"„{faq_id}“ hatte diese Formulierungen schon.")
     for finding in result.findings:

@@ -24,7 +24,8 @@ def test_low_confidence_handoff_is_recorded_masked_with_the_candidate(
     assert customer.say(question)["state"] == "waiting_for_agent"
     [entry] = stored(app)
     assert entry.text == "Ich bin [E-MAIL], Tel. [TELEFON] – kann ich [BESTELLNUMMER] als Geschenk verpacken lassen?"
-    assert (entry.kind, entry.faq_id, entry.score, entry.status) == ("low_confidence", "bestellung-aendern", 0.71, "open")
+    assert (entry.kind, entry.faq_id, entry.score) == ("low_confidence", "bestellung-aendern", 0.71)
+    assert entry.status == "open"
     assert entry.conversation_id is not None and entry.message_id is not None
     # the transcript keeps what the customer wrote: the agent may need the address
     assert customer.transcript()["messages"][0]["text"] == question
@@ -42,7 +43,9 @@ def test_no_after_an_answer_records_the_question_once(app: Flask, customer: Cust
     assert (entry.kind, entry.faq_id, entry.score) == ("not_helpful", "zahlung-rechnung", 0.86)
 
 
-def test_yes_and_plain_answers_record_nothing(app: Flask, customer: Customer, rasa: ScriptedRasa) -> None:
+def test_yes_records_nothing_and_no_refers_to_the_last_answer(
+    app: Flask, customer: Customer, rasa: ScriptedRasa
+) -> None:
     rasa.replies.append(answered("Was kostet der Versand?", "versand-kosten", 0.9))
     customer.say("Was kostet der Versand?")
     customer.say("Ja", payload="/feedback_helpful")

@@ -1,10 +1,25 @@
-"""What the real bot sends for a question, scripted: the knowledge base's decision, the answer, a handoff."""
+"""What the real bot sends for a question, scripted (decision, answer, handoff); a gateway for the editors' pages."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-FEEDBACK_BUTTONS = [{"title": "Ja", "payload": "/feedback_helpful"}, {"title": "Nein", "payload": "/feedback_not_helpful"}]
+from flask import Flask
+from gateway_helpers import AgentSession
+
+from bot import auth, create_app
+from bot.faq_search import KnowledgeBaseSearch
+from bot.models import Role
+from bot.rasa_client import RasaClient
+from knowledge_base.engine import KnowledgeBase
+
+PASSWORD = "geheim-genug-123"
+
+FEEDBACK_BUTTONS = [
+    {"title": "Ja", "payload": "/feedback_helpful"},
+    {"title": "Nein", "payload": "/feedback_not_helpful"},
+]
 
 
 def decision(action: str, question: str, candidates: list[tuple[str, float]], faq_id: str | None = None) -> dict:
@@ -51,3 +66,31 @@ def clarified(question: str, candidates: list[tuple[str, float]]) -> list[dict[s
         decision("clarify", question, candidates),
         {"text": "Meinten Sie …?", "buttons": [*buttons, {"title": "Nichts davon", "payload": "/none_of_these"}]},
     ]
+
+
+def editor_app(tmp_path: Path, rasa: RasaClient, knowledge_base: KnowledgeBase, **config: Any) -> Flask:
+    """A gateway whose knowledge base (inbox search, editors' pages) is `knowledge_base`; no action server."""
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+            "RASA_CLIENT": rasa,
+            "SSE_KEEPALIVE_SECONDS": 0.2,
+            "FAQ_SEARCH": KnowledgeBaseSearch(factory=lambda: knowledge_base),
+            "ACTIONS_URL": "",
+            "KB_WATCH": False,
+            **config,
+        }
+    )
+
+
+def login(app: Flask, role: Role, email: str | None = None) -> AgentSession:
+    email = email or f"{role}@example.com"
+    with app.app_context():
+        auth.create_agent(email, role.capitalize(), PASSWORD, role)
+    return AgentSession(app, email, PASSWORD)
+
+
+def csrf_of(page: str) -> str:
+    return page.split('name="csrf_token" value="')[1].split('"')[0]
