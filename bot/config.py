@@ -49,4 +49,6 @@ def from_env() -> dict[str, Any]:
         "SMTP_STARTTLS": os.environ.get("AUSKUNFT_SMTP_STARTTLS", "true").lower() == "true",
         "MAIL_FROM": os.environ.get("AUSKUNFT_MAIL_FROM", "kundenservice@localhost"),
         "MAX_TRANSCRIPT_MAILS": 3,
+        # /metrics: a bearer token for Prometheus; unset = only requests from this machine
+        "METRICS_TOKEN": os.environ.get("AUSKUNFT_METRICS_TOKEN", ""),
     }
