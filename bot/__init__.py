@@ -33,7 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     errors.init_app(app)
 
-    from bot import auth, cli, inbox, metrics_endpoint, pages, widget_api
+    from bot import auth, cli, customer_links, inbox, metrics_endpoint, pages, widget_api
     from bot.admin import analytics as admin_analytics
     from bot.admin import home as admin_home
     from bot.admin import privacy as admin_privacy
@@ -49,5 +49,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_unanswered.bp)
     app.register_blueprint(admin_privacy.bp)  # also the `purge` command
     app.register_blueprint(metrics_endpoint.bp)
+    app.register_blueprint(customer_links.bp)
     cli.init_app(app)
     return app

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import availability, conversations, csat, metrics, transcript
+from bot import availability, conversations, csat, customers, metrics, transcript
 from bot.auth import role_required
 from bot.db import get_session
 from bot.models import Conversation, Direction, Message, Role, Sender, State, aware
@@ -64,7 +64,10 @@ def queue():  # type: ignore[no-untyped-def]
         .where(Conversation.state == State.WITH_AGENT, Conversation.assignee_id == current_user.id)
         .order_by(Conversation.updated_at.desc())
     ).all()
-    return render_template("agent/queue.html", waiting=conversations.queue(session), mine=mine, aware=aware)
+    waiting = conversations.queue(session)
+    return render_template(
+        "agent/queue.html", waiting=waiting, mine=mine, aware=aware, earlier=customers.earlier_counts(session, waiting)
+    )
 
 
 @bp.get("/conversations/<int:conversation_id>")
@@ -72,7 +75,13 @@ def queue():  # type: ignore[no-untyped-def]
 def show(conversation_id: int):  # type: ignore[no-untyped-def]
     conversation = get_conversation(conversation_id)
     messages = [agent_view(m) for m in messages_after(get_session(), conversation.id, 0)]
-    return render_template("agent/conversation.html", conversation=conversation, messages=messages, aware=aware)
+    return render_template(
+        "agent/conversation.html",
+        conversation=conversation,
+        messages=messages,
+        aware=aware,
+        customer=customers.panel(get_session(), conversation),
+    )
 
 
 @bp.get("/conversations/<int:conversation_id>/transcript.<any(json, txt):fmt>")

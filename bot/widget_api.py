@@ -12,14 +12,14 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import availability, channel, conversations, csat, mail, transcript
+from bot import availability, channel, conversations, csat, customers, mail, transcript
 from bot.db import get_session, session_factory
-from bot.models import Conversation, Message, State
+from bot.models import Conversation, IdentifierKind, Message, State
 from bot.requests_json import INTENT, SOURCE_ID, json_body, optional_pattern, text_field
 
 bp = Blueprint("widget_api", __name__, url_prefix="/api/widget")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,251}\.[^@\s.]{2,63}$")
+EMAIL = customers.EMAIL
 PHONE = re.compile(r"^\+?[0-9 ()/.-]{6,30}$")
 
 
@@ -131,6 +131,10 @@ def leave_contact(token: str):
     if conversation.state == State.CLOSED:
         abort(409, "das Gespräch ist beendet; bitte ein neues beginnen")
     session = get_session()
+    # the customer's own word links this conversation to earlier ones (unverified; bot/customers.py says why)
+    for kind, value in ((IdentifierKind.EMAIL, email), (IdentifierKind.PHONE, phone)):
+        if value is not None and customers.is_linkable(kind, value):
+            customers.link(session, conversation, kind, value, source="widget")
     contact = conversation.contact
     if email is not None:
         contact.email = email
