@@ -14,13 +14,16 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from bot import csat
-from bot.analytics import BERLIN
+from bot.analytics import BERLIN, berlin_day
 from bot.conversations import TEXTS
+from bot.db import get_session
 from bot.models import Agent, Contact, Conversation, Direction, Message, Rating, Role, Sender, State
 
 FEEDBACK_BUTTONS = [
@@ -229,3 +232,19 @@ def demo_conversation(script: Script, rng: random.Random, agents: list[Agent]) -
     script.close(after=rng.randint(30, 300))
     if rng.random() < 0.6:
         script.rate(pick(rng, SCORES), after=rng.randint(5, 60))
+
+
+@click.command("seed-demo-analytics")
+@with_appcontext
+@click.option("--days", default=30, show_default=True, help="how many days up to --end")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="the last day (Berlin); default today")
+@click.option("--seed", default=7, show_default=True, help="random seed: the same seed, the same month")
+@click.option("--force", is_flag=True, help="also into a database that already has conversations")
+def seed_demo_command(days: int, end: datetime | None, seed: int, force: bool) -> None:
+    """Demo conversations on web, Messenger and SMS for trying the analytics dashboard (not for production)."""
+    session = get_session()
+    if not force and session.scalar(select(func.count(Conversation.id))):
+        raise click.ClickException("die Datenbank enthält schon Gespräche; Demodaten nur mit --force dazu")
+    last = end.date() if end else berlin_day(datetime.now(BERLIN))
+    count = seed_demo(session, last, days, seed)
+    click.echo(f"{count} Demogespräche bis {last.isoformat()} angelegt.")

@@ -35,4 +35,7 @@ def create_agent_command(email: str, name: str, role: str) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from bot.analytics_seed import seed_demo_command
+
     app.cli.add_command(create_agent_command)
+    app.cli.add_command(seed_demo_command)

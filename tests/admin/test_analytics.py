@@ -202,3 +202,17 @@ def test_roles(app: Flask, path: str) -> None:
     assert login(app, "alex@example.com", Role.AGENT).get(path).status_code == 403
     assert login(app, "eva@example.com", Role.EDITOR).get(path).status_code == 200
     assert login(app, "ada@example.com", Role.ADMIN).get(path).status_code == 200
+
+
+def test_seed_demo_command(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo-analytics", "--days", "7", "--end", "2026-11-03"])
+    assert result.exit_code == 0, result.output
+    demo = report(app, date(2026, 10, 28), NOV3)
+    assert all(figures.conversations > 0 for figures in demo.by_day().values())
+    assert all(figures.conversations > 0 for figures in demo.by_channel().values())
+    total = demo.total()
+    assert 0 < total.handed_off < total.contained and total.ratings > 0 and total.helpful > total.not_helpful
+    again = runner.invoke(args=["seed-demo-analytics"])
+    assert again.exit_code == 1 and "--force" in again.output
