@@ -44,7 +44,15 @@ def as_json(conversation: Conversation, messages: list[Message]) -> dict[str, An
         "channel": conversation.channel,
         "state": conversation.state,
         "created_at": aware(conversation.created_at).isoformat(),
-        "contact": {"email": conversation.contact.email, "phone": conversation.contact.phone},
+        "contact": {
+            "email": conversation.contact.email,
+            "phone": conversation.contact.phone,
+            "customer_id": conversation.contact_id,
+            "identifiers": [  # what links this customer's conversations on every channel (bot/customers.py)
+                {"kind": i.kind, "value": i.value, "verified": i.verified, "source": i.source}
+                for i in conversation.contact.identifiers
+            ],
+        },
         "handoff": {
             "reason": conversation.handoff_reason,
             "summary": handoff.get("summary"),
@@ -66,6 +74,9 @@ def as_text(conversation: Conversation, messages: list[Message]) -> str:
     contact = [v for v in (data["contact"]["email"], data["contact"]["phone"]) if v]
     if contact:
         lines.append(f"Kontakt: {', '.join(contact)}")
+    for identifier in data["contact"]["identifiers"]:
+        proof = "bestätigt" if identifier["verified"] else "nicht bestätigt"
+        lines.append(f"Kennung: {identifier['kind']} {identifier['value']} ({proof}, Quelle: {identifier['source']})")
     if handoff["reason"]:
         lines.append(f"Übergabegrund: {handoff['reason']}" + (f" – {handoff['summary']}" if handoff["summary"] else ""))
     for candidate in handoff["candidates"]:

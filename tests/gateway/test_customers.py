@@ -297,6 +297,13 @@ def test_two_widget_conversations_with_the_same_email_are_one_customer_in_the_in
     assert "Echo" not in panel and "Ich verbinde Sie." in panel  # the earlier transcript itself
     assert f'href="/agent/conversations/{first_id}"' in panel
 
+    export = agent.client.get(f"/agent/conversations/{second_id}/transcript.json").json
+    assert export["contact"]["identifiers"] == [
+        {"kind": "email", "value": "eva@example.de", "verified": False, "source": "widget"}
+    ]
+    text = agent.client.get(f"/agent/conversations/{second_id}/transcript.txt").get_data(as_text=True)
+    assert "Kennung: email eva@example.de (nicht bestätigt, Quelle: widget)" in text
+
 
 def test_earlier_conversations_newest_first(app: Flask, make_agent) -> None:  # type: ignore[no-untyped-def]
     ids = [new_conversation(app) for _ in range(3)]
