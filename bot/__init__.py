@@ -33,7 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     errors.init_app(app)
 
-    from bot import auth, cli, customer_links, inbox, metrics_endpoint, pages, widget_api
+    from bot import auth, channels, cli, customer_links, inbox, metrics_endpoint, pages, widget_api
     from bot.admin import analytics as admin_analytics
     from bot.admin import faq as admin_faq
     from bot.admin import home as admin_home
@@ -52,5 +52,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_privacy.bp)  # also the `purge` command
     app.register_blueprint(metrics_endpoint.bp)
     app.register_blueprint(customer_links.bp)
+    channels.init_app(app)  # Messenger and SMS webhooks, the outbox that pushes to them
     cli.init_app(app)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,54 @@ def secret_key(path: Path) -> str:
     return key
 
 
-def from_env() -> dict[str, Any]:
-    """The defaults, overridden by `AUSKUNFT_*` variables."""
+def config_file() -> dict[str, str]:
+    """`AUSKUNFT_*` settings from a TOML file outside git: `AUSKUNFT_CONFIG_FILE`, else `var/auskunft.toml` if present.
+
+    For secrets (the Messenger app secret and page token, the Twilio auth token) that should not sit in a
+    service's environment; a variable set in the environment wins over the file.
+    """
+    path = Path(os.environ.get("AUSKUNFT_CONFIG_FILE") or VAR / "auskunft.toml")
+    if not path.exists():
+        if "AUSKUNFT_CONFIG_FILE" in os.environ:
+            raise FileNotFoundError(f"AUSKUNFT_CONFIG_FILE names {path}, which does not exist")
+        return {}
+    with path.open("rb") as handle:
+        values = tomllib.load(handle)
+    return {str(key): str(value) for key, value in values.items() if not isinstance(value, dict | list)}
+
+
+def channel_settings(file: dict[str, str]) -> dict[str, Any]:
+    """Messenger and SMS (Twilio); a channel without its secrets stays switched off (its webhook answers 404)."""
+
+    def get(name: str, default: str = "") -> str:
+        return os.environ.get(name) or file.get(name) or default
+
     return {
+        "PUBLIC_URL": get("AUSKUNFT_PUBLIC_URL").rstrip("/"),
+        "MESSENGER_APP_SECRET": get("AUSKUNFT_MESSENGER_APP_SECRET"),
+        "MESSENGER_PAGE_TOKEN": get("AUSKUNFT_MESSENGER_PAGE_TOKEN"),
+        "MESSENGER_VERIFY_TOKEN": get("AUSKUNFT_MESSENGER_VERIFY_TOKEN"),
+        "GRAPH_API_URL": get("AUSKUNFT_GRAPH_API_URL", "https://graph.facebook.com").rstrip("/"),
+        "GRAPH_API_VERSION": get("AUSKUNFT_GRAPH_API_VERSION", "v21.0"),
+        "TWILIO_ACCOUNT_SID": get("AUSKUNFT_TWILIO_ACCOUNT_SID"),
+        "TWILIO_AUTH_TOKEN": get("AUSKUNFT_TWILIO_AUTH_TOKEN"),
+        "TWILIO_FROM_NUMBER": get("AUSKUNFT_TWILIO_FROM_NUMBER"),
+        "TWILIO_MESSAGING_SERVICE_SID": get("AUSKUNFT_TWILIO_MESSAGING_SERVICE_SID"),
+        "TWILIO_API_URL": get("AUSKUNFT_TWILIO_API_URL", "https://api.twilio.com").rstrip("/"),
+        "SMS_REPLY_MODE": get("AUSKUNFT_SMS_REPLY_MODE", "twiml"),  # twiml | api
+        "SMS_MORE_URL": get("AUSKUNFT_SMS_MORE_URL"),
+        "FAQ_DIR": get("AUSKUNFT_FAQ_DIR", str(ROOT / "knowledge_base" / "faqs")),  # the SMS short answers
+        "CHANNEL_TIMEOUT": float(get("AUSKUNFT_CHANNEL_TIMEOUT", "10")),
+        "DELIVERY_MAX_ATTEMPTS": int(get("AUSKUNFT_DELIVERY_MAX_ATTEMPTS", "6")),
+        "DELIVERY_BACKOFF_SECONDS": float(get("AUSKUNFT_DELIVERY_BACKOFF_SECONDS", "2")),
+        "DELIVERY_WORKER": True,  # tests switch the background sender off and drive it by hand
+    }
+
+
+def from_env() -> dict[str, Any]:
+    """The defaults, overridden by `AUSKUNFT_*` variables (and, for channel secrets, the config file)."""
+    return {
+        **channel_settings(config_file()),
         "DATABASE_URL": os.environ.get("AUSKUNFT_DATABASE_URL", f"sqlite:///{VAR / 'gateway.db'}"),
         "RASA_URL": os.environ.get("AUSKUNFT_RASA_URL", "http://127.0.0.1:5005"),
         "RASA_TIMEOUT": float(os.environ.get("AUSKUNFT_RASA_TIMEOUT", "30")),

@@ -14,7 +14,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import metrics
-from bot.models import Agent, Contact, Conversation, Direction, Message, Sender, State, now
+from bot.models import (
+    WIDGET_CHANNEL,
+    Agent,
+    Contact,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    Message,
+    Sender,
+    State,
+    now,
+)
 
 TRANSITIONS: dict[State, set[State]] = {
     State.BOT: {State.WAITING, State.CLOSED},
@@ -55,10 +66,14 @@ def _move(conversation: Conversation, wanted: State) -> None:
     conversation.updated_at = now()
 
 
-def start(session: Session, channel: str = "web") -> Conversation:
+def start(
+    session: Session, channel: str = "web", contact: Contact | None = None, channel_address: str | None = None
+) -> Conversation:
+    """A new conversation; Messenger and SMS pass the contact behind the sender and the address to reply to."""
     conversation = Conversation(
-        contact=Contact(),
+        contact=contact or Contact(),
         channel=channel,
+        channel_address=channel_address,
         token=secrets.token_urlsafe(32),
         rasa_sender_id=f"{channel}-{uuid.uuid4().hex}",
         state=State.BOT,
@@ -92,6 +107,8 @@ def add_message(
         agent=agent,
         created_at=now(),
     )
+    if conversation.channel != WIDGET_CHANNEL and direction != Direction.INCOMING:
+        message.delivery_status = DeliveryStatus.PENDING  # the outbox (bot/channels/delivery.py) pushes it
     session.add(message)
     conversation.updated_at = now()
     session.flush()

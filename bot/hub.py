@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 TYPING_SECONDS = 8.0
 
@@ -19,6 +20,11 @@ class Hub:
         self._changed = threading.Condition()
         self._versions: defaultdict[int, int] = defaultdict(int)
         self._typing: dict[tuple[int, str], float] = {}
+        self._listeners: list[Callable[[int], None]] = []
+
+    def listen(self, callback: Callable[[int], None]) -> None:
+        """Called with the conversation id after every `notify` (the channels' outbox wakes up on it)."""
+        self._listeners.append(callback)
 
     def version(self, conversation_id: int) -> int:
         with self._changed:
@@ -28,6 +34,8 @@ class Hub:
         with self._changed:
             self._versions[conversation_id] += 1
             self._changed.notify_all()
+        for callback in self._listeners:
+            callback(conversation_id)
 
     def set_typing(self, conversation_id: int, who: str, typing: bool) -> None:
         """`who` is "bot", "agent" or "contact"; typing expires by itself after a few seconds."""

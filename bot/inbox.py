@@ -46,6 +46,12 @@ def agent_view(message: Message) -> dict[str, Any]:
             data["feedback"] = "hilfreich" if intent == "/feedback_helpful" else "nicht hilfreich"
     if handoff := payload.get("handoff"):
         data["handoff"] = {k: handoff.get(k) for k in ("reason", "summary", "candidates", "last_question")}
+    if message.delivery_status:  # Messenger / SMS: did the provider take it (bot/channels/delivery.py)?
+        data["delivery"] = {
+            "status": message.delivery_status,
+            "attempts": message.delivery_attempts,
+            "error": message.delivery_error,
+        }
     return data
 
 

@@ -32,6 +32,17 @@ class Direction(enum.StrEnum):
     ACTIVITY = "activity"  # system notes: handoff, agent joined/left, closed
 
 
+WIDGET_CHANNEL = "web"
+"""The widget reads its messages from the database (SSE); every other channel is pushed through the outbox."""
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"  # stored, not yet accepted by the provider (a retry may be scheduled)
+    SENT = "sent"  # the provider accepted it (or it went back in the webhook's TwiML response)
+    FAILED = "failed"  # every attempt failed: the inbox shows it to agents, who can try again
+    OPTED_OUT = "opted_out"  # the customer sent STOP: not sent, on purpose
+
+
 class Sender(enum.StrEnum):
     CONTACT = "contact"
     BOT = "bot"
@@ -152,6 +163,12 @@ class Message(Base):
     source_id: Mapped[str | None] = mapped_column(String(100))
     """The widget's id for the message: a resend after a network error is stored once."""
     created_at: Mapped[datetime] = mapped_column(default=now)
+    delivery_status: Mapped[str | None] = mapped_column(String(20), index=True)
+    """Channels the gateway pushes to (Messenger, SMS): pending → sent | failed (| opted_out); None for the widget."""
+    delivery_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     agent: Mapped[Agent | None] = relationship()
@@ -185,6 +202,31 @@ class Rating(Base):
     channel: Mapped[str] = mapped_column(String(30))
     """Copied from the conversation, so the dashboard's channel filter needs no join."""
     created_at: Mapped[datetime] = mapped_column(default=now, index=True)
+
+
+class WebhookReceipt(Base):
+    """A provider's message id seen once (Messenger `mid`, Twilio `MessageSid`): redeliveries are dropped.
+
+    The unique constraint makes it safe when two deliveries of the same webhook race.
+    """
+
+    __tablename__ = "webhook_receipts"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_webhook_receipt"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(30))
+    external_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class ChannelOptOut(Base):
+    """An address that asked for no more messages (SMS `STOP`); deleted again by `START`."""
+
+    __tablename__ = "channel_opt_outs"
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_channel_opt_out"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(30))
+    address: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=now)
 
 
 class UnansweredStatus(enum.StrEnum):

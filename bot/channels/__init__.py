@@ -1,0 +1,53 @@
+"""Channels: the widget, Facebook Messenger, SMS via Twilio — one module each.
+
+A channel module has `NAME` (`Conversation.channel`), `LABEL` (for agents), `bp` (its webhook blueprint or
+None) and `from_config(config)` (its `Channel`, or None while its secrets are missing: then its webhook
+answers 404). Adding WhatsApp or Telegram = one module + one entry in `MODULES`.
+"""
+
+from __future__ import annotations
+
+import atexit
+
+from flask import Flask
+
+from bot.channels import messenger, sms, web
+from bot.channels.base import Channel
+from bot.channels.delivery import Outbox
+
+MODULES = (web, messenger, sms)
+LABELS = {module.NAME: module.LABEL for module in MODULES}
+
+
+def label(name: str) -> str:
+    return LABELS.get(name, name)
+
+
+def init_app(app: Flask) -> None:
+    from bot.auth import csrf
+
+    channels: dict[str, Channel] = {}
+    for module in MODULES:
+        if module.bp is not None:
+            csrf.exempt(module.bp)  # providers prove themselves with a signature, not a cookie
+            app.register_blueprint(module.bp)
+        if (channel := module.from_config(app.config)) is not None:
+            channels[module.NAME] = channel
+    app.extensions["channels"] = channels
+    outbox = Outbox(
+        app.extensions["db_sessions"],
+        channels,
+        app.extensions["hub"],
+        app.config["DELIVERY_MAX_ATTEMPTS"],
+        app.config["DELIVERY_BACKOFF_SECONDS"],
+    )
+    app.extensions["outbox"] = outbox
+    app.extensions["hub"].listen(outbox.wake)
+    app.jinja_env.globals["channel_label"] = label
+    if app.config["DELIVERY_WORKER"] and set(channels) - {web.NAME}:  # only when something is to be pushed
+        outbox.start()
+        atexit.register(outbox.stop)
+
+    from bot.channels import inbox_actions
+
+    app.register_blueprint(inbox_actions.bp)

@@ -1,0 +1,205 @@
+"""Facebook Messenger: the webhook (verification handshake, `X-Hub-Signature-256` on every POST) and the Send API.
+
+Buttons become quick replies (at most 13, titles at most 20 characters). Longer titles — the bot's "Meinten
+Sie …?" offers whole questions — go into the text as a numbered list, with quick replies "1", "2", …; a typed
+number works as well. Markdown becomes plain text; texts over 2000 characters are sent in several messages,
+cut at paragraphs or sentences, the quick replies on the last one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from typing import Any
+
+import requests
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from sqlalchemy.orm import Session
+
+from bot.channels import inbound
+from bot.channels.base import Channel, DeliveryError, Inbound, buttons_of
+from bot.channels.text import markdown_to_plain, split_text
+from bot.db import get_session
+from bot.models import Conversation, IdentifierKind, Message, Sender
+
+NAME = "messenger"
+LABEL = "Messenger"
+TEXT_LIMIT = 2000
+QUICK_REPLIES = 13
+TITLE_LIMIT = 20
+log = logging.getLogger("auskunft.messenger")
+bp = Blueprint("messenger", __name__, url_prefix="/channels/messenger")
+
+
+class Messenger(Channel):
+    name = NAME
+    label = LABEL
+    identifier = IdentifierKind.MESSENGER_PSID
+
+    def __init__(
+        self, app_secret: str, page_token: str, verify_token: str, graph_url: str, version: str, timeout: float
+    ) -> None:
+        self.app_secret = app_secret.encode()
+        self.page_token = page_token
+        self.verify_token = verify_token
+        self.endpoint = f"{graph_url.rstrip('/')}/{version}/me/messages"
+        self.timeout = timeout
+        self.http = requests.Session()
+
+    def signature_ok(self, body: bytes, header: str | None) -> bool:
+        """`sha256=<hex HMAC-SHA256 of the raw body with the app secret>`, compared in constant time."""
+        expected = "sha256=" + hmac.new(self.app_secret, body, hashlib.sha256).hexdigest()
+        return header is not None and hmac.compare_digest(expected.encode(), header.strip().encode())
+
+    def render(self, message: Message) -> list[dict[str, Any]]:
+        """The Send API `message` objects for one stored message."""
+        text = markdown_to_plain(message.text) if message.sender == Sender.BOT else message.text.strip()
+        buttons = buttons_of(message)
+        quick: list[dict[str, Any]] = []
+        if buttons:
+            if any(len(b["title"]) > TITLE_LIMIT for b in buttons) or len(buttons) > QUICK_REPLIES:
+                text += "\n\n" + "\n".join(f"{i}. {b['title']}" for i, b in enumerate(buttons, 1))
+                titles = [str(i) for i in range(1, len(buttons) + 1)]
+            else:
+                titles = [b["title"] for b in buttons]
+            quick = [
+                {"content_type": "text", "title": title, "payload": b["payload"]}
+                for title, b in zip(titles, buttons, strict=True)
+            ][:QUICK_REPLIES]
+        chunks = split_text(text, TEXT_LIMIT) or ["Bitte wählen Sie:"]
+        bodies: list[dict[str, Any]] = [{"text": chunk} for chunk in chunks]
+        if quick:
+            bodies[-1]["quick_replies"] = quick
+        return bodies
+
+    def _post(self, body: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        try:
+            response = self.http.post(
+                self.endpoint,
+                params={"access_token": self.page_token},
+                json=body,
+                timeout=(3.0, timeout or self.timeout),
+            )
+        except requests.RequestException as error:
+            raise DeliveryError(f"Graph API nicht erreichbar: {error}") from error
+        if response.status_code >= 400:
+            permanent = 400 <= response.status_code < 500 and response.status_code != 429
+            raise DeliveryError(f"Graph API {response.status_code}: {response.text[:300]}", permanent)
+        try:
+            return dict(response.json())
+        except ValueError:
+            return {}
+
+    def send(self, session: Session, conversation: Conversation, message: Message) -> str | None:
+        ids = []
+        for body in self.render(message):
+            sent = self._post(
+                {"recipient": {"id": conversation.channel_address}, "messaging_type": "RESPONSE", "message": body}
+            )
+            ids.append(str(sent.get("message_id", "")))
+        return ",".join(ids)[:200] or None
+
+    def sender_action(self, psid: str, action: str) -> None:
+        """`typing_on` / `typing_off` / `mark_seen`: best effort — a failure only loses the indicator."""
+        try:
+            self._post({"recipient": {"id": psid}, "sender_action": action}, timeout=2.0)
+        except DeliveryError as error:
+            log.info("sender_action %s failed: %s", action, error)
+
+
+def parse(body: Any) -> list[Inbound]:
+    """Messages and postbacks from a webhook body; deliveries, reads, echoes and reactions are skipped."""
+    events: list[Inbound] = []
+    if not isinstance(body, dict) or body.get("object") != "page":
+        return events
+    for entry in body.get("entry") or []:
+        for item in (entry.get("messaging") or []) if isinstance(entry, dict) else []:
+            if isinstance(item, dict) and (event := _event(item)) is not None:
+                events.append(event)
+    return events
+
+
+def _event(item: dict[str, Any]) -> Inbound | None:
+    psid = str((item.get("sender") or {}).get("id") or "")
+    if not psid:
+        return None
+    if isinstance(message := item.get("message"), dict):
+        if message.get("is_echo"):
+            return None  # the page's own messages, sent by us
+        mid = str(message.get("mid") or "") or None
+        text = message.get("text")
+        quick = message.get("quick_reply")
+        if isinstance(quick, dict) and quick.get("payload"):
+            return Inbound(psid, mid, str(text or ""), intent=str(quick["payload"]))
+        if isinstance(text, str) and text.strip():
+            return Inbound(psid, mid, text)
+        attachments = message.get("attachments") or []
+        kind = "sticker" if message.get("sticker_id") else None
+        if not kind and attachments and isinstance(attachments[0], dict):
+            kind = str(attachments[0].get("type") or "Anhang")
+        return Inbound(psid, mid, unsupported=kind or "Anhang")
+    if isinstance(postback := item.get("postback"), dict):
+        mid = str(postback.get("mid") or "") or None
+        return Inbound(psid, mid, str(postback.get("title") or ""), intent=str(postback.get("payload") or "") or None)
+    return None  # delivery, read, reaction, optin, referral, …
+
+
+def from_config(config: dict[str, Any]) -> Messenger | None:
+    secrets = (config.get("MESSENGER_APP_SECRET"), config.get("MESSENGER_PAGE_TOKEN"))
+    if not all(secrets):
+        return None
+    return Messenger(
+        config["MESSENGER_APP_SECRET"],
+        config["MESSENGER_PAGE_TOKEN"],
+        config.get("MESSENGER_VERIFY_TOKEN") or "",
+        config["GRAPH_API_URL"],
+        config["GRAPH_API_VERSION"],
+        config["CHANNEL_TIMEOUT"],
+    )
+
+
+def configured() -> Messenger:
+    channel = current_app.extensions["channels"].get(NAME)
+    if channel is None:
+        abort(404, "Messenger ist hier nicht eingerichtet (AUSKUNFT_MESSENGER_APP_SECRET und _PAGE_TOKEN fehlen)")
+    return channel
+
+
+@bp.get("/webhook")
+def verify():  # type: ignore[no-untyped-def]
+    """The subscription handshake: echo `hub.challenge` if the verify token matches."""
+    channel = configured()
+    token = request.args.get("hub.verify_token", "")
+    if (
+        request.args.get("hub.mode") != "subscribe"
+        or not channel.verify_token
+        or not hmac.compare_digest(token.encode(), channel.verify_token.encode())
+    ):
+        abort(403, "Verify-Token stimmt nicht")
+    return Response(request.args.get("hub.challenge", ""), mimetype="text/plain")
+
+
+@bp.post("/webhook")
+def webhook():  # type: ignore[no-untyped-def]
+    """Verified, then handled at once (Rasa answers in well under a second); always 200 once verified, so
+    Facebook does not redeliver a body we cannot use."""
+    channel = configured()
+    raw = request.get_data(cache=True)
+    if not channel.signature_ok(raw, request.headers.get("X-Hub-Signature-256")):
+        abort(403, "Signatur fehlt oder stimmt nicht")
+    body = request.get_json(silent=True, force=True)
+    events = parse(body)
+    if body is None or not events:
+        log.info("messenger webhook without messages ignored (%d bytes)", len(raw))
+        return jsonify(received=0)
+    session = get_session()
+    outbox = current_app.extensions["outbox"]
+
+    def typing(conversation: Conversation) -> None:  # sent by the outbox's thread: the webhook does not wait
+        address = str(conversation.channel_address)
+        outbox.soon(lambda: channel.sender_action(address, "typing_on"))
+
+    for event in events:
+        inbound.handle(session, channel, event, on_bot_turn=typing)
+    return jsonify(received=len(events))
