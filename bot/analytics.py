@@ -292,9 +292,7 @@ def build(session: Session, start: date, end: date, channel: str | None = None) 
     if end < start:
         raise ValueError("das Ende des Zeitraums liegt vor seinem Anfang")
     first, after = utc_bounds(start, end)
-    touched = (
-        select(Message.conversation_id).where(Message.created_at >= first, Message.created_at < after).distinct()
-    )
+    touched = select(Message.conversation_id).where(Message.created_at >= first, Message.created_at < after).distinct()
     query = select(Conversation).where(
         or_(Conversation.id.in_(touched), (Conversation.created_at >= first) & (Conversation.created_at < after))
     )

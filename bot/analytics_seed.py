@@ -157,9 +157,17 @@ def demo_agent(session: Session, email: str, name: str) -> Agent:
 
 
 POPULAR = [  # (faq id, weight): a shop's questions are not evenly spread
-    ("versand-sendungsverfolgung", 14), ("versand-lieferzeit", 12), ("retoure-ruecksendung", 11),
-    ("versand-kosten", 8), ("retoure-erstattung-dauer", 7), ("zahlung-methoden", 6), ("bestellung-stornieren", 6),
-    ("versand-paket-nicht-erhalten", 5), ("umtausch", 4), ("gutschein-einloesen", 3), ("konto-passwort-vergessen", 3),
+    ("versand-sendungsverfolgung", 14),
+    ("versand-lieferzeit", 12),
+    ("retoure-ruecksendung", 11),
+    ("versand-kosten", 8),
+    ("retoure-erstattung-dauer", 7),
+    ("zahlung-methoden", 6),
+    ("bestellung-stornieren", 6),
+    ("versand-paket-nicht-erhalten", 5),
+    ("umtausch", 4),
+    ("gutschein-einloesen", 3),
+    ("konto-passwort-vergessen", 3),
     ("zahlung-rechnung", 2),
 ]
 CHANNEL_WEIGHTS = [("web", 6), ("messenger", 3), ("sms", 2)]

@@ -34,6 +34,15 @@
     form.querySelector("input").focus();
     log.scrollTop = log.scrollHeight;
   });
+  document.getElementById("rate").setAttribute("aria-label", T.rate);
+  document.getElementById("rate").title = T.rate;
+  document.getElementById("rate").addEventListener("click", () => {
+    if (!token) { system(T.rateNothingYet); return; }
+    if (log.querySelector(".rating")) return;
+    system(T.rateQuestion);
+    log.append(buttonRow([1, 2, 3, 4, 5].map((n) => ({ title: String(n), payload: `/csat{"score":${n}}` })), token));
+    log.scrollTop = log.scrollHeight;
+  });
   document.getElementById("close").addEventListener("click", () => {
     if (hostOrigin) parent.postMessage({ type: "auskunft:close" }, hostOrigin);
   });
@@ -67,24 +76,37 @@
       li.append(window.AuskunftMarkdown.render(m.text));
     }
     log.append(li);
-    if (m.buttons && m.buttons.length) {
-      const row = document.createElement("li");
-      row.className = "buttons";
-      for (const b of m.buttons) {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.textContent = b.title;
-        button.addEventListener("click", () => { row.remove(); send(b.title, b.payload); });
-        row.append(button);
-      }
-      log.append(row);
-    }
+    if (m.buttons && m.buttons.length) log.append(buttonRow(m.buttons, token));
     if (m.contact_form) {
       // Nobody can take over now: the customer may leave an e-mail address or phone number for a call back.
       log.append(fieldForm(T.contactLabel, T.contactSend, (value) => (value.includes("@") ? { email: value } : { phone: value }),
         "contact", () => T.contactInvalid));
     }
     log.scrollTop = log.scrollHeight;
+  }
+
+  function buttonRow(buttons, owner) {
+    // Quick replies. A rating (/csat…) goes to the conversation that asked (`owner`), even once it is closed
+    // and forgotten here: it is the one message a closed conversation accepts.
+    const row = document.createElement("li");
+    row.className = "buttons";
+    for (const b of buttons) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = b.title;
+      button.addEventListener("click", () => { row.remove(); (b.payload.startsWith("/csat") ? rate : send)(b.title, b.payload, owner); });
+      row.append(button);
+      if (b.payload.startsWith("/csat")) row.classList.add("rating");
+    }
+    return row;
+  }
+
+  async function rate(title, payload, owner) {
+    const body = { text: title, payload, client_id: `r-${Date.now()}-${Math.random().toString(36).slice(2, 10)}` };
+    const result = await json(`${api}/${owner}/messages`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    }).catch(() => ({ ok: false }));
+    if (result.ok) result.body.messages.forEach(render); else system(T.error);
   }
 
   function fieldForm(labelText, buttonText, toBody, path, errorText) {

@@ -21,5 +21,8 @@ window.AuskunftTexts = {
     mailUnavailable: "Der Versand per E-Mail ist leider nicht verfügbar.",
     mailFailed: "Die E-Mail konnte nicht verschickt werden. Bitte versuchen Sie es später noch einmal.",
     mailNothingYet: "Schreiben Sie uns zuerst – dann können wir Ihnen den Verlauf schicken.",
+    rate: "Gespräch bewerten",
+    rateQuestion: "Wie zufrieden waren Sie mit diesem Gespräch? 1 (gar nicht) … 5 (sehr)",
+    rateNothingYet: "Schreiben Sie uns zuerst – dann können Sie das Gespräch bewerten.",
   },
 };

@@ -154,4 +154,3 @@ def duration(seconds: float | None) -> str:
 @bp.app_template_filter("decimal")
 def decimal(value: float | None, places: int = 2) -> str:
     return "–" if value is None else f"{value:.{places}f}".replace(".", ",")
-

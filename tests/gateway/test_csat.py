@@ -56,8 +56,16 @@ def test_rating_after_the_agent_closes(app: Flask, customer: Customer, rasa: Scr
 
 @pytest.mark.parametrize(
     "payload",
-    ['/csat{"score":0}', '/csat{"score":6}', '/csat{"score":"4"}', '/csat{"score":4.5}', '/csat{"score":true}',
-     "/csat{kaputt}", "/csat[4]", '/csat{"note":4}'],
+    [
+        '/csat{"score":0}',
+        '/csat{"score":6}',
+        '/csat{"score":"4"}',
+        '/csat{"score":4.5}',
+        '/csat{"score":true}',
+        "/csat{kaputt}",
+        "/csat[4]",
+        '/csat{"note":4}',
+    ],
 )
 def test_bad_scores_are_400(app: Flask, customer: Customer, rasa: ScriptedRasa, make_agent, payload: str) -> None:  # type: ignore[no-untyped-def]
     closed_by_agent(app, customer, rasa, make_agent)

@@ -62,8 +62,8 @@ def test_counters_and_histograms_move(app: Flask, customer: Customer, rasa: Scri
     text = app.test_client().get("/metrics").get_data(as_text=True)
     for name in (
         "auskunft_messages_total{",
-        "auskunft_kb_decisions_total{action=\"answer\"}",
-        "auskunft_handoffs_total{reason=\"requested\"}",
+        'auskunft_kb_decisions_total{action="answer"}',
+        'auskunft_handoffs_total{reason="requested"}',
         "auskunft_bot_response_seconds_bucket{",
         "auskunft_agent_first_response_seconds_bucket{",
         "auskunft_ratings_total{",
