@@ -1,0 +1,60 @@
+"""A customer with something in every store, and Rasa's tracker table as Rasa 3.6 creates it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from gateway_helpers import Customer, ScriptedRasa
+from unanswered_helpers import handed_off
+
+from actions.feedback_store import record_feedback
+from bot.db import get_session
+from bot.models import Conversation, Rating
+
+# rasa/core/tracker_store.py, SQLTrackerStore.SQLEvent (checked against a real Rasa in test_privacy_live_rasa.py)
+EVENTS_TABLE = """CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, type_name VARCHAR(255) NOT NULL,
+    timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT)"""
+
+
+def add_tracker_events(db: Path, sender_id: str, texts: list[str], timestamp: float = 1_790_000_000.0) -> None:
+    with sqlite3.connect(db) as connection:
+        connection.execute(EVENTS_TABLE)
+        for text in texts:
+            event = {"event": "user", "timestamp": timestamp, "text": text}
+            connection.execute(
+                "INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (?, 'user', ?, ?)",
+                (sender_id, timestamp, json.dumps(event)),
+            )
+    connection.close()
+
+
+def tracker_senders(db: Path) -> set[str]:
+    with sqlite3.connect(db) as connection:
+        senders = {row[0] for row in connection.execute("SELECT sender_id FROM events")}
+    connection.close()
+    return senders
+
+
+def customer_with_everything(
+    app: Flask, client: FlaskClient, rasa: ScriptedRasa, tracker_db: Path, feedback_db: Path, email: str, phone: str
+) -> Conversation:
+    """A widget customer who left `email` and `phone`, asked what the bot could not answer, rated, and has a tracker."""
+    customer = Customer(client)
+    question = f"Ich bin {email} – kann ich in Raten zahlen?"
+    rasa.replies.append(handed_off(question, [("zahlung-arten", 0.7)]))
+    customer.say(question)
+    assert client.post(f"{customer.base}/contact", json={"email": email, "phone": phone}).status_code < 300
+    with app.app_context():
+        session = get_session()
+        conversation = session.query(Conversation).filter_by(token=customer.token).one()
+        session.add(Rating(conversation_id=conversation.id, score=4, channel="web"))
+        session.commit()
+        session.expunge(conversation)
+    add_tracker_events(tracker_db, conversation.rasa_sender_id, [question])
+    record_feedback(conversation.rasa_sender_id, "zahlung-arten", False, "button", question, db=feedback_db)
+    return conversation
