@@ -60,10 +60,15 @@ def listed(state: ServedState) -> list[Listed]:
     return [Listed(item, display_path(item.path)) for item in items]
 
 
+def loose(text: str) -> str:
+    """Lower case, umlauts folded both ways: "Rückgabe", "Rueckgabe" and "ruckgabe" all match."""
+    return fold(text).replace("ae", "a").replace("oe", "o").replace("ue", "u")
+
+
 def matches(item: Listed, words: list[str]) -> bool:
-    """Every word of the filter occurs in the id, question, alternatives, answer or tags (umlauts folded)."""
+    """Every word of the filter occurs in the id, question, alternatives, answer or tags."""
     entry = item.entry
-    haystack = fold(" ".join((entry.id, *entry.match_texts, entry.answer, *entry.tags)))
+    haystack = loose(" ".join((entry.id, *entry.match_texts, entry.answer, *entry.tags)))
     return all(word in haystack for word in words)
 
 
@@ -82,7 +87,7 @@ def index():  # type: ignore[no-untyped-def]
     state = knowledge_base().snapshot()
     text = question_param()
     everything = listed(state)
-    words = fold(text).split()
+    words = loose(text).split()
     shown = [item for item in everything if matches(item, words)] if words else everything
     similar = state.rank(text, SIMILAR_SHOWN) if text else []
     return render_template(
