@@ -47,7 +47,7 @@ E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()/.-]+$")
 KIND_LABELS = {"phone": "Telefon", "email": "E-Mail", "messenger_psid": "Messenger-ID"}
 SOURCE_LABELS = {"sms": "SMS", "messenger": "Messenger", "widget": "Widget", "agent": "Kundenservice"}
-CHANNEL_LABELS = {"web": "Website-Chat", "sms": "SMS", "messenger": "Messenger"}
+CHANNEL_LABELS = {"web": "Web-Chat", "sms": "SMS", "messenger": "Messenger"}
 CONTACT_FIELDS = {IdentifierKind.EMAIL: "email", IdentifierKind.PHONE: "phone"}
 
 

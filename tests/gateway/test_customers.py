@@ -395,3 +395,70 @@ def test_link_routes_need_login_csrf_the_agent_role_and_a_known_conversation(app
     assert form_post(editor, path, kind="email", value="a@example.de").status_code == 403
     assert form_post(editor, f"/agent/conversations/{cid}/customer/unlink").status_code == 403
     assert count(app, ContactIdentifier) == 0
+
+
+# --- across channels: the widget, then SMS from the same number -----------------------------------------------
+
+
+@pytest.fixture
+def sms_gateway(tmp_path, rasa: ScriptedRasa) -> Iterator[tuple[Flask, str]]:  # type: ignore[no-untyped-def]
+    """The gateway with the SMS channel on, over real HTTP; Twilio's API is a local stand-in."""
+    from channel_helpers import ACCOUNT_SID, AUTH_TOKEN, channel_app, served
+    from mock_providers import GraphApi, TwilioApi
+
+    graph, twilio = GraphApi("unused", "v21.0"), TwilioApi(ACCOUNT_SID, AUTH_TOKEN)
+    app = channel_app(tmp_path / "channels", rasa, graph, twilio, SMS_REPLY_MODE="twiml")
+    try:
+        with served(app) as url:
+            yield app, url
+    finally:
+        graph.close()
+        twilio.close()
+
+
+def test_sms_after_a_widget_conversation_with_the_same_number_is_one_customer_with_both_transcripts(  # type: ignore[no-untyped-def]
+    sms_gateway, rasa: ScriptedRasa
+) -> None:
+    import requests
+    from channel_helpers import HANDOFF_REPLIES, SmsCustomer, answer_replies
+
+    app, url = sms_gateway
+    widget = (
+        f"{url}/api/widget/conversations/"
+        + requests.post(f"{url}/api/widget/conversations", timeout=30).json()["token"]
+    )
+    rasa.replies.append(HANDOFF)
+    assert requests.post(f"{widget}/messages", json={"text": "Meine Erstattung fehlt noch"}, timeout=30).ok
+    left = requests.post(f"{widget}/contact", json={"phone": "0151 12345678"}, timeout=30)
+    assert left.status_code == 201, left.text
+
+    phone = SmsCustomer(url, "+4915112345678")
+    rasa.replies.append(answer_replies())
+    assert any("4,95" in text for text in phone.say("Was kostet der Versand?"))
+    rasa.replies.append(HANDOFF_REPLIES)
+    phone.say("Nein, ich will einen Menschen")
+
+    with db(app) as session:
+        web, sms = session.scalars(select(Conversation).order_by(Conversation.id)).all()
+        assert (web.channel, sms.channel, sms.channel_address) == ("web", "sms", "+4915112345678")
+        assert web.contact_id == sms.contact_id  # one customer
+        identifier = session.scalar(select(ContactIdentifier))
+        assert (identifier.value, identifier.verified, identifier.source) == ("+4915112345678", True, "widget")
+        web_id, sms_id = web.id, sms.id
+    assert count(app, Contact) == 1
+
+    from bot import auth
+    from bot.db import get_session
+
+    with app.app_context():
+        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
+        get_session().close()
+    agent = AgentSession(app, "anna@example.com", "geheim-genug-123")
+    assert "Stammkunde: 1 früheres Gespräch" in agent.client.get("/agent/").get_data(as_text=True)
+    sms_panel = agent.client.get(f"/agent/conversations/{sms_id}").get_data(as_text=True).split('id="customer"')[1]
+    assert "SMS +4915112345678 (vom Kanal bestätigt)" in sms_panel
+    assert f'data-conversation="{web_id}"' in sms_panel and "Meine Erstattung fehlt noch" in sms_panel
+    assert "im Widget angegeben, nicht bestätigt" in sms_panel  # how the widget conversation joined
+    web_panel = agent.client.get(f"/agent/conversations/{web_id}").get_data(as_text=True).split('id="customer"')[1]
+    assert f'data-conversation="{sms_id}"' in web_panel
+    assert "Was kostet der Versand?" in web_panel and "Nein, ich will einen Menschen" in web_panel
