@@ -221,10 +221,12 @@ def handle_keyword(session: Session, channel: Sms, event: Inbound, keyword: str)
         return None
     conversation = inbound.conversation_for(session, channel, event, None)
     conversations.add_message(session, conversation, Direction.INCOMING, Sender.CONTACT, event.text.strip())
+    reply: str | None
     if keyword in OPT_OUT:
-        if not opted_out(session, event.address):
+        already = opted_out(session, event.address)
+        if not already:
             session.add(ChannelOptOut(channel=NAME, address=event.address))
-        reply = "opted_out"
+        reply = None if already else "opted_out"  # confirmed once; a second STOP gets nothing
     elif keyword in OPT_IN:
         session.execute(
             delete(ChannelOptOut).where(ChannelOptOut.channel == NAME, ChannelOptOut.address == event.address)
@@ -232,9 +234,10 @@ def handle_keyword(session: Session, channel: Sms, event: Inbound, keyword: str)
         reply = "opted_in"
     else:
         reply = "help"
-    conversations.add_message(
-        session, conversation, Direction.OUTGOING, Sender.BOT, TEXTS[reply], {"sms_keyword": keyword.lower()}
-    )
+    if reply is not None:
+        conversations.add_message(
+            session, conversation, Direction.OUTGOING, Sender.BOT, TEXTS[reply], {"sms_keyword": keyword.lower()}
+        )
     try:
         session.commit()
     except IntegrityError:  # two STOPs at once: the other one answered
