@@ -55,15 +55,18 @@ class ActionFeedback:
         connection.close()
         return deleted
 
-    def delete_older_than(self, cutoff: datetime, dry_run: bool = False) -> int:
-        """Records written before `cutoff` (their `created_at` is ISO 8601 UTC, so text order is time order)."""
+    def purge(self, sender_ids: Iterable[str], cutoff: datetime, dry_run: bool = False) -> int:
+        """Records of these conversations, and any written before `cutoff` (`created_at` is ISO 8601 UTC, so
+        text order is time order); with `dry_run` only counted."""
         if (connection := self._connect()) is None:
             return 0
-        moment = cutoff.isoformat(timespec="seconds")
+        senders = list(sender_ids)
+        where = f"created_at < ? OR sender_id IN ({','.join('?' * len(senders))})"
+        params = [cutoff.isoformat(timespec="seconds"), *senders]
         with connection:
             if dry_run:
-                count = connection.execute("SELECT COUNT(*) FROM feedback WHERE created_at < ?", [moment]).fetchone()[0]
+                count = connection.execute(f"SELECT COUNT(*) FROM feedback WHERE {where}", params).fetchone()[0]
             else:
-                count = connection.execute("DELETE FROM feedback WHERE created_at < ?", [moment]).rowcount
+                count = connection.execute(f"DELETE FROM feedback WHERE {where}", params).rowcount
         connection.close()
         return int(count)

@@ -1,9 +1,10 @@
 """Retention: `flask --app bot purge --older-than-days N [--dry-run]` deletes what is older than N days.
 
-Deleted: conversations last updated more than N days ago with their messages and every row that points at them
-(ratings, …), their Rasa trackers (and any tracker whose newest event is that old), the action server's
-feedback records of that age, and contacts left without conversations. Kept: the unanswered-question entries,
-masked and no longer linked to a conversation — they name nobody and are the editors' work list.
+Deleted: conversations last updated more than N days ago with their messages and every row that points at
+them (ratings, …), their Rasa trackers (and any tracker whose newest event is that old), the action server's
+feedback records of those conversations or of that age, and contacts left without conversations.
+Kept: the unanswered-question entries, masked and no longer linked to a conversation — they name nobody and
+are the editors' work list.
 `AUSKUNFT_RETENTION_DAYS` is the default for N, so cron needs no argument:
 
     15 3 * * *  cd /srv/auskunft && .venv/bin/flask --app bot purge >> var/purge.log 2>&1
@@ -70,11 +71,11 @@ def purge(
     report.rasa_conversations = len(senders)
     if dry_run:
         report.rows = {name: len(ids) for name, ids in sorted(selection.ids.items())}
-        report.action_server_feedback = feedback.delete_older_than(cutoff, dry_run=True)
+        report.action_server_feedback = feedback.purge(senders, cutoff, dry_run=True)
         session.rollback()
         return report
     report.rasa_events = trackers.delete(sorted(senders))
-    report.action_server_feedback = feedback.delete_older_than(cutoff)
+    report.action_server_feedback = feedback.purge(senders, cutoff)
     report.rows = dict(sorted(delete_selection(session, selection, unlink=KEEP_UNLINKED).items()))
     session.commit()
     log.info("purge older than %d days (before %s): %s, %d Rasa conversations (%d events), %d feedback records",

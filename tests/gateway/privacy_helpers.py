@@ -12,6 +12,7 @@ from gateway_helpers import Customer, ScriptedRasa
 from unanswered_helpers import handed_off
 
 from actions.feedback_store import record_feedback
+from bot import create_app
 from bot.db import get_session
 from bot.models import Conversation, Rating
 
@@ -58,3 +59,17 @@ def customer_with_everything(
     add_tracker_events(tracker_db, conversation.rasa_sender_id, [question])
     record_feedback(conversation.rasa_sender_id, "zahlung-arten", False, "button", question, db=feedback_db)
     return conversation
+
+
+def privacy_app(tmp_path: Path, rasa: ScriptedRasa, tracker_db: Path, feedback_db: Path) -> Flask:
+    """A gateway whose Rasa tracker store and action-server feedback file are these two SQLite files."""
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+            "RASA_CLIENT": rasa,
+            "RASA_TRACKER_STORE_URL": f"sqlite:///{tracker_db}",
+            "FEEDBACK_DB": feedback_db,
+        }
+    )

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from gateway_helpers import ScriptedRasa
-from privacy_helpers import customer_with_everything, tracker_senders
+from privacy_helpers import customer_with_everything, privacy_app, tracker_senders
 from sqlalchemy import func, select
 from unanswered_helpers import csrf_of, login
 
 from actions.feedback_store import record_feedback
-from bot import create_app
 from bot.action_feedback import ActionFeedback
 from bot.db import get_session
 from bot.models import Contact, ContactIdentifier, Conversation, Message, Rating, Role, UnansweredQuestion
@@ -29,17 +28,7 @@ def stores(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def app(tmp_path: Path, rasa: ScriptedRasa, stores: tuple[Path, Path]) -> Flask:
-    tracker_db, feedback_db = stores
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
-            "RASA_CLIENT": rasa,
-            "RASA_TRACKER_STORE_URL": f"sqlite:///{tracker_db}",
-            "FEEDBACK_DB": feedback_db,
-        }
-    )
+    return privacy_app(tmp_path, rasa, *stores)
 
 
 @pytest.fixture
