@@ -1,0 +1,170 @@
+"""The editors' FAQ pages in real headless Chromium (Debian's chromium + chromium-driver, through Selenium):
+login, search, the try-it box inline, the lint report, the reload button with an accepted and a rejected edit.
+
+The gateway runs on a free port in a thread; its knowledge base reads a temporary FAQ folder (fake embedder).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from kb_admin_helpers import BROKEN_ENTRY, NEW_ENTRY, PASSWORD, add_account, append_entry
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+from werkzeug.serving import make_server
+
+from bot.models import Role
+from knowledge_base.settings import Settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail("chromium / chromium-driver missing: run `make setup` (it installs them with apt-get)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"):
+        options.add_argument(flag)
+    options.add_argument("--window-size=1200,900")
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+def serve(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def live_url(kb_app: Flask) -> Iterator[str]:
+    yield from serve(kb_app)
+
+
+def wait(browser: WebDriver, condition: Callable[[], Any], timeout: float = 10) -> Any:
+    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(lambda _: condition())
+
+
+def log_in(browser: WebDriver, url: str, email: str) -> None:
+    """Open the FAQ page; the login form comes first and leads back to it."""
+    browser.delete_all_cookies()
+    browser.get(f"{url}/admin/faq/")
+    wait(browser, lambda: browser.find_elements(By.ID, "email"))
+    browser.find_element(By.ID, "email").send_keys(email)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    wait(browser, lambda: browser.current_url == f"{url}/admin/faq/")
+
+
+def try_question(browser: WebDriver, question: str) -> dict[str, Any]:
+    """Ask in the try-it box (inline, no page load); the decision and the candidates' ids as shown."""
+    page_before = browser.current_url
+    box = browser.find_element(By.ID, "try-q")
+    box.clear()
+    box.send_keys(question, Keys.ENTER)
+    report = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#try-result .try-report"))
+    wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#try-result .try-report").is_displayed())
+    assert browser.current_url == page_before  # answered inline by admin_faq.js
+    report = browser.find_element(By.CSS_SELECTOR, "#try-result .try-report")
+    rows = report.find_elements(By.CSS_SELECTOR, "table.candidates tbody tr")
+    return {
+        "decision": report.get_attribute("data-decision"),
+        "candidates": [row.find_element(By.TAG_NAME, "a").text for row in rows],
+        "scores": [float(row.find_elements(By.TAG_NAME, "td")[1].text) for row in rows],
+        "text": report.text,
+    }
+
+
+def click_reload(browser: WebDriver) -> tuple[int, str]:
+    browser.execute_script("document.getElementById('reload-result').replaceChildren()")
+    browser.find_element(By.CSS_SELECTOR, "#reload-form button").click()
+    report = wait(browser, lambda: browser.find_element(By.ID, "reload-report"))
+    return int(report.get_attribute("data-status")), report.text
+
+
+def test_editor_searches_tries_lints_and_reloads(
+    browser: WebDriver, live_url: str, kb_app: Flask, kb_settings: Settings
+) -> None:
+    add_account(kb_app, "eva@example.com", Role.EDITOR)
+    log_in(browser, live_url, "eva@example.com")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.entries tbody tr")
+    assert len(rows) == 3 and "faqs/versand.yml, Zeile 3" in rows[0].text
+
+    # search
+    browser.find_element(By.ID, "search-q").send_keys("Rückgabe", Keys.ENTER)
+    wait(browser, lambda: "q=" in browser.current_url)
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.entries tbody tr")
+    assert [row.get_attribute("data-faq-id") for row in rows] == ["retoure-frist"]
+
+    # the try-it box: decision and candidates with scores, best first
+    tried = try_question(browser, "Was kostet der Versand?")
+    assert tried["decision"] == "answer" and tried["candidates"][0] == "versand-kosten"
+    assert len(tried["candidates"]) == 3 and tried["scores"] == sorted(tried["scores"], reverse=True)
+    assert "ab 50 € ist er kostenlos" in tried["text"]
+
+    # the lint report
+    browser.find_element(By.LINK_TEXT, "Prüfbericht").click()
+    assert wait(browser, lambda: browser.find_element(By.ID, "lint-summary")).text == "Keine Fehler, keine Warnungen."
+    browser.back()
+    wait(browser, lambda: browser.find_elements(By.ID, "reload-form"))
+
+    # an editor adds an entry in the file, presses reload: the bot knows it
+    before = try_question(browser, "Kann ich mit Bitcoin bezahlen?")
+    assert "zahlung-bitcoin" not in before["candidates"]
+    append_entry(kb_settings.faq_dir / "versand.yml", NEW_ENTRY)
+    status, text = click_reload(browser)
+    assert status == 200 and "Übernommen: 4 Einträge" in text and "neu: zahlung-bitcoin" in text
+    assert browser.find_element(By.ID, "kb-entries").text == "4"
+    assert try_question(browser, "Kann ich mit Bitcoin bezahlen?")["candidates"][0] == "zahlung-bitcoin"
+
+    # a broken file: rejected, the findings with file:line, the last good index still answers
+    line = len((kb_settings.faq_dir / "versand.yml").read_text().splitlines()) + 1
+    append_entry(kb_settings.faq_dir / "versand.yml", BROKEN_ENTRY)
+    status, text = click_reload(browser)
+    assert status == 422 and "Nicht übernommen: 1 Fehler" in text
+    assert f"faqs/versand.yml:{line}: Fehler:" in text and "missing field `answer`" in text
+    assert try_question(browser, "Kann ich mit Bitcoin bezahlen?")["candidates"][0] == "zahlung-bitcoin"
+
+
+def test_entry_page_and_try_it_without_javascript(browser: WebDriver, live_url: str, kb_app: Flask) -> None:
+    add_account(kb_app, "eva@example.com", Role.EDITOR)
+    log_in(browser, live_url, "eva@example.com")
+    browser.find_element(By.LINK_TEXT, "versand-kosten").click()
+    location = wait(browser, lambda: browser.find_element(By.ID, "edit-location"))
+    assert location.text.startswith("Bearbeiten in") and "faqs/versand.yml, Zeile 10" in location.text
+    # each phrasing links to the try-it page (a plain GET page, rendered by the server)
+    browser.find_elements(By.LINK_TEXT, "ausprobieren")[1].click()
+    report = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#try-result .try-report"))
+    assert "/admin/faq/try?q=" in browser.current_url
+    assert report.get_attribute("data-decision") in ("answer", "clarify", "handoff")
+    first = report.find_elements(By.CSS_SELECTOR, "table.candidates tbody tr")[0]
+    assert first.find_element(By.TAG_NAME, "a").text == "versand-kosten"  # its own entry ranks first
+
+
+def test_agent_sees_no_editor_page(browser: WebDriver, live_url: str, kb_app: Flask) -> None:
+    add_account(kb_app, "anna@example.com", Role.AGENT)
+    browser.delete_all_cookies()
+    browser.get(f"{live_url}/agent/login")
+    browser.find_element(By.ID, "email").send_keys("anna@example.com")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    wait(browser, lambda: browser.current_url == f"{live_url}/agent/")
+    browser.get(f"{live_url}/admin/faq/")
+    assert "403" in browser.title or "Forbidden" in browser.page_source
+    assert not browser.find_elements(By.ID, "reload-form")
