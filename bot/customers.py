@@ -40,6 +40,7 @@ from bot.models import (
     IdentifierKind,
     Message,
     aware,
+    now,
 )
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,251}\.[^@\s.]{2,63}$")
@@ -191,7 +192,10 @@ def link(
                 agent_id=agent.id if agent else None,
             )
         )
-    session.flush()  # also opens the transaction, so that the savepoint below is nested in it (pysqlite)
+    conversation.updated_at = now()
+    # a write before the savepoint: pysqlite opens the transaction only then, and a savepoint outside one would
+    # commit on release, splitting what must stay one transaction
+    session.flush()
     owner = find(session, kind, value)
     if owner is None:
         try:

@@ -133,6 +133,21 @@ def test_the_same_email_in_two_conversations_makes_one_customer_the_older_one(ap
     assert count(app, Contact) == 1 and count(app, ContactIdentifier) == 1
 
 
+def test_a_link_is_one_transaction_even_when_the_conversation_gave_the_address_before(app: Flask) -> None:
+    """The identifier's savepoint must not commit on its own (pysqlite starts a transaction only on a write)."""
+    cid = new_conversation(app)
+    link(app, cid, EMAIL, "zurueck@example.de")
+    with db(app) as session:
+        contact = session.get(Conversation, cid).contact
+        customers.remove_identifier(session, contact, contact.identifiers[0].id)
+        session.commit()
+    with db(app) as session:
+        linked = customers.link(session, session.get(Conversation, cid), EMAIL, "zurueck@example.de", "widget")
+        assert linked.outcome == customers.Outcome.ADDED
+        session.rollback()
+    assert count(app, ContactIdentifier) == 0
+
+
 def test_merging_moves_every_conversation_and_identifier_of_the_other_customer(app: Flask) -> None:
     a1, a2, b1 = new_conversation(app), new_conversation(app), new_conversation(app)
     link(app, a1, EMAIL, "a@example.de")
