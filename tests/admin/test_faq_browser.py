@@ -6,20 +6,16 @@ The gateway runs on a free port in a thread; its knowledge base reads a temporar
 
 from __future__ import annotations
 
-import shutil
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from kb_admin_helpers import BROKEN_ENTRY, NEW_ENTRY, PASSWORD, add_account, append_entry
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from kb_browser import chromium, click_reload, log_in, try_question, wait
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from bot.models import Role
@@ -27,75 +23,20 @@ from knowledge_base.settings import Settings
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.fail("chromium / chromium-driver missing: run `make setup` (it installs them with apt-get)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=1200,900")
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    yield driver
-    driver.quit()
-
-
-def serve(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    """One Chromium for the module; each test logs in afresh (cookies cleared)."""
+    with chromium() as driver:
+        yield driver
 
 
 @pytest.fixture
 def live_url(kb_app: Flask) -> Iterator[str]:
-    yield from serve(kb_app)
-
-
-def wait(browser: WebDriver, condition: Callable[[], Any], timeout: float = 10) -> Any:
-    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(lambda _: condition())
-
-
-def log_in(browser: WebDriver, url: str, email: str) -> None:
-    """Open the FAQ page; the login form comes first and leads back to it."""
-    browser.delete_all_cookies()
-    browser.get(f"{url}/admin/faq/")
-    wait(browser, lambda: browser.find_elements(By.ID, "email"))
-    browser.find_element(By.ID, "email").send_keys(email)
-    browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
-    wait(browser, lambda: browser.current_url == f"{url}/admin/faq/")
-
-
-def try_question(browser: WebDriver, question: str) -> dict[str, Any]:
-    """Ask in the try-it box (inline, no page load); the decision and the candidates' ids as shown."""
-    page_before = browser.current_url
-    box = browser.find_element(By.ID, "try-q")
-    box.clear()
-    box.send_keys(question, Keys.ENTER)
-    report = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#try-result .try-report"))
-    wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#try-result .try-report").is_displayed())
-    assert browser.current_url == page_before  # answered inline by admin_faq.js
-    report = browser.find_element(By.CSS_SELECTOR, "#try-result .try-report")
-    rows = report.find_elements(By.CSS_SELECTOR, "table.candidates tbody tr")
-    return {
-        "decision": report.get_attribute("data-decision"),
-        "candidates": [row.find_element(By.TAG_NAME, "a").text for row in rows],
-        "scores": [float(row.find_elements(By.TAG_NAME, "td")[1].text) for row in rows],
-        "text": report.text,
-    }
-
-
-def click_reload(browser: WebDriver) -> tuple[int, str]:
-    browser.execute_script("document.getElementById('reload-result').replaceChildren()")
-    browser.find_element(By.CSS_SELECTOR, "#reload-form button").click()
-    report = wait(browser, lambda: browser.find_element(By.ID, "reload-report"))
-    return int(report.get_attribute("data-status")), report.text
+    server = make_server("127.0.0.1", 0, kb_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
 
 
 def test_editor_searches_tries_lints_and_reloads(
