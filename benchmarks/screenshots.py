@@ -1,9 +1,11 @@
-"""Retakes the README's screenshots (widget with an answer and buttons, inbox conversation with transcript).
+"""Retakes the README's screenshots (widget with an answer and buttons, inbox conversation with transcript,
+the analytics dashboard with a month of demo data).
 
-    .venv/bin/python benchmarks/screenshots.py
+    .venv/bin/python benchmarks/screenshots.py [TEST_FILE …]   # default: all of TESTS
 
-Runs the full-journey browser test (real Rasa + actions, two headless Chromiums) with
-`AUSKUNFT_SCREENSHOTS=docs/screenshots`, so the pictures show exactly what the test checks.
+Runs the browser tests that take them (the full journey: real Rasa + actions, two headless Chromiums; the
+dashboard: `bot.analytics_seed.seed_demo`) with `AUSKUNFT_SCREENSHOTS=docs/screenshots`, so the pictures
+show exactly what the tests check.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 LIMIT = 300 * 1024  # docs live in git: keep each picture small
+TESTS = ["tests/gateway/test_handoff_journey_browser.py", "tests/admin/test_analytics_browser.py"]
 
 
 def main() -> int:
     env = {**os.environ, "AUSKUNFT_SCREENSHOTS": str(OUT)}
-    test = "tests/gateway/test_handoff_journey_browser.py"
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test], cwd=ROOT, env=env)
+    tests = sys.argv[1:] or TESTS
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], cwd=ROOT, env=env)
     if done.returncode:
         return done.returncode
     for png in sorted(OUT.glob("*.png")):

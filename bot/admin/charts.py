@@ -14,6 +14,7 @@ from datetime import date
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 28
+HBAR_LEFT = 120  # room for the labels of horizontal bars ("repeated_failure")
 
 
 @dataclass(frozen=True)
@@ -64,23 +65,23 @@ def day_label(day: date) -> str:
     return day.strftime("%d.%m.")
 
 
-def x_ticks(days: list[date], slot: float) -> list[Tick]:
-    every = max(1, math.ceil(len(days) / 10))  # at most ~10 labels
+def x_ticks(days: list[date], slot: float, width: int) -> list[Tick]:
+    every = max(1, math.ceil(len(days) / (width // 70)))  # labels ~70 units apart
     return [Tick(LEFT + i * slot + slot / 2, day_label(day)) for i, day in enumerate(days) if i % every == 0]
 
 
-def y_ticks(top: float, scale: float, unit: str = "") -> list[Tick]:
-    return [Tick(HEIGHT - BOTTOM - top * f * scale, f"{top * f:g}{unit}") for f in (0, 0.5, 1)]
+def y_ticks(top: float, scale: float) -> list[Tick]:
+    return [Tick(HEIGHT - BOTTOM - top * f * scale, f"{top * f:g}") for f in (0, 0.5, 1)]
 
 
-def stacked_bars(days: list[date], series: dict[str, list[int]], unit: str) -> Chart:
+def stacked_bars(days: list[date], series: dict[str, list[int]], unit: str, width: int = WIDTH) -> Chart:
     """One bar per day, a segment per series (channel); tooltips say day, series and count."""
     plot_height = HEIGHT - TOP - BOTTOM
-    slot = (WIDTH - LEFT - RIGHT) / max(len(days), 1)
+    slot = (width - LEFT - RIGHT) / max(len(days), 1)
     totals = [sum(values[i] for values in series.values()) for i in range(len(days))]
     top = nice_max(max(totals, default=0))
     scale = plot_height / top
-    chart = Chart(x_ticks=x_ticks(days, slot), y_ticks=y_ticks(top, scale))
+    chart = Chart(width=width, x_ticks=x_ticks(days, slot, width), y_ticks=y_ticks(top, scale))
     for i, day in enumerate(days):
         y = HEIGHT - BOTTOM
         segments = []
@@ -93,12 +94,14 @@ def stacked_bars(days: list[date], series: dict[str, list[int]], unit: str) -> C
     return chart
 
 
-def line(days: list[date], values: list[float | None], low: float, high: float, label: str) -> Chart:
+def line(
+    days: list[date], values: list[float | None], low: float, high: float, label: str, width: int = WIDTH
+) -> Chart:
     """A line through the days with a value (gaps are skipped), on a fixed axis [low, high]."""
     plot_height = HEIGHT - TOP - BOTTOM
-    slot = (WIDTH - LEFT - RIGHT) / max(len(days), 1)
+    slot = (width - LEFT - RIGHT) / max(len(days), 1)
     scale = plot_height / (high - low)
-    chart = Chart(x_ticks=x_ticks(days, slot))
+    chart = Chart(width=width, x_ticks=x_ticks(days, slot, width))
     chart.y_ticks = [Tick(HEIGHT - BOTTOM - (v - low) * scale, f"{v:g}") for v in range(int(low), int(high) + 1)]
     for i, (day, value) in enumerate(zip(days, values, strict=True)):
         if value is not None:
@@ -107,14 +110,15 @@ def line(days: list[date], values: list[float | None], low: float, high: float, 
     return chart
 
 
-def horizontal_bars(items: list[tuple[str, int]], unit: str) -> Chart:
+def horizontal_bars(items: list[tuple[str, int]], unit: str, width: int = 420) -> Chart:
     """One bar per item (handoff reasons, scores), longest = full width; the label sits left of the bar."""
-    row = 26
-    left = 150
-    chart = Chart(height=max(len(items), 1) * row + 8)
+    row = 24
+    left = HBAR_LEFT
+    chart = Chart(width=width, height=max(len(items), 1) * row + 8)
     top = max((value for _, value in items), default=0) or 1
     for i, (name, value) in enumerate(items):
-        width = (WIDTH - left - 60) * value / top
-        chart.groups.append((name, [Rect(left, 4 + i * row, width, row - 8, "series-bar", f"{name}: {value} {unit}")]))
+        length = (width - left - 40) * value / top
+        rect = Rect(left, 4 + i * row, length, row - 8, "series-bar", f"{name}: {value} {unit}")
+        chart.groups.append((name, [rect]))
         chart.y_ticks.append(Tick(4 + i * row + (row - 8) / 2, name))
     return chart
