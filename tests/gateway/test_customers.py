@@ -329,6 +329,28 @@ def test_earlier_conversations_newest_first(app: Flask, make_agent) -> None:  # 
     assert shown == [ids[2], ids[1]]
 
 
+def test_the_panel_needs_no_query_per_conversation(app: Flask, make_agent) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    agent = make_agent()
+    statements: list[str] = []
+    event.listen(app.extensions["db_sessions"].kw["bind"], "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    def statements_for_page(conversation_id: int) -> int:
+        statements.clear()
+        assert agent.client.get(f"/agent/conversations/{conversation_id}").status_code == 200
+        return len(statements)
+
+    ids = [new_conversation(app) for _ in range(2)]
+    for cid in ids:
+        link(app, cid, EMAIL, "viele@example.de")
+    few = statements_for_page(ids[-1])
+    for _ in range(5):
+        ids.append(new_conversation(app))
+        link(app, ids[-1], EMAIL, "viele@example.de")
+    assert statements_for_page(ids[-1]) == few
+
+
 # --- the agent's link/unlink forms ----------------------------------------------------------------------------
 
 
