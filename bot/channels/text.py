@@ -11,7 +11,7 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-_MARKDOWN = MarkdownIt("commonmark")
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # as in the widget: HTML stays text
 
 
 def _inline(children: list[Token]) -> str:

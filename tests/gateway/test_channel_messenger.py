@@ -234,6 +234,21 @@ def test_a_redelivered_message_id_is_processed_once(
         assert session.scalars(select(WebhookReceipt.external_id)).all() == ["m_redelivered"]
 
 
+def test_redeliveries_arriving_at_the_same_time_are_processed_once(
+    app: Flask, rasa: ScriptedRasa, graph: GraphApi, customer: MessengerCustomer
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = customer.message("Gleichzeitig", mid="m_race")
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda _: customer.post(body).status_code, range(6)))
+    assert statuses == [200] * 6
+    graph.wait_for(lambda r: len(graph.texts()) >= 1)
+    time.sleep(0.3)
+    assert [text for _s, text in rasa.received] == ["Gleichzeitig"]
+    assert [m.text for m in stored(app)] == ["Gleichzeitig", "Echo: Gleichzeitig"]
+
+
 # --- buttons, long texts ------------------------------------------------------------------------------------
 
 
