@@ -1,12 +1,13 @@
-"""Prometheus metrics of the gateway (prometheus-client), exposed at `/metrics` by `bot.metrics_route`.
+"""Prometheus metrics of the gateway (prometheus-client), exposed at `/metrics` by `bot.metrics_endpoint`.
 
 Why counters here and not only the analytics page: Prometheus scrapes every few seconds and alerts on rates
 (a sudden rise of handoffs, Rasa getting slow, a failing FAQ reload), which the database reports cannot do.
 The objects live in the client's default registry; the gateway is one process, so no multi-process set-up.
 
 Who moves what:
-- `bot.channel.receive` / `store_replies`: messages, KB decisions, bot response time, ratings;
-- `bot.conversations.hand_off`: handoffs; the inbox reply: agent first response time;
+- `bot.conversations.add_message`: every stored message; `hand_off`: handoffs;
+- `bot.channel.receive` / `store_replies`: KB decisions, bot response time; `bot.csat.record`: ratings;
+- the inbox's replies (`observe_agent_reply`): agent first response time;
 - the FAQ editor's live reload: `KB_INDEX_ENTRIES`, `KB_INDEX_TEXTS`, `KB_RELOADS`, `KB_RELOAD_FAILURES`.
 """
 
