@@ -36,7 +36,8 @@ from mock_providers import GraphApi, TwilioApi  # noqa: E402
 def describe(name: str, samples: list[float]) -> str:
     ms = sorted(s * 1000 for s in samples)
     p95 = ms[int(len(ms) * 0.95) - 1]
-    return f"{name:<44} n={len(ms):<4} median {statistics.median(ms):6.1f} ms   p95 {p95:6.1f} ms   max {ms[-1]:6.1f} ms"
+    median = statistics.median(ms)
+    return f"{name:<44} n={len(ms):<4} median {median:6.1f} ms   p95 {p95:6.1f} ms   max {ms[-1]:6.1f} ms"
 
 
 def messenger(messages: int, folder: Path) -> list[float]:

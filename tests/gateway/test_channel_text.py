@@ -87,5 +87,5 @@ def test_channel_secrets_come_from_a_config_file_and_the_environment_wins(
     assert settings["SMS_REPLY_MODE"] == "api"
     assert settings["GRAPH_API_URL"] == "https://graph.facebook.com"
     monkeypatch.setenv("AUSKUNFT_CONFIG_FILE", str(tmp_path / "fehlt.toml"))
-    with pytest.raises(FileNotFoundError, match="fehlt.toml"):
+    with pytest.raises(FileNotFoundError, match=r"fehlt\.toml"):
         config.from_env()
