@@ -94,3 +94,13 @@ def test_goodbye_asks_and_a_typed_digit_rates(app: Flask, customer: Customer, ra
 def test_a_digit_without_a_request_goes_to_the_bot(app: Flask, customer: Customer, rasa: ScriptedRasa) -> None:
     assert customer.say("2")["messages"][-1]["text"] == "Echo: 2"
     assert ratings(app) == []
+
+
+@pytest.mark.rasa
+def test_the_real_bots_goodbye_asks_for_a_rating(live_app: Flask) -> None:
+    """Against the real Rasa: its utter_goodbye is recognised, the rating never reaches Rasa."""
+    customer = Customer(live_app.test_client())
+    reply = customer.say("Tschüss")["messages"]
+    assert reply[-2]["text"] in csat.goodbye_texts() and reply[-1]["text"] == csat.REQUEST_TEXT
+    assert customer.say("5", '/csat{"score":5}')["messages"][-1]["text"] == csat.THANKS_TEXT
+    assert [score for _, score, _ in ratings(live_app)] == [5]
