@@ -44,6 +44,8 @@ def agent_view(message: Message) -> dict[str, Any]:
         data["intent"] = intent
         if intent.startswith("/feedback_"):
             data["feedback"] = "hilfreich" if intent == "/feedback_helpful" else "nicht hilfreich"
+    if (score := payload.get("csat")) is not None:
+        data["feedback"] = f"Bewertung {score} von 5"  # the customer's CSAT rating, shown like button feedback
     if handoff := payload.get("handoff"):
         data["handoff"] = {k: handoff.get(k) for k in ("reason", "summary", "candidates", "last_question")}
     if message.delivery_status:  # Messenger / SMS: did the provider take it (bot/channels/delivery.py)?

@@ -43,6 +43,8 @@ def test_rating_after_the_agent_closes(app: Flask, customer: Customer, rasa: Scr
     assert reply["state"] == "closed"
     assert len(rasa.received) == sent_to_rasa  # never Rasa's business
     assert ratings(app) == [(cid, 4, "web")]
+    page = make_agent("ben@example.com", "Ben").client.get(f"/agent/conversations/{cid}").get_data(as_text=True)
+    assert "Feedback: Bewertung 4 von 5" in page  # the agents see it
 
     # the same click resent: nothing new; a second rating: refused politely, the first one stands
     assert customer.say("4", '/csat{"score":4}', client_id="rate-1")["messages"] == []
