@@ -11,7 +11,7 @@ import atexit
 
 from flask import Flask
 
-from bot.channels import messenger, sms, web
+from bot.channels import delivery, messenger, sms, web
 from bot.channels.base import Channel
 from bot.channels.delivery import Outbox
 
@@ -44,6 +44,7 @@ def init_app(app: Flask) -> None:
     app.extensions["outbox"] = outbox
     app.extensions["hub"].listen(outbox.wake)
     app.jinja_env.globals["channel_label"] = label
+    app.jinja_env.globals["undelivered"] = delivery.undelivered  # the inbox's list of failed sends
     if app.config["DELIVERY_WORKER"] and set(channels) - {web.NAME}:  # only when something is to be pushed
         outbox.start()
         atexit.register(outbox.stop)

@@ -178,3 +178,17 @@ def retry(session: Session, message: Message) -> None:
     message.delivery_status = DeliveryStatus.PENDING
     message.delivery_attempts = 0
     message.next_attempt_at = None
+
+
+def undelivered(limit: int = 20) -> list[Message]:
+    """Messages every attempt failed for, newest first: the inbox's queue page lists them for agents."""
+    from bot.db import get_session
+
+    return list(
+        get_session().scalars(
+            select(Message)
+            .where(Message.delivery_status == DeliveryStatus.FAILED)
+            .order_by(Message.id.desc())
+            .limit(limit)
+        )
+    )

@@ -390,6 +390,8 @@ def test_after_the_last_attempt_the_message_is_failed_shown_to_agents_and_can_be
     anna = agent(app)
     page = anna.client.get(f"/agent/conversations/{conversation.id}").get_data(as_text=True)
     assert "nicht zugestellt" in page and "Graph API 503" in page
+    queue = anna.client.get("/agent/").get_data(as_text=True)
+    assert "Nicht zugestellt" in queue and f"Gespräch {conversation.id}" in queue and "Echo: Hallo" in queue
     polled = anna.client.get(f"/agent/conversations/{conversation.id}/messages").json["messages"]
     assert [m["delivery"]["status"] for m in polled if m["text"] == "Echo: Hallo"] == ["failed"]
     retry = anna.client.post(
