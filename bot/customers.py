@@ -13,7 +13,9 @@ How linking works, and why:
   and a customer who left her number in the widget and later writes by SMS should be one customer.
   A typed address proves nothing, though: each conversation's own claim is kept (`ConversationLink`,
   "im Widget angegeben, nicht bestätigt"), the inbox shows it next to the conversation, and an agent who
-  doubts it moves the conversation out again (`unlink`) or removes the identifier.
+  doubts it moves the conversation out again (`unlink`) or removes the identifier. Someone typing a stranger's
+  address learns nothing by it: what a merge joins is shown to agents only, the widget shows its own conversation.
+- The address a transcript is mailed to (widget ✉) does not link: anyone may send a copy anywhere.
 - Two requests adding the same identifier at once: the insert runs in a savepoint; the loser of the race
   meets the unique constraint, finds the winner's contact and merges with it — one customer, no error.
 - Phone numbers are stored in E.164 ("+4915112345678"); national numbers are read as German.
