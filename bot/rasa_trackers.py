@@ -85,8 +85,9 @@ class RasaTrackers:
 
     def _run(self, statement: str, params: dict[str, Any]) -> Any:
         """None when the store has no `events` table yet (Rasa never ran against it)."""
-        if self.engine is None:
-            return None
+        if self.url is None or (self.url.get_backend_name() == "sqlite" and not Path(self.url.database or "").exists()):
+            return None  # connecting would create an empty SQLite file where Rasa's belongs
+        assert self.engine is not None
         try:
             with self.engine.begin() as connection:
                 return connection.execute(text(statement), params)

@@ -70,7 +70,7 @@ def purge(
         selection.add(table, ids)
     report.rasa_conversations = len(senders)
     if dry_run:
-        report.rows = {name: len(ids) for name, ids in sorted(selection.ids.items())}
+        report.rows = {name: len(ids) for name, ids in sorted(selection.ids.items()) if ids}
         report.action_server_feedback = feedback.purge(senders, cutoff, dry_run=True)
         session.rollback()
         return report
