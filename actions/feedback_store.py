@@ -13,6 +13,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.pii import mask
 from knowledge_base.settings import PROJECT_ROOT
 
 log = logging.getLogger("auskunft.feedback")
@@ -46,7 +47,7 @@ def record_feedback(
         "faq_id": faq_id,
         "helpful": int(helpful),
         "kind": kind,
-        "question": question,
+        "question": mask(question) if question else question,  # for analytics: no addresses, numbers, IBANs
     }
     with sqlite3.connect(path) as connection:
         connection.execute(SCHEMA)

@@ -80,3 +80,15 @@ def test_order_number_pattern_is_configurable(monkeypatch: pytest.MonkeyPatch) -
 def test_the_default_pattern_masks_what_the_bot_reads_as_an_order_number(text: str) -> None:
     assert normalise_order_number(text) is not None
     assert mask(text) == "[BESTELLNUMMER]"
+
+
+def test_the_action_servers_feedback_record_is_masked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from actions.feedback_store import record_feedback
+
+    record_feedback("s-1", "versand-kosten", False, "button", "Paket LG-123456 an a@b.de?", db=tmp_path / "f.db")
+    with sqlite3.connect(tmp_path / "f.db") as connection:
+        [(question,)] = connection.execute("SELECT question FROM feedback").fetchall()
+    connection.close()
+    assert question == "Paket [BESTELLNUMMER] an [E-MAIL]?"
