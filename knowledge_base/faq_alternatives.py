@@ -9,6 +9,8 @@ on errors the file goes back to what it was and the findings are returned.
 from __future__ import annotations
 
 import io
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +19,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from knowledge_base.faq_files import Finding, load_faqs
 from knowledge_base.lint import lint
+
+_writing = threading.Lock()
+"""One change at a time: two editors adding to the same file must not overwrite each other."""
 
 
 class UnknownEntry(LookupError):
@@ -52,6 +57,19 @@ def dump(yaml: YAML, document: object) -> str:
 
 def add_alternatives(faq_dir: Path, faq_id: str, phrasings: list[str]) -> AddResult:
     """Append `phrasings` to entry `faq_id`'s alternatives in its file; lint; revert on errors."""
+    with _writing:
+        return _add(faq_dir, faq_id, phrasings)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers (the file watchers of the gateway and the action server) never see a half-written file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.chmod(tmp, path.stat().st_mode & 0o777)
+    os.replace(tmp, path)
+
+
+def _add(faq_dir: Path, faq_id: str, phrasings: list[str]) -> AddResult:
     located = next((e for e in load_faqs(faq_dir).entries if e.entry.id == faq_id), None)
     if located is None:
         raise UnknownEntry(f"no FAQ entry with id {faq_id!r} in {faq_dir}")
@@ -74,14 +92,14 @@ def add_alternatives(faq_dir: Path, faq_id: str, phrasings: list[str]) -> AddRes
         entry.insert(list(entry).index("question") + 1 if "question" in entry else len(entry), "alternatives",
                      alternatives)
     alternatives.extend(result.added)
-    path.write_text(dump(yaml, document), encoding="utf-8")
+    write_atomically(path, dump(yaml, document))
     added = {_key(text) for text in result.added}
     result.findings = [
         f for f in lint(load_faqs(faq_dir))
         if f.severity == "error" or (f.path == path and any(text in f.message.lower() for text in added))
     ]
     if result.reverted:
-        path.write_text(original, encoding="utf-8")
+        write_atomically(path, original)
     return result
 
 
