@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             base = f"http://{args.host}:{args.port}"
             print(f"\n  Demo shop with the chat widget: {base}/", flush=True)
             print(f"  Agent inbox:                   {base}/agent/  (login {DEMO_EMAIL} / {password})", flush=True)
+            print(f"  FAQ editors' pages:            {base}/admin/faq/  (same login)", flush=True)
             print("  Ctrl-C stops everything.\n", flush=True)
             try:
                 while services.running():

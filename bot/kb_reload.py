@@ -76,7 +76,7 @@ def record_metrics(result: ReloadResult) -> None:
     if result.accepted:
         metrics.KB_RELOADS.inc()
         metrics.KB_INDEX_ENTRIES.set(result.entries)
-        metrics.KB_INDEX_TEXTS.set(result.texts)
+        metrics.KB_INDEX_TEXTS.set(result.texts - result.entries)  # questions and alternatives (not answers)
     else:
         metrics.KB_RELOAD_FAILURES.inc()
 

@@ -139,7 +139,7 @@ def test_reload_endpoint_reports_counts_timings_and_moves_the_metrics(kb_app: Fl
     assert gateway["seconds"]["total"] < 5
     assert response.json["processes"]["actions"] == {"skipped": "kein Aktionsserver konfiguriert"}
     assert metric("auskunft_kb_reloads_total") == reloads + 1
-    assert metric("auskunft_kb_index_entries") == 4 and metric("auskunft_kb_index_texts") == 16
+    assert metric("auskunft_kb_index_entries") == 4 and metric("auskunft_kb_index_texts") == 12
 
 
 def test_unreachable_action_server_is_a_502_not_a_silent_success(
