@@ -27,7 +27,7 @@ from bot.action_feedback import ActionFeedback
 from bot.customer_data import delete_selection, select_dependents
 from bot.db import get_session
 from bot.models import Contact, Conversation, now
-from bot.rasa_trackers import RasaTrackers
+from bot.rasa_trackers import RasaTrackers, TrackerStoreUnsupported
 
 log = logging.getLogger("auskunft.audit")
 KEEP_UNLINKED = ("unanswered_questions",)
@@ -100,7 +100,10 @@ def purge_command(older_than_days: int | None, dry_run: bool) -> None:
         raise click.UsageError("--older-than-days N fehlt (oder AUSKUNFT_RETENTION_DAYS setzen)")
     from bot.admin.privacy import stores
 
-    trackers, feedback = stores(current_app)
+    try:
+        trackers, feedback = stores(current_app)
+    except TrackerStoreUnsupported as error:
+        raise click.ClickException(f"{error}; set AUSKUNFT_RASA_TRACKER_STORE_URL to an SQL tracker store") from error
     report = purge(get_session(), trackers, feedback, older_than_days, dry_run)
     verb = "würde löschen" if dry_run else "gelöscht"
     click.echo(f"Stichtag {report.cutoff.isoformat(timespec='seconds')} ({older_than_days} Tage), {verb}:")

@@ -21,7 +21,7 @@ from bot.auth import role_required
 from bot.customer_data import CustomerData, find_contacts
 from bot.db import get_session
 from bot.models import Contact, Conversation, Role
-from bot.rasa_trackers import RasaTrackers
+from bot.rasa_trackers import RasaTrackers, TrackerStoreUnsupported
 from bot.retention import purge_command
 
 bp = Blueprint("admin_privacy", __name__, url_prefix="/admin/privacy", cli_group=None)
@@ -33,10 +33,18 @@ def stores(app: Flask) -> tuple[RasaTrackers, ActionFeedback]:
     """Rasa's tracker store and the action server's feedback file: `RASA_TRACKER_STORE_URL` / `FEEDBACK_DB` in
     the config (tests), else from the environment and the endpoints file Rasa runs with."""
     if "privacy_stores" not in app.extensions:
+        # a tracker store we cannot delete from raises TrackerStoreUnsupported: erasure must not skip it silently
         url = app.config.get("RASA_TRACKER_STORE_URL") or rasa_trackers.configured_url()
         path = app.config.get("FEEDBACK_DB") or action_feedback.configured_path()
         app.extensions["privacy_stores"] = (RasaTrackers(url), ActionFeedback(path))
     return app.extensions["privacy_stores"]
+
+
+@bp.errorhandler(TrackerStoreUnsupported)
+def unsupported_store(error: TrackerStoreUnsupported):  # type: ignore[no-untyped-def]
+    message = f"Rasas Gesprächsspeicher kann hier nicht gelesen oder gelöscht werden ({error}); bitte " \
+              "AUSKUNFT_RASA_TRACKER_STORE_URL auf einen SQL-Speicher setzen."
+    return render_template("admin/privacy.html", query="", found=[], problem=message), 503
 
 
 def _customer(contact_id: int) -> CustomerData:
