@@ -148,6 +148,7 @@ class Outbox:
                 message.provider_message_id = channel.send(session, conversation, message)
                 message.delivery_status = DeliveryStatus.SENT
                 message.delivery_error = None
+                message.next_attempt_at = None
             message.delivery_attempts += 1
             session.commit()
             return True

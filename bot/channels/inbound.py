@@ -8,6 +8,8 @@ transaction as the customer's message, so a crash in between cannot drop a messa
 from __future__ import annotations
 
 import re
+import threading
+from collections import defaultdict
 from collections.abc import Callable
 
 from flask import current_app
@@ -81,6 +83,17 @@ def numbered_choice(session: Session, conversation: Conversation, text: str) -> 
     return str(buttons[index]["title"]), str(buttons[index]["payload"])
 
 
+_address_locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
+_address_locks_guard = threading.Lock()
+
+
+def address_lock(channel: str, address: str) -> threading.Lock:
+    """One webhook at a time per customer: their messages keep their order, and two first messages at once
+    cannot open two conversations. Taken before any database write, so it never waits on SQLite's lock."""
+    with _address_locks_guard:
+        return _address_locks[(channel, address)]
+
+
 def handle(
     session: Session,
     channel: Channel,
@@ -89,6 +102,17 @@ def handle(
 ) -> tuple[Conversation | None, list[Message]]:
     """Store the event and everything it caused (pushed to the customer by the outbox); (None, []) for a
     redelivery. `on_bot_turn` runs just before the bot is asked (Messenger shows "typing…")."""
+    with address_lock(channel.name, event.address):
+        return handle_locked(session, channel, event, on_bot_turn)
+
+
+def handle_locked(
+    session: Session,
+    channel: Channel,
+    event: Inbound,
+    on_bot_turn: Callable[[Conversation], None] | None = None,
+) -> tuple[Conversation | None, list[Message]]:
+    """`handle` for a caller that holds `address_lock` already (the SMS webhook, around its TwiML reply)."""
     if is_redelivery(session, channel.name, event.external_id):
         return None, []
     intent = event.intent if event.intent and INTENT.match(event.intent) else None

@@ -182,14 +182,14 @@ def webhook():  # type: ignore[no-untyped-def]
     event = Inbound(address, sid, text, unsupported="MMS" if media and not text.strip() else None)
     session = get_session()
     outbox = current_app.extensions["outbox"]
-    with outbox.hold(NAME, address):
+    with outbox.hold(NAME, address), inbound.address_lock(NAME, address):
         keyword = text.strip().upper().rstrip(".!")
         if keyword in OPT_OUT | OPT_IN | HELP:
             conversation = handle_keyword(session, channel, event, keyword)
         elif opted_out(session, address):
             conversation = store_silently(session, channel, event)
         else:
-            conversation, _new = inbound.handle(session, channel, event)
+            conversation, _new = inbound.handle_locked(session, channel, event)
         if channel.reply_mode != "twiml" or conversation is None:
             return twiml([])
         return twiml(take_pending(session, channel, conversation))

@@ -117,6 +117,24 @@ def served(app: Flask) -> Iterator[str]:
         app.extensions["outbox"].stop()
 
 
+def settled(app: Flask, timeout: float = 10.0) -> None:
+    """Wait until the outbox has nothing pending (a provider receives a message a moment before the outbox
+    records it as sent)."""
+    from sqlalchemy import func, select
+
+    from bot.db import session_factory
+    from bot.models import Message
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context(), session_factory()() as session:
+            pending = session.scalar(select(func.count(Message.id)).where(Message.delivery_status == "pending"))
+        if not pending:
+            return
+        time.sleep(0.02)
+    raise AssertionError("messages still pending")
+
+
 class MessengerCustomer:
     """A person writing to the page: Facebook's webhook bodies, signed with the app secret."""
 

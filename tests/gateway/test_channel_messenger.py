@@ -21,6 +21,7 @@ from channel_helpers import (
     answer_replies,
     channel_app,
     served,
+    settled,
 )
 from flask import Flask
 from gateway_helpers import AgentSession, ScriptedRasa
@@ -158,6 +159,7 @@ def test_question_answer_no_handoff_agent_reply_give_back(
     customer.say("Wie lange dauert die Lieferung?")
     graph.wait_for(lambda r: "Echo: Wie lange dauert die Lieferung?" in graph.texts())
     assert rasa.resumed == [conversation.rasa_sender_id]
+    settled(app)
     messages = stored(app)
     assert all(m.delivery_status == DeliveryStatus.SENT for m in messages if m.direction != "incoming")
     assert all(m.provider_message_id for m in messages if m.direction != "incoming")
@@ -356,6 +358,7 @@ def test_graph_api_errors_are_retried_with_backoff_in_order(
     rasa.replies = [[{"text": "eins"}, {"text": "zwei"}]]
     customer.say("Hallo")
     graph.wait_for(lambda r: graph.texts() == ["eins", "zwei"])
+    settled(app)
     failed = [r for r in graph.requests if r.status == 500]
     assert len(failed) == 2
     # the first attempt failed twice; the retries waited (0.05 s, then 0.1 s) and "zwei" did not overtake
@@ -370,6 +373,7 @@ def test_a_timeout_is_retried(app: Flask, rasa: ScriptedRasa, graph: GraphApi, c
     customer.say("Hallo")
     graph.wait_for(lambda r: graph.texts() == ["Echo: Hallo"], timeout=15)
     assert [r.status for r in graph.requests if is_message(r)] == [504, 200]
+    settled(app)
     message = next(m for m in stored(app) if m.text == "Echo: Hallo")
     assert (message.delivery_status, message.delivery_attempts) == ("sent", 2)
     assert message.delivery_error is None
@@ -399,6 +403,7 @@ def test_after_the_last_attempt_the_message_is_failed_shown_to_agents_and_can_be
     )
     assert retry.status_code == 303
     graph.wait_for(lambda r: graph.texts() == ["Echo: Hallo"])
+    settled(app)
     assert [m.delivery_status for m in stored(app) if m.text == "Echo: Hallo"] == ["sent"]
     again = anna.client.post(
         f"/agent/conversations/{conversation.id}/messages/{message.id}/retry", data={"csrf_token": anna.csrf}

@@ -22,6 +22,7 @@ from channel_helpers import (
     answer_replies,
     channel_app,
     served,
+    settled,
     twiml_messages,
 )
 from flask import Flask
@@ -131,6 +132,7 @@ def test_question_short_answer_no_handoff_agent_reply_give_back(
     assert twilio.bodies()[-1] == "Anna hat das Gespräch an den digitalen Assistenten zurückgegeben."
     assert phone.say("Wie lange dauert die Lieferung?") == ["Echo: Wie lange dauert die Lieferung?"]
     assert rasa.resumed == [conversation.rasa_sender_id]
+    settled(app)
     outgoing = [m for m in stored(app) if m.direction != "incoming"]
     assert {m.delivery_status for m in outgoing} == {"sent"}
     with app.app_context(), session_factory()() as session:
@@ -152,9 +154,7 @@ def test_api_reply_mode_answers_through_the_messages_api(
     twilio.wait_for(lambda r: len(twilio.bodies()) == 2)
     assert twilio.bodies()[0] == "Versand 4,95 €, ab 50 € kostenlos. Express 9,95 €."
     assert twilio.bodies()[1].endswith("Antworten Sie mit 1 oder 2.")
-    deadline = time.monotonic() + 5
-    while any(m.delivery_status == "pending" for m in stored(app)) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    settled(app)
     assert [m.provider_message_id for m in stored(app) if m.direction == "outgoing"] == [
         f"SM{1:032d}",
         f"SM{2:032d}",
@@ -272,7 +272,7 @@ def test_stop_opts_out_then_nothing_is_sent_and_start_opts_in(
     conversation = only_conversation(app)
     anna = agent(app)
     assert anna.post(f"/agent/conversations/{conversation.id}/close").status_code == 200
-    time.sleep(0.3)
+    settled(app)
     assert twilio.requests == []  # not even the closing note
     closing = stored(app)[-1]
     assert closing.delivery_status == "opted_out"
