@@ -21,7 +21,7 @@ from bot.channels import inbound
 from bot.channels.base import Channel, DeliveryError, Inbound, buttons_of
 from bot.channels.text import markdown_to_plain, split_text
 from bot.db import get_session
-from bot.models import Conversation, IdentifierKind, Message, Sender
+from bot.models import Conversation, Direction, IdentifierKind, Message, Sender
 
 NAME = "messenger"
 LABEL = "Messenger"
@@ -196,10 +196,15 @@ def webhook():  # type: ignore[no-untyped-def]
     session = get_session()
     outbox = current_app.extensions["outbox"]
 
+    typing_for: set[str] = set()
+
     def typing(conversation: Conversation) -> None:  # sent by the outbox's thread: the webhook does not wait
         address = str(conversation.channel_address)
+        typing_for.add(address)
         outbox.soon(lambda: channel.sender_action(address, "typing_on"))
 
     for event in events:
-        inbound.handle(session, channel, event, on_bot_turn=typing)
+        _conversation, new = inbound.handle(session, channel, event, on_bot_turn=typing)
+        if event.address in typing_for and not any(m.direction != Direction.INCOMING for m in new):
+            outbox.soon(lambda a=event.address: channel.sender_action(a, "typing_off"))  # the bot said nothing
     return jsonify(received=len(events))

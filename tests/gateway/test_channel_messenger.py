@@ -251,6 +251,15 @@ def test_redeliveries_arriving_at_the_same_time_are_processed_once(
     assert [m.text for m in stored(app)] == ["Gleichzeitig", "Echo: Gleichzeitig"]
 
 
+def test_typing_is_switched_off_when_the_bot_has_nothing_to_say(
+    rasa: ScriptedRasa, graph: GraphApi, customer: MessengerCustomer
+) -> None:
+    rasa.replies = [[]]
+    customer.say("…")
+    graph.wait_for(lambda r: graph.actions() == ["typing_on", "typing_off"])
+    assert graph.messages() == []
+
+
 # --- buttons, long texts ------------------------------------------------------------------------------------
 
 
