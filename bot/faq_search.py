@@ -50,6 +50,8 @@ class KnowledgeBaseSearch:
             if self._kb is None:
                 kb = self._factory()
                 self._report(kb.refresh())
+                if kb.is_loaded:  # the model's first question costs seconds (torch, spaCy): not an editor's
+                    kb.rank("Wie lange dauert die Lieferung?")
                 self._kb = kb
                 if self._watch:
                     self._start_watching(kb)
