@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bot import auth, channels, cli, customer_links, inbox, metrics_endpoint, pages, widget_api
     from bot.admin import analytics as admin_analytics
     from bot.admin import faq as admin_faq
+    from bot.admin import faq_editor as admin_faq_editor
     from bot.admin import home as admin_home
     from bot.admin import privacy as admin_privacy
     from bot.admin import unanswered as admin_unanswered
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(admin_home.bp)
     app.register_blueprint(admin_faq.bp)  # FAQ pages and POST /admin/kb/reload
+    app.register_blueprint(admin_faq_editor.bp)  # the optional in-browser editor of one entry
     app.register_blueprint(admin_analytics.bp)
     app.register_blueprint(admin_unanswered.bp)
     app.register_blueprint(admin_privacy.bp)  # also the `purge` command
