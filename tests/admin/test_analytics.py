@@ -216,3 +216,18 @@ def test_seed_demo_command(tmp_path: Path) -> None:
     assert 0 < total.handed_off < total.contained and total.ratings > 0 and total.helpful > total.not_helpful
     again = runner.invoke(args=["seed-demo-analytics"])
     assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_an_empty_database_shows_dashes_not_errors(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    editor = login(app, "eva@example.com", Role.EDITOR)
+    page = editor.get("/admin/analytics/?start=2026-11-02&end=2026-11-03&channel=sms").get_data(as_text=True)
+    assert '<span class="value">0</span><span class="name">Gespräche' in page
+    assert '<span class="value">–</span><span class="name">ohne Mensch gelöst' in page
+    assert "Keine Übergaben." in page and "Keine Antworten im Zeitraum." in page
+    table = rows(editor.get("/admin/analytics/export.csv?start=2026-11-02&end=2026-11-02"))
+    assert [(r["channel"], r["conversations"], r["containment"], r["bot_p50"]) for r in table] == [
+        ("web", "0", "", ""),
+        ("messenger", "0", "", ""),
+        ("sms", "0", "", ""),
+    ]
