@@ -109,3 +109,25 @@ def test_agent_sees_no_editor_page(browser: WebDriver, live_url: str, kb_app: Fl
     browser.get(f"{live_url}/admin/faq/")
     assert "403" in browser.title or "Forbidden" in browser.page_source
     assert not browser.find_elements(By.ID, "reload-form")
+
+
+def test_in_browser_editor_saves_and_the_bot_answers_with_it(
+    browser: WebDriver, live_url: str, kb_app: Flask, kb_settings: Settings
+) -> None:
+    add_account(kb_app, "eva@example.com", Role.EDITOR)
+    log_in(browser, live_url, "eva@example.com")
+    browser.get(f"{live_url}/admin/faq/entries/versand-kosten")
+    wait(browser, lambda: browser.find_element(By.ID, "edit-link")).click()
+    answer = wait(browser, lambda: browser.find_element(By.ID, "answer"))
+    answer.clear()
+    answer.send_keys("Der Versand kostet 3,95 €.")
+    browser.find_element(By.ID, "alternatives").send_keys(Keys.END, "\nPorto?")
+    browser.find_element(By.CSS_SELECTOR, "form.entry-edit button").click()
+    wait(browser, lambda: browser.current_url == f"{live_url}/admin/faq/entries/versand-kosten")
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "Der Bot antwortet jetzt mit der neuen Fassung." in page and "Der Versand kostet 3,95 €." in page
+    text = (kb_settings.faq_dir / "versand.yml").read_text()
+    assert "    answer: Der Versand kostet 3,95 €." in text and "      - Porto?" in text
+    browser.get(f"{live_url}/admin/faq/")
+    assert try_question(browser, "Porto?")["candidates"][0] == "versand-kosten"  # the new alternative
+    assert "Der Versand kostet 3,95 €." in try_question(browser, "Was kostet der Versand?")["text"]
