@@ -51,10 +51,8 @@ class ServedState:
     located: Mapping[str, LocatedEntry] = field(default_factory=dict)
     """File and line of each entry (empty for entries not read from files)."""
     loaded_at: float = field(default_factory=time.time)
-
-    @property
-    def entries(self) -> Mapping[str, FaqEntry]:
-        return self._by_id
+    entries: Mapping[str, FaqEntry] = field(init=False, repr=False)
+    """The served entries by id (read-only)."""
 
     @property
     def model_kind(self) -> str:
@@ -63,7 +61,8 @@ class ServedState:
         return "trained" if self.trained else "base"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_id", MappingProxyType({entry.id: entry for entry in self.index.entries}))
+        by_id = MappingProxyType({entry.id: entry for entry in self.index.entries})
+        object.__setattr__(self, "entries", by_id)  # frozen: set once, here
 
     def rank(self, question: str, top_k: int = 5) -> list[Candidate]:
         text = clean_question(question)
