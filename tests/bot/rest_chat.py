@@ -40,10 +40,12 @@ def texts(replies: list[dict[str, Any]]) -> str:
     return " ".join(r.get("text", "") for r in replies)
 
 
-def custom(replies: list[dict[str, Any]]) -> dict[str, Any]:
-    found = [r["custom"] for r in replies if "custom" in r]
+def custom(replies: list[dict[str, Any]], kind: str = "handoff") -> dict[str, Any]:
+    """The one custom message of this `type` (the knowledge base's `decision` comes beside the handoff)."""
+    found = [r["custom"] for r in replies if r.get("custom", {}).get("type") == kind]
     assert len(found) == 1, replies
     return found[0]
+
 
 
 def buttons(replies: list[dict[str, Any]]) -> list[dict[str, str]]:

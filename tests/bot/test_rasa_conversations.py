@@ -132,9 +132,22 @@ def test_shouting_is_frustration(chat: Chat) -> None:
 
 
 def test_unanswerable_question_hands_off_with_low_confidence(chat: Chat) -> None:
-    payload = custom(chat.say("Wie wird das Wetter morgen in Berlin?"))
-    assert payload["reason"] == "low_confidence"
+    replies = chat.say("Wie wird das Wetter morgen in Berlin?")
+    assert custom(replies)["reason"] == "low_confidence"
+    decision = custom(replies, "decision")  # for the gateway's analytics and the editors' unanswered list
+    assert decision["action"] == "handoff"
+    assert decision["question"] == "Wie wird das Wetter morgen in Berlin?"
+    assert decision["candidates"]
     assert chat.tracker()["paused"] is True
+
+
+def test_an_answer_comes_with_the_decision_for_analytics(chat: Chat) -> None:
+    replies = chat.say("Was kostet der Versand?")
+    decision = custom(replies, "decision")
+    assert decision["action"] == "answer"
+    assert decision["faq_id"] == "versand-kosten"
+    assert decision["confidence"] > 0.5
+    assert not any("decision" in (reply.get("text") or "") for reply in replies)  # nothing of it shown
 
 
 def test_two_unhelpful_answers_in_a_row_hand_off(chat: Chat) -> None:
