@@ -4,6 +4,7 @@ the file watcher picks up a saved file, and the metrics count it all."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +18,9 @@ from werkzeug.serving import make_server
 
 from bot.faq_search import KnowledgeBaseSearch
 from bot.models import Role
+from knowledge_base import training
 from knowledge_base.engine import KnowledgeBase
+from knowledge_base.faq_files import load_faqs
 from knowledge_base.settings import Settings
 
 OLD_ANSWER = "Der Versand kostet 4,95 €, ab 50 € ist er kostenlos."
@@ -254,3 +257,32 @@ def test_reload_under_load_with_the_real_model(tmp_path: Path, kb_settings: Sett
         for thread in askers:
             thread.join(30)
     assert errors == [] and counts and {OLD_ANSWER, NEW_ANSWER} <= set(answers)
+
+
+def fake_trained_model(settings: Settings, content_hash: str, stamp: float) -> Path:
+    """A "fine-tuned" model for `content_hash`: the base model's files linked into a folder with the marker."""
+    folder = settings.trained_models_dir / training.model_key(settings, content_hash)
+    folder.mkdir(parents=True)
+    for item in Path(settings.embedding_model).iterdir():
+        (folder / item.name).symlink_to(item)
+    marker = {"version": training.TRAINING_VERSION, "base_model": settings.embedding_model,
+              "content_hash": content_hash, "source": str(settings.faq_dir.resolve()), "completed_at": stamp}
+    (folder / training.MARKER).write_text(json.dumps(marker))
+    return folder
+
+
+@pytest.mark.slow
+def test_after_an_edit_the_served_model_stays_until_one_trained_on_the_new_content_appears(
+    settings: Settings,
+) -> None:
+    old = fake_trained_model(settings, load_faqs(settings.faq_dir).content_hash(), time.time())
+    kb = KnowledgeBase(settings)
+    assert kb.refresh().accepted and kb.snapshot().model == str(old)
+    replace_in(settings.faq_dir / "versand.yml", OLD_ANSWER, NEW_ANSWER)
+    result = kb.refresh()
+    assert result.accepted and result.model == "trained" and kb.snapshot().model == str(old)  # no waiting
+    assert kb.entries["versand-kosten"].answer == NEW_ANSWER
+    assert kb.use_trained_model_if_ready() is False  # nothing newer yet
+    new = fake_trained_model(settings, load_faqs(settings.faq_dir).content_hash(), time.time() + 1)
+    assert kb.use_trained_model_if_ready() is True
+    assert kb.snapshot().model == str(new) and kb.entries["versand-kosten"].answer == NEW_ANSWER
