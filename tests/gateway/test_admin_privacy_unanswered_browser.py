@@ -86,7 +86,9 @@ def log_in(browser: WebDriver, url: str, email: str, path: str) -> None:
 
 
 def flashes(browser: WebDriver) -> list[str]:
-    return [element.text for element in browser.find_elements(By.CSS_SELECTOR, ".flash")]
+    """The flashed messages of the page now shown (read in one go: the page may be replaced meanwhile)."""
+    script = "return [...document.querySelectorAll('.flash')].map(e => e.textContent.trim())"
+    return browser.execute_script(script)
 
 
 def test_editor_adds_an_alternative_from_the_unanswered_list(browser: WebDriver, live_url: str, app: Flask) -> None:
