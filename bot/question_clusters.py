@@ -8,6 +8,7 @@ cannot chain two topics together (single linkage would). Vectors are cached by t
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
@@ -25,16 +26,26 @@ questions, 8 topics): see docs/unanswered-clusters.md for the sweep. e5's simila
 
 
 class QuestionEmbeddings:
-    """Vectors for question texts, cached in memory per model: a page view embeds only new questions."""
+    """Vectors for question texts, cached per model: a page view embeds only new questions.
 
-    def __init__(self) -> None:
+    With a `folder` the cache is also kept on disk (`folder/<model id>/embeddings.npz`), so a restarted
+    gateway does not embed the whole list again (1000 questions: 29 s on 2 cores; cached: 2 ms).
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
         self._caches: dict[str, EmbeddingCache] = {}
         self._lock = threading.Lock()
 
     def embed(self, embedder: TextEmbedder, texts: list[str]) -> np.ndarray:
         with self._lock:
-            cache = self._caches.setdefault(embedder.model_id, EmbeddingCache())
-            vectors, _embedded = cache.embed(embedder, texts, "query")
+            model = embedder.model_id
+            if model not in self._caches:
+                self._caches[model] = EmbeddingCache(self.folder / model if self.folder else None)
+            cache = self._caches[model]
+            vectors, embedded = cache.embed(embedder, texts, "query")
+            if embedded:
+                cache.save()
             return vectors
 
 

@@ -29,6 +29,8 @@ NOT_ANSWERED_INTENTS = {
 LOOK_BACK = 30
 """Customer messages searched for the question a "Nein" refers to."""
 EXAMPLES = 3
+MAX_LISTED = 2000
+"""Questions grouped per page view, newest first: clustering is quadratic (2000 questions: 0.5 s on 2 cores)."""
 
 
 def capture(session: Session, conversation: Conversation, message: Message) -> UnansweredQuestion | None:
@@ -152,7 +154,12 @@ class Cluster:
 
 
 def questions(session: Session, status: str | None = UnansweredStatus.OPEN) -> list[UnansweredQuestion]:
-    query = select(UnansweredQuestion).order_by(UnansweredQuestion.created_at.desc(), UnansweredQuestion.id.desc())
+    """The newest `MAX_LISTED` questions with `status` (None: any)."""
+    query = (
+        select(UnansweredQuestion)
+        .order_by(UnansweredQuestion.created_at.desc(), UnansweredQuestion.id.desc())
+        .limit(MAX_LISTED)
+    )
     if status:
         query = query.where(UnansweredQuestion.status == status)
     return list(session.scalars(query))

@@ -45,8 +45,11 @@ def knowledge_base() -> KnowledgeBase:
     return kb_reload.gateway_search(current_app).knowledge_base()
 
 
-def embeddings() -> QuestionEmbeddings:
-    return current_app.extensions.setdefault("unanswered_embeddings", QuestionEmbeddings())
+def embeddings(kb: KnowledgeBase) -> QuestionEmbeddings:
+    """Kept beside the knowledge base's own index, in `AUSKUNFT_INDEX_DIR/unanswered/`."""
+    if "unanswered_embeddings" not in current_app.extensions:
+        current_app.extensions["unanswered_embeddings"] = QuestionEmbeddings(kb.settings.index_dir / "unanswered")
+    return current_app.extensions["unanswered_embeddings"]
 
 
 @bp.get("/")
@@ -55,9 +58,10 @@ def index():  # type: ignore[no-untyped-def]
     shown = request.args.get("status", "open")
     if shown not in FILTERS:
         abort(400, f"unbekannter Filter „{shown}“")
-    served = knowledge_base().snapshot()
+    kb = knowledge_base()
+    served = kb.snapshot()
     status = None if shown == "all" else shown
-    groups = unanswered.clusters(get_session(), served.embedder, embeddings(), status)
+    groups = unanswered.clusters(get_session(), served.embedder, embeddings(kb), status)
     entries = sorted(served.entries.values(), key=lambda entry: entry.id)
     return render_template(
         "admin/unanswered.html", clusters=groups, entries=entries, filters=FILTERS, shown=shown,

@@ -60,3 +60,9 @@ def test_embeddings_are_cached_per_text(fake_embedder) -> None:  # type: ignore[
 def test_identical_wordings_always_share_a_cluster(fake_embedder) -> None:  # type: ignore[no-untyped-def]
     texts = ["Wo ist [BESTELLNUMMER]?", "wo ist  [bestellnummer]?", "Gutschein einlösen"]
     assert sorted(map(sorted, group(texts, fake_embedder.encode(texts, "query"), 0.0))) == [[0, 1], [2]]
+
+
+def test_embeddings_survive_a_restart_on_disk(tmp_path, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    QuestionEmbeddings(tmp_path).embed(fake_embedder, ["eins", "zwei"])
+    QuestionEmbeddings(tmp_path).embed(fake_embedder, ["zwei", "drei"])  # a new process: reads the file
+    assert fake_embedder.encoded == ["eins", "zwei", "drei"]
