@@ -54,6 +54,13 @@ class Outbox:
         self._thread = threading.Thread(target=self._run, name="auskunft-outbox", daemon=True)
         self._thread.start()
 
+    def ensure_started(self) -> None:
+        """Start the sending thread once (called before every request; cheap after the first)."""
+        if self._thread is None and not self._stop.is_set():
+            with self._held_guard:
+                if self._thread is None:
+                    self.start()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()

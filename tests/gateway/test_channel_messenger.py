@@ -446,6 +446,18 @@ def test_without_secrets_the_webhook_is_off(
     assert "outbox" in app.extensions and app.extensions["outbox"]._thread is None  # nothing to push: no thread
 
 
+def test_the_sending_thread_starts_with_the_first_request_not_with_the_app(
+    tmp_path: Path, rasa: ScriptedRasa, graph: GraphApi, twilio: TwilioApi
+) -> None:
+    app = channel_app(tmp_path, rasa, graph, twilio)  # what `flask --app bot create-agent` builds, too
+    outbox = app.extensions["outbox"]
+    assert outbox._thread is None
+    app.test_client().get("/channels/messenger/webhook?hub.mode=subscribe")
+    assert outbox._thread is not None and outbox._thread.is_alive()
+    outbox.stop()
+    assert not outbox._thread.is_alive()
+
+
 # --- the real Rasa ------------------------------------------------------------------------------------------
 
 
