@@ -31,6 +31,7 @@ from mock_providers import GraphApi, TwilioApi, twilio_signature
 from sqlalchemy import select
 
 from bot import auth
+from bot.channel import RASA_DOWN_TEXT
 from bot.channels.base import TEXT_ONLY
 from bot.channels.sms import TEXTS
 from bot.channels.text import sms_segments
@@ -299,6 +300,16 @@ def test_hilfe_answers_with_the_help_text(rasa: ScriptedRasa, phone: SmsCustomer
     assert phone.say("HILFE") == [TEXTS["help"]]
     assert phone.say("help") == [TEXTS["help"]]
     assert rasa.received == []
+
+
+def test_rasa_down_the_customer_is_told_and_the_conversation_waits_for_an_agent(
+    app: Flask, rasa: ScriptedRasa, phone: SmsCustomer
+) -> None:
+    rasa.down = True
+    replies = phone.say("Was kostet der Versand?")
+    assert replies[0] == RASA_DOWN_TEXT and replies[1].startswith("Ihre Anfrage liegt jetzt beim Kundenservice.")
+    assert only_conversation(app).state == "waiting_for_agent"
+    assert stored(app)[0].text == "Was kostet der Versand?"  # kept for the agent
 
 
 # --- bad input ----------------------------------------------------------------------------------------------
