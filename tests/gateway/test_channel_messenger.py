@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from bot import auth
 from bot.channels.base import TEXT_ONLY
+from bot.config import ROOT
 from bot.db import session_factory
 from bot.models import ContactIdentifier, Conversation, DeliveryStatus, Message, WebhookReceipt
 from bot.rasa_client import RasaClient
@@ -466,7 +467,11 @@ def test_full_conversation_with_the_real_rasa(
     tmp_path: Path, rasa_services: Services, graph: GraphApi, twilio: TwilioApi
 ) -> None:
     app = channel_app(
-        tmp_path, RasaClient(rasa_services.settings.rasa_url, timeout=120), graph, twilio, FAQ_DIR="knowledge_base/faqs"
+        tmp_path,
+        RasaClient(rasa_services.settings.rasa_url, timeout=120),
+        graph,
+        twilio,
+        FAQ_DIR=str(ROOT / "knowledge_base" / "faqs"),
     )
     with served(app) as url:
         customer = MessengerCustomer(url, psid="2400000000000099")

@@ -35,6 +35,7 @@ from bot.channel import RASA_DOWN_TEXT
 from bot.channels.base import TEXT_ONLY
 from bot.channels.sms import TEXTS
 from bot.channels.text import sms_segments
+from bot.config import ROOT
 from bot.db import session_factory
 from bot.models import ChannelOptOut, ContactIdentifier, Conversation, Message
 from bot.rasa_client import RasaClient
@@ -369,7 +370,11 @@ def test_full_conversation_with_the_real_rasa(
     tmp_path: Path, rasa_services: Services, graph: GraphApi, twilio: TwilioApi
 ) -> None:
     app = channel_app(
-        tmp_path, RasaClient(rasa_services.settings.rasa_url, timeout=120), graph, twilio, FAQ_DIR="knowledge_base/faqs"
+        tmp_path,
+        RasaClient(rasa_services.settings.rasa_url, timeout=120),
+        graph,
+        twilio,
+        FAQ_DIR=str(ROOT / "knowledge_base" / "faqs"),
     )
     with served(app) as url:
         phone = SmsCustomer(url, phone="+4917099887766")
