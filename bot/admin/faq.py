@@ -8,7 +8,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from actions.feedback_store import feedback_db
 from bot import kb_reload
@@ -43,6 +54,18 @@ class Listed:
 
 def knowledge_base() -> KnowledgeBase:
     return kb_reload.gateway_search(current_app).knowledge_base()
+
+
+def served(json: bool = False) -> ServedState:
+    """The served state; while none was ever built (the files had errors from the start) the lint report instead."""
+    kb = knowledge_base()
+    if not kb.is_loaded:
+        if json or wants_json():
+            message = "die FAQ-Dateien haben Fehler und wurden noch nie geladen – siehe /admin/faq/lint"
+            abort(make_response(jsonify(error=message), 503))
+        flash("Die FAQ-Dateien haben Fehler und wurden noch nie fehlerfrei geladen: bitte zuerst beheben.")
+        abort(redirect(url_for("admin_faq.lint_page")))
+    return kb.snapshot()
 
 
 def question_param(required: bool = False) -> str:
@@ -84,7 +107,7 @@ def try_it(state: ServedState, question: str) -> dict:
 @bp.get("/faq/")
 @role_required(Role.EDITOR)
 def index():  # type: ignore[no-untyped-def]
-    state = knowledge_base().snapshot()
+    state = served()
     text = question_param()
     everything = listed(state)
     words = loose(text).split()
@@ -105,14 +128,14 @@ def index():  # type: ignore[no-untyped-def]
 @role_required(Role.EDITOR)
 def try_page():  # type: ignore[no-untyped-def]
     text = question_param()
-    state = knowledge_base().snapshot()
+    state = served()
     return render_template("admin/faq_try.html", q=text, report=try_it(state, text) if text else None)
 
 
 @bp.get("/faq/try.json")
 @role_required(Role.EDITOR)
 def try_json():  # type: ignore[no-untyped-def]
-    return jsonify(try_it(knowledge_base().snapshot(), question_param(required=True)))
+    return jsonify(try_it(served(json=True), question_param(required=True)))
 
 
 @bp.get("/faq/lint")
@@ -132,7 +155,7 @@ def lint_page():  # type: ignore[no-untyped-def]
 @bp.get("/faq/entries/<faq_id>")
 @role_required(Role.EDITOR)
 def entry(faq_id: str):  # type: ignore[no-untyped-def]
-    state = knowledge_base().snapshot()
+    state = served()
     located = state.located.get(faq_id)
     if located is None:
         abort(404, f"keine FAQ mit der Kennung {faq_id}")

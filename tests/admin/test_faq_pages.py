@@ -139,3 +139,15 @@ def test_entry_page_shows_where_to_edit_and_its_history(kb_app: Flask, editor: L
 
 def test_unknown_entry_is_404(editor: Login) -> None:
     assert editor.get("/admin/faq/entries/gibt-es-nicht").status_code == 404
+
+
+def test_files_broken_from_the_start_lead_to_the_lint_report_not_an_error(kb_app: Flask, kb_settings: Settings) -> None:
+    append_entry(kb_settings.faq_dir / "versand.yml", BROKEN_ENTRY)
+    editor = Login(kb_app, "eva@example.com", Role.EDITOR)
+    response = editor.get("/admin/faq/")
+    assert response.status_code == 302 and response.location.endswith("/admin/faq/lint")
+    page = editor.get(response.location).get_data(as_text=True)
+    assert "noch nie fehlerfrei geladen" in page and "missing field `answer`" in page
+    response = editor.get("/admin/faq/try.json", query_string={"q": "Versand"})
+    assert response.status_code == 503 and "noch nie geladen" in response.json["error"]
+    assert editor.reload().status_code == 422
