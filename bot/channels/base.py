@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
-from bot.models import Conversation, IdentifierKind, Message
+from bot.models import Conversation, IdentifierKind, Message, Sender
 
 TEXT_ONLY = "Ich kann leider nur Text lesen. Bitte schreiben Sie mir Ihre Frage."
 
@@ -59,3 +59,8 @@ class Channel(ABC):
 
 def buttons_of(message: Message) -> list[dict[str, Any]]:
     return list((message.payload or {}).get("buttons") or [])
+
+
+def is_markdown(message: Message) -> bool:
+    """The bot's texts and FAQ answers an agent sent from the inbox are Markdown; what an agent types is not."""
+    return message.sender == Sender.BOT or bool((message.payload or {}).get("faq_id"))

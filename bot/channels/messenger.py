@@ -18,10 +18,10 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
 from bot.channels import inbound
-from bot.channels.base import Channel, DeliveryError, Inbound, buttons_of
+from bot.channels.base import Channel, DeliveryError, Inbound, buttons_of, is_markdown
 from bot.channels.text import markdown_to_plain, split_text
 from bot.db import get_session
-from bot.models import Conversation, Direction, IdentifierKind, Message, Sender
+from bot.models import Conversation, Direction, IdentifierKind, Message
 
 NAME = "messenger"
 LABEL = "Messenger"
@@ -54,7 +54,7 @@ class Messenger(Channel):
 
     def render(self, message: Message) -> list[dict[str, Any]]:
         """The Send API `message` objects for one stored message."""
-        text = markdown_to_plain(message.text) if message.sender == Sender.BOT else message.text.strip()
+        text = markdown_to_plain(message.text) if is_markdown(message) else message.text.strip()
         buttons = buttons_of(message)
         quick: list[dict[str, Any]] = []
         if buttons:

@@ -26,7 +26,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import conversations, customers
 from bot.channels import inbound
-from bot.channels.base import Channel, DeliveryError, Inbound, buttons_of
+from bot.channels.base import Channel, DeliveryError, Inbound, buttons_of, is_markdown
 from bot.channels.short_answers import ShortAnswers
 from bot.channels.text import fit_sms, is_gsm, markdown_to_plain, sms_friendly, split_text
 from bot.db import get_session
@@ -110,9 +110,9 @@ class Sms(Channel):
         if (entry := self.short_answers.entry_for(session, message)) is not None and entry.short_answer:
             return [fit_sms(sms_friendly(markdown_to_plain(entry.short_answer)), MAX_SEGMENTS, self.more_url, suffix)]
         if message.sender == Sender.AGENT:  # what a person wrote is never cut: several SMS instead
-            text = sms_friendly(message.text.strip())
+            text = sms_friendly(markdown_to_plain(message.text) if is_markdown(message) else message.text.strip())
             return split_text(text, 440 if is_gsm(text) else 200) or [""]  # 3 × 153 septets, 3 × 67 UCS-2
-        text = sms_friendly(markdown_to_plain(message.text) if message.sender == Sender.BOT else message.text.strip())
+        text = sms_friendly(markdown_to_plain(message.text) if is_markdown(message) else message.text.strip())
         return [fit_sms(text, MAX_SEGMENTS, self.more_url, suffix).strip()]
 
     def blocked(self, session: Session, conversation: Conversation, message: Message) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from channel_helpers import (
     ACCOUNT_SID,
+    ANSWER_TEXT,
     AUTH_TOKEN,
     FROM_NUMBER,
     HANDOFF_REPLIES,
@@ -210,6 +211,37 @@ def test_an_agents_long_text_is_split_into_several_sms_not_cut(
     parts = twilio.bodies()[1:]
     assert len(parts) == 2 and all(sms_segments(p) <= 3 for p in parts)
     assert " ".join(parts) == text
+
+
+class FaqAnswers:
+    """The inbox's FAQ lookup (the real one loads the embedding model): the answers of channel_helpers.FAQ."""
+
+    def answer(self, faq_id: str) -> str | None:
+        return {"versand-kosten": ANSWER_TEXT + "\n", "versand-lieferzeit": "Wir liefern in **2–3 Werktagen**."}.get(
+            faq_id
+        )
+
+
+def test_an_faq_answer_sent_by_the_agent_goes_out_short_and_without_markdown(
+    tmp_path: Path, rasa: ScriptedRasa, graph: GraphApi, twilio: TwilioApi
+) -> None:
+    app = channel_app(tmp_path, rasa, graph, twilio, FAQ_SEARCH=FaqAnswers())
+    with served(app) as url:
+        rasa.replies = [HANDOFF_REPLIES]
+        SmsCustomer(url).say("Mitarbeiter")
+        conversation = only_conversation(app)
+        anna = agent(app)
+        anna.post(f"/agent/conversations/{conversation.id}/take")
+        assert anna.post(f"/agent/conversations/{conversation.id}/faq", {"faq_id": "versand-kosten"}).status_code == 201
+        assert (
+            anna.post(f"/agent/conversations/{conversation.id}/faq", {"faq_id": "versand-lieferzeit"}).status_code
+            == 201
+        )
+        twilio.wait_for(lambda r: len(twilio.bodies()) == 3)
+    assert twilio.bodies()[1:] == [
+        "Versand 4,95 €, ab 50 € kostenlos. Express 9,95 €.",
+        "Wir liefern in 2-3 Werktagen.",
+    ]
 
 
 # --- signatures ---------------------------------------------------------------------------------------------
