@@ -53,6 +53,7 @@ def channel_settings(file: dict[str, str]) -> dict[str, Any]:
         "MESSENGER_APP_SECRET": get("AUSKUNFT_MESSENGER_APP_SECRET"),
         "MESSENGER_PAGE_TOKEN": get("AUSKUNFT_MESSENGER_PAGE_TOKEN"),
         "MESSENGER_VERIFY_TOKEN": get("AUSKUNFT_MESSENGER_VERIFY_TOKEN"),
+        "MESSENGER_HUMAN_AGENT_TAG": get("AUSKUNFT_MESSENGER_HUMAN_AGENT_TAG", "false").lower() == "true",
         "GRAPH_API_URL": get("AUSKUNFT_GRAPH_API_URL", "https://graph.facebook.com").rstrip("/"),
         "GRAPH_API_VERSION": get("AUSKUNFT_GRAPH_API_VERSION", "v21.0"),
         "TWILIO_ACCOUNT_SID": get("AUSKUNFT_TWILIO_ACCOUNT_SID"),

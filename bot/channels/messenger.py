@@ -21,7 +21,7 @@ from bot.channels import inbound
 from bot.channels.base import Channel, DeliveryError, Inbound, buttons_of, is_markdown
 from bot.channels.text import markdown_to_plain, split_text
 from bot.db import get_session
-from bot.models import Conversation, Direction, IdentifierKind, Message
+from bot.models import Conversation, Direction, IdentifierKind, Message, Sender
 
 NAME = "messenger"
 LABEL = "Messenger"
@@ -38,8 +38,17 @@ class Messenger(Channel):
     identifier = IdentifierKind.MESSENGER_PSID
 
     def __init__(
-        self, app_secret: str, page_token: str, verify_token: str, graph_url: str, version: str, timeout: float
+        self,
+        app_secret: str,
+        page_token: str,
+        verify_token: str,
+        graph_url: str,
+        version: str,
+        timeout: float,
+        human_agent_tag: bool = False,
     ) -> None:
+        self.human_agent_tag = human_agent_tag
+        """Send agents' messages with the `HUMAN_AGENT` tag (7 days instead of 24 hours; needs Meta's approval)."""
         self.app_secret = app_secret.encode()
         self.page_token = page_token
         self.verify_token = verify_token
@@ -93,10 +102,11 @@ class Messenger(Channel):
 
     def send(self, session: Session, conversation: Conversation, message: Message) -> str | None:
         ids = []
+        kind: dict[str, str] = {"messaging_type": "RESPONSE"}
+        if self.human_agent_tag and message.sender != Sender.BOT:
+            kind = {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
         for body in self.render(message):
-            sent = self._post(
-                {"recipient": {"id": conversation.channel_address}, "messaging_type": "RESPONSE", "message": body}
-            )
+            sent = self._post({"recipient": {"id": conversation.channel_address}, **kind, "message": body})
             ids.append(str(sent.get("message_id", "")))
         return ",".join(ids)[:200] or None
 
@@ -156,6 +166,7 @@ def from_config(config: dict[str, Any]) -> Messenger | None:
         config["GRAPH_API_URL"],
         config["GRAPH_API_VERSION"],
         config["CHANNEL_TIMEOUT"],
+        bool(config.get("MESSENGER_HUMAN_AGENT_TAG")),
     )
 
 

@@ -186,6 +186,24 @@ def test_the_same_psid_writes_into_its_open_conversation_and_after_close_into_a_
         assert conversations[0].contact_id == conversations[1].contact_id  # the same customer
 
 
+def test_with_the_human_agent_tag_agents_messages_carry_it(
+    tmp_path: Path, rasa: ScriptedRasa, graph: GraphApi, twilio: TwilioApi
+) -> None:
+    app = channel_app(tmp_path, rasa, graph, twilio, MESSENGER_HUMAN_AGENT_TAG=True)
+    with served(app) as url:
+        rasa.replies = [HANDOFF_REPLIES]
+        MessengerCustomer(url).say("Mitarbeiter")
+        conversation = only_conversation(app)
+        anna = agent(app)
+        anna.post(f"/agent/conversations/{conversation.id}/take")
+        anna.post(f"/agent/conversations/{conversation.id}/reply", {"text": "Hallo, hier ist Anna."})
+        sent = graph.wait_for(lambda r: "Hallo, hier ist Anna." in graph.texts())
+    kinds = {r.json["message"]["text"]: (r.json["messaging_type"], r.json.get("tag")) for r in sent if is_message(r)}
+    assert kinds["Das tut mir leid. Ich verbinde Sie mit unserem Kundenservice."] == ("RESPONSE", None)
+    assert kinds["Hallo, hier ist Anna."] == ("MESSAGE_TAG", "HUMAN_AGENT")
+    assert kinds["Anna vom Kundenservice ist jetzt im Chat."] == ("MESSAGE_TAG", "HUMAN_AGENT")
+
+
 # --- signatures ---------------------------------------------------------------------------------------------
 
 
