@@ -101,12 +101,17 @@
       .filter(([, ids]) => ids.length).map(([label, ids]) => `${label}: ${ids.join(", ")}`);
     if (changes.length) box.append(el("p", changes.join(" · ")));
     if (data.findings.length) {
+      // errors are what the editor came for: open; warnings alone (collisions, SMS length) folded
+      const details = el("details");
+      details.open = data.errors > 0;
+      details.append(el("summary", `Prüfbericht: ${data.errors} Fehler, ${data.warnings} Warnungen`));
       const list = el("ul", undefined, "findings");
       for (const f of data.findings) {
         list.append(el("li", `${f.file}:${f.line}: ${f.severity === "error" ? "Fehler" : "Warnung"}: ${f.message}`,
           f.severity));
       }
-      box.append(list);
+      details.append(list);
+      box.append(details);
     }
     return box;
   }
