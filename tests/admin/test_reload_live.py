@@ -31,6 +31,7 @@ from werkzeug.serving import make_server
 
 from bot.models import Role
 from bot.rasa_client import RasaClient
+from knowledge_base.reload_token import authorization_header, reload_token
 from knowledge_base.settings import PROJECT_ROOT, Settings
 from rasa_runtime import training
 from rasa_runtime.paths import RASA
@@ -218,3 +219,11 @@ def test_the_action_server_watches_the_files_itself(pristine: Stack) -> None:
     replace_in(stack.versand, OLD_PRICE, NEW_PRICE)  # saved; nobody presses reload
     seconds = eventually(lambda: "3,95 €" in stack.ask_bot("Was kostet der Versand?"), timeout=30)
     assert seconds < 10
+
+
+def test_the_action_servers_reload_needs_the_token(stack: Stack) -> None:
+    url = f"{stack.services.settings.actions_url}/kb/reload"
+    assert requests.post(url, timeout=30).status_code == 401
+    assert requests.post(url, headers={"Authorization": "Bearer falsch"}, timeout=30).status_code == 401
+    response = requests.post(url, headers=authorization_header(reload_token()), timeout=120)
+    assert response.status_code == 200 and response.json()["accepted"] is True
