@@ -164,14 +164,16 @@ class KnowledgeBase:
     def check(self) -> list[Finding]:
         """The lint report of the files as they are now, collisions with the served model; serves nothing new.
 
-        Uses the embedding cache like a reload, so only texts changed since the last reload are embedded.
+        Uses the embedding cache like a reload, so only texts changed since the last reload are embedded;
+        under the reload lock, because both write the cache files.
         """
         collection = load_faqs(self.settings.faq_dir)
         if collection.errors:
             return lint(collection)
         embedder = self.snapshot().embedder
         cache_folder = self.settings.index_dir / embedder.model_id if self._persist else None
-        index, _ = build_index([located.entry for located in collection.entries], embedder, cache_folder)
+        with self._reload_lock:
+            index, _ = build_index([located.entry for located in collection.entries], embedder, cache_folder)
         return lint(collection, phrasing_vectors=_phrasing_vectors(index))
 
     def load_entries(self, entries: list[FaqEntry], source: str, show_progress: bool = False) -> None:
