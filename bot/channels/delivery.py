@@ -104,8 +104,8 @@ class Outbox:
         return min(due) if due else None
 
     def _deliver(self, session: Session, messages: list[Message]) -> float | None:
-        """One conversation's pending messages, oldest first; stops at one that is not due or failed, so a
-        later message never overtakes an earlier one."""
+        """One conversation's pending messages, oldest first; stops at one that is not due yet, so a later
+        message never overtakes an earlier one (one that failed for good no longer holds the others back)."""
         conversation = session.get(Conversation, messages[0].conversation_id)
         assert conversation is not None
         for message in messages:
@@ -117,8 +117,8 @@ class Outbox:
             moment = self.clock()
             if message.next_attempt_at is not None and aware(message.next_attempt_at) > moment:
                 return (aware(message.next_attempt_at) - moment).total_seconds()
-            if not self._attempt(session, conversation, message):
-                return None if message.delivery_status == DeliveryStatus.FAILED else self._after(message)
+            if not self._attempt(session, conversation, message) and message.delivery_status != DeliveryStatus.FAILED:
+                return self._after(message)
         return None
 
     def is_held(self, conversation: Conversation) -> bool:

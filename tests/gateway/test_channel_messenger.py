@@ -396,6 +396,18 @@ def test_graph_api_errors_are_retried_with_backoff_in_order(
     assert (first.delivery_status, first.delivery_attempts) == ("sent", 3)
 
 
+def test_a_message_that_failed_for_good_does_not_hold_back_the_next(
+    app: Flask, rasa: ScriptedRasa, graph: GraphApi, customer: MessengerCustomer
+) -> None:
+    graph.fail(1, status=400, when=is_message)  # a 4xx: retrying cannot help
+    rasa.replies = [[{"text": "eins"}, {"text": "zwei"}]]
+    customer.say("Hallo")
+    graph.wait_for(lambda r: graph.texts() == ["zwei"])
+    settled(app)
+    first = next(m for m in stored(app) if m.text == "eins")
+    assert (first.delivery_status, first.delivery_attempts) == ("failed", 1)
+
+
 def test_a_timeout_is_retried(app: Flask, rasa: ScriptedRasa, graph: GraphApi, customer: MessengerCustomer) -> None:
     graph.slow(1, seconds=1.5, when=is_message)  # longer than CHANNEL_TIMEOUT (1 s)
     customer.say("Hallo")
