@@ -31,12 +31,12 @@ def make_engine(url: str) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """`alembic upgrade heads` on this engine's connection (feature branches of the history may run side by side)."""
+    """`alembic upgrade head` on this engine's connection."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "heads")
+        command.upgrade(config, "head")
 
 
 def init_app(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Unanswered questions for editors: masked text, kind, the bot's candidate, the editor's mark.
 
-Revision ID: 0008
-Revises: 0003
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-25
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0003"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("faq_id", sa.String(80)),
-        sa.Column("score", sa.Float),
+        sa.Column("score", sa.Double),
         sa.Column("channel", sa.String(30), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("resolved_faq_id", sa.String(80)),

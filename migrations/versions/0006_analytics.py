@@ -1,7 +1,7 @@
 """CSAT ratings: one score 1–5 per conversation, for the analytics dashboard.
 
-Revision ID: 0007
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-25
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
