@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import pytest
 from kb_admin_helpers import PASSWORD
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+from tests.browser import chromium, wait
 
-
-@contextmanager
-def chromium() -> Iterator[WebDriver]:
-    """A given driver and browser: no Selenium Manager, nothing downloaded."""
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.fail("chromium / chromium-driver missing: run `make setup` (it installs them with apt-get)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=1200,900")
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def wait(browser: WebDriver, condition: Callable[[], Any], timeout: float = 10) -> Any:
-    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(lambda _: condition())
+__all__ = ["chromium", "click_reload", "log_in", "try_question", "wait"]
 
 
 def log_in(browser: WebDriver, url: str, email: str) -> None:

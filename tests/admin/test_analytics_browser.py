@@ -5,68 +5,38 @@ a month of demo data is photographed for the README (benchmarks/screenshots.py).
 from __future__ import annotations
 
 import os
-import shutil
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from analytics_helpers import PASSWORD, make_app, seed_small
 from flask import Flask
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select, WebDriverWait
-from werkzeug.serving import make_server
+from selenium.webdriver.support.ui import Select
 
 from bot import analytics_seed, auth
 from bot.db import get_session
 from bot.models import Role
+from tests.browser import chromium, serve, wait
+from tests.browser import log_in as log_in_form
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 SCREENSHOTS = os.environ.get("AUSKUNFT_SCREENSHOTS")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.fail("chromium / chromium-driver missing: run `make setup` (it installs them with apt-get)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=1280,1000")
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    yield driver
-    driver.quit()
-
-
-def serve(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-def wait(driver: WebDriver, condition: Callable[[], Any], timeout: float = 5) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda _: condition())
+    with chromium("1280,1000") as driver:
+        yield driver
 
 
 def log_in(driver: WebDriver, base: str, app: Flask, email: str, next_path: str) -> None:
     with app.app_context():
         auth.create_agent(email, "Eva", PASSWORD, Role.EDITOR)
-    driver.delete_all_cookies()
-    driver.get(f"{base}/agent/login?next={next_path}")
-    driver.find_element(By.ID, "email").send_keys(email)
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    log_in_form(driver, base, email, PASSWORD, next_path)
     wait(driver, lambda: driver.find_elements(By.ID, "chart-conversations"))
 
 
@@ -74,7 +44,8 @@ def log_in(driver: WebDriver, base: str, app: Flask, email: str, next_path: str)
 def small(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
     app = make_app(tmp_path, CLOCK=lambda: datetime(2026, 11, 3, 12, 0, tzinfo=UTC))
     seed_small(app)
-    yield from ((app, url) for url in serve(app))
+    with serve(app) as url:
+        yield app, url
 
 
 def test_charts_render_with_one_bar_per_day(browser: WebDriver, small: tuple[Flask, str]) -> None:
@@ -110,7 +81,7 @@ def test_screenshot_with_a_month_of_demo_data(browser: WebDriver, tmp_path: Path
     app = make_app(tmp_path, CLOCK=lambda: datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
     with app.app_context():
         analytics_seed.seed_demo(get_session(), date(2026, 11, 24))
-    for base in serve(app):
+    with serve(app) as base:
         log_in(browser, base, app, "eva@example.com", "/admin/analytics/")
         browser.set_window_size(1280, 2100)
         assert len(browser.find_elements(By.CSS_SELECTOR, "#chart-conversations g.bar")) == 30

@@ -6,7 +6,6 @@ The gateway runs on a free port in a thread; its knowledge base reads a temporar
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -16,10 +15,10 @@ from kb_browser import chromium, click_reload, log_in, try_question, wait
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from werkzeug.serving import make_server
 
 from bot.models import Role
 from knowledge_base.settings import Settings
+from tests.browser import serve
 
 pytestmark = pytest.mark.browser
 
@@ -33,10 +32,8 @@ def browser() -> Iterator[WebDriver]:
 
 @pytest.fixture
 def live_url(kb_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, kb_app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve(kb_app) as url:
+        yield url
 
 
 def test_editor_searches_tries_lints_and_reloads(

@@ -6,46 +6,32 @@ model on a temporary three-entry FAQ folder.
 
 from __future__ import annotations
 
-import shutil
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 from gateway_helpers import Customer, ScriptedRasa
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 from unanswered_helpers import PASSWORD, editor_app, handed_off
-from werkzeug.serving import make_server
 
 from bot import auth
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.settings import Settings
+from tests.browser import chromium, log_in, serve, wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 PORTO = ["Was zahle ich fürs Porto?", "Porto bei kleinen Bestellungen"]
 BITCOIN = "Kann ich mit Bitcoin bezahlen?"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.fail("chromium / chromium-driver missing: run `make setup` (it installs them with apt-get)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1200,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    yield driver
-    driver.quit()
+    with chromium() as driver:
+        yield driver
 
 
 @pytest.fixture
@@ -66,23 +52,8 @@ def app(tmp_path: Path, settings: Settings, real_embedder, rasa: ScriptedRasa) -
 
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-def wait(browser: WebDriver, condition: Callable[[], Any], timeout: float = 10) -> Any:
-    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(lambda _: condition())
-
-
-def log_in(browser: WebDriver, url: str, email: str, path: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{url}/agent/login?next={path}")
-    browser.find_element(By.NAME, "email").send_keys(email)
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit], form input[type=submit]").click()
-    wait(browser, lambda: browser.current_url.endswith(path))
+    with serve(app) as url:
+        yield url
 
 
 def flashes(browser: WebDriver) -> list[str]:
@@ -92,7 +63,7 @@ def flashes(browser: WebDriver) -> list[str]:
 
 
 def test_editor_adds_an_alternative_from_the_unanswered_list(browser: WebDriver, live_url: str, app: Flask) -> None:
-    log_in(browser, live_url, "eva@example.com", "/admin/unanswered/")
+    log_in(browser, live_url, "eva@example.com", PASSWORD, "/admin/unanswered/")
     clusters = browser.find_elements(By.CSS_SELECTOR, "section.cluster")
     assert len(clusters) == 2
     assert BITCOIN in clusters[0].find_element(By.TAG_NAME, "h2").text  # newest first
@@ -123,7 +94,7 @@ def test_editor_adds_an_alternative_from_the_unanswered_list(browser: WebDriver,
 
 
 def test_admin_finds_exports_and_deletes_a_customer(browser: WebDriver, live_url: str) -> None:
-    log_in(browser, live_url, "ada@example.com", "/admin/privacy/")
+    log_in(browser, live_url, "ada@example.com", PASSWORD, "/admin/privacy/")
     browser.find_element(By.NAME, "q").send_keys("Bitcoin.Fan@example.com")
     browser.find_element(By.CSS_SELECTOR, ".privacy-search button").click()
     wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "table.found tbody tr"))

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 import test_widget_browser as widget
 from flask import Flask
-from gateway_helpers import AgentSession, ScriptedRasa
+from gateway_helpers import ScriptedRasa
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from test_widget_browser import HANDOFF, open_chat, say, texts, wait
+from test_widget_browser import closed_by_anna, open_chat, say, texts, wait
 
-from bot import auth, csat
+from bot import csat
 from bot.db import get_session
 from bot.models import Conversation, Rating
 
@@ -29,15 +29,7 @@ def rating_buttons(browser: WebDriver) -> list[str]:
 
 
 def test_rating_after_the_agent_closes(browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa) -> None:
-    rasa.replies.append([{"text": "Ich verbinde Sie."}, HANDOFF])
-    open_chat(browser, live_url)
-    say(browser, "Mensch bitte")
-    with app.app_context():
-        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
-        conversation_id = get_session().query(Conversation.id).scalar()
-    anna = AgentSession(app, "anna@example.com", "geheim-genug-123")
-    assert anna.post(f"/agent/conversations/{conversation_id}/take").status_code == 200
-    assert anna.post(f"/agent/conversations/{conversation_id}/close").status_code == 200
+    conversation_id = closed_by_anna(browser, live_url, app, rasa)
     wait(browser, lambda: rating_buttons(browser) == ["1", "2", "3", "4", "5"])
     assert csat.REQUEST_TEXT in texts(browser)
     wait(browser, lambda: "Dieses Gespräch ist beendet." in browser.find_element(By.ID, "log").text)

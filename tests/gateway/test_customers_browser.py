@@ -15,6 +15,7 @@ from test_widget_browser import browser, live_url, wait  # noqa: F401 - fixtures
 
 from bot import auth
 from bot.db import get_session
+from tests.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -44,10 +45,7 @@ def test_agent_unfolds_the_earlier_conversation_links_and_unlinks_in_the_browser
         auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
         get_session().close()
 
-    browser.get(f"{live_url}/agent/login")
-    browser.find_element(By.ID, "email").send_keys("anna@example.com")
-    browser.find_element(By.ID, "password").send_keys("geheim-genug-123")
-    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    log_in(browser, live_url, "anna@example.com", "geheim-genug-123")
     wait(browser, lambda: "Stammkunde: 1 früheres Gespräch" in page_text(browser))
     browser.get(f"{live_url}/agent/conversations/{second_id}")
 

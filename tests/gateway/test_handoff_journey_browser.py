@@ -13,16 +13,15 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from test_widget_browser import CHROMEDRIVER, CHROMIUM, browser, live_url, messages, open_chat, say, texts, wait
+from test_widget_browser import browser, live_url, messages, open_chat, say, texts, wait
 
 from bot import auth, create_app
 from bot.rasa_client import RasaClient
 from rasa_runtime.processes import Services
+from tests.browser import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa]
 __all__ = ["browser", "live_url"]  # fixtures reused from the widget browser tests
@@ -48,13 +47,8 @@ def app(tmp_path: Path, rasa_services: Services) -> Flask:
 @pytest.fixture
 def agent_browser() -> Iterator[WebDriver]:
     """A second Chromium with its own profile: the agent's cookies never meet the customer's storage."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1200,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    yield driver
-    driver.quit()
+    with chromium("1200,1000") as driver:
+        yield driver
 
 
 def buttons(driver: WebDriver) -> list[WebElement]:

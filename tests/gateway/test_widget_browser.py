@@ -6,37 +6,29 @@ own behaviour — loading, Markdown, XSS, buttons, reload, SSE — without the r
 
 from __future__ import annotations
 
-import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from gateway_helpers import AgentSession, ScriptedRasa
-from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import WebDriverWait
 from test_transcript_mail import Inbox, free_port
-from werkzeug.serving import make_server
 
 from bot import auth
 from bot.db import get_session
 from bot.models import Conversation
+from tests.browser import chromium, serve, wait
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 XSS = "<script>alert(1)</script> <img src=x onerror=\"window.top.xss='img'\">"
 HANDOFF = {"custom": {"type": "handoff", "reason": "requested", "candidates": [], "summary": "Übergabe: requested."}}
 
@@ -44,30 +36,15 @@ HANDOFF = {"custom": {"type": "handoff", "reason": "requested", "candidates": []
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
     """One Chromium for the module (starting it costs a second); each test gets a fresh origin, so fresh storage."""
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.fail("chromium / chromium-driver missing: run `make setup` (it installs them with apt-get)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=1200,900")
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))  # a given driver: no Selenium Manager
-    yield driver
-    driver.quit()
+    with chromium() as driver:
+        yield driver
 
 
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
     """The gateway served over real HTTP (threaded, for the SSE stream) on a free port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-def wait(browser: WebDriver, condition: Callable[[], Any], timeout: float = 5) -> Any:
-    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(lambda _: condition())
+    with serve(app) as url:
+        yield url
 
 
 def open_chat(browser: WebDriver, url: str) -> None:
@@ -95,6 +72,20 @@ def say(browser: WebDriver, text: str) -> None:
     before = len(messages(browser))
     browser.find_element(By.ID, "input").send_keys(text, Keys.ENTER)
     wait(browser, lambda: len(messages(browser)) >= before + 2)  # the customer's text and the (scripted) answer
+
+
+def closed_by_anna(browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa) -> int:
+    """The customer asks for a person; Anna takes the conversation and closes it. Its id."""
+    rasa.replies.append([{"text": "Ich verbinde Sie."}, HANDOFF])
+    open_chat(browser, live_url)
+    say(browser, "Mensch bitte")
+    with app.app_context():
+        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
+        conversation_id = get_session().query(Conversation.id).scalar()
+    anna = AgentSession(app, "anna@example.com", "geheim-genug-123")
+    assert anna.post(f"/agent/conversations/{conversation_id}/take").status_code == 200
+    assert anna.post(f"/agent/conversations/{conversation_id}/close").status_code == 200
+    return conversation_id
 
 
 def test_demo_page_loads_the_widget_with_one_script_tag(browser: WebDriver, live_url: str, app: Flask) -> None:
@@ -195,15 +186,7 @@ def test_agent_reply_arrives_over_sse(browser: WebDriver, live_url: str, app: Fl
 def test_closed_conversation_then_next_message_starts_a_new_one(
     browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa
 ) -> None:
-    rasa.replies.append([{"text": "Ich verbinde Sie."}, HANDOFF])
-    open_chat(browser, live_url)
-    say(browser, "Mensch bitte")
-    with app.app_context():
-        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
-        conversation_id = get_session().query(Conversation.id).scalar()
-    anna = AgentSession(app, "anna@example.com", "geheim-genug-123")
-    assert anna.post(f"/agent/conversations/{conversation_id}/take").status_code == 200
-    assert anna.post(f"/agent/conversations/{conversation_id}/close").status_code == 200
+    closed_by_anna(browser, live_url, app, rasa)
     wait(browser, lambda: "Dieses Gespräch ist beendet." in browser.find_element(By.ID, "log").text)
     say(browser, "Noch eine Frage")
     wait(browser, lambda: texts(browser)[-1] == "Echo: Noch eine Frage")
