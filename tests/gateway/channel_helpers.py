@@ -14,10 +14,14 @@ from typing import Any
 
 import requests
 from flask import Flask
+from gateway_helpers import AgentSession, gateway_config
 from mock_providers import GraphApi, TwilioApi, messenger_signature, twilio_signature
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from bot import create_app
+from bot import auth, create_app
+from bot.db import session_factory
+from bot.models import Conversation, Message
 from bot.rasa_client import RasaClient
 
 APP_SECRET = "test-app-secret"
@@ -78,11 +82,7 @@ def write_faq(folder: Path) -> Path:
 def channel_app(tmp_path: Path, rasa: RasaClient, graph: GraphApi, twilio: TwilioApi, **extra: Any) -> Flask:
     return create_app(
         {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
-            "RASA_CLIENT": rasa,
-            "SSE_KEEPALIVE_SECONDS": 0.2,
+            **gateway_config(tmp_path, rasa),
             "BUSINESS_HOURS": "mo-so 00:00-24:00",
             "MESSENGER_APP_SECRET": APP_SECRET,
             "MESSENGER_PAGE_TOKEN": PAGE_TOKEN,
@@ -104,6 +104,24 @@ def channel_app(tmp_path: Path, rasa: RasaClient, graph: GraphApi, twilio: Twili
     )
 
 
+def stored(app: Flask) -> list[Message]:
+    with app.app_context(), session_factory()() as session:
+        return list(session.scalars(select(Message).order_by(Message.id)))
+
+
+def only_conversation(app: Flask) -> Conversation:
+    with app.app_context(), session_factory()() as session:
+        (conversation,) = session.scalars(select(Conversation)).all()
+        return conversation
+
+
+def agent(app: Flask, name: str = "Anna") -> AgentSession:
+    """An agent (`name`, e-mail name@example.com) logged in to the gateway."""
+    with app.app_context():
+        auth.create_agent(f"{name.lower()}@example.com", name, "geheim-genug-123")
+    return AgentSession(app, f"{name.lower()}@example.com", "geheim-genug-123")
+
+
 @contextmanager
 def served(app: Flask) -> Iterator[str]:
     """The gateway over real HTTP (threaded) on a free port; the outbox stopped afterwards."""
@@ -120,11 +138,6 @@ def served(app: Flask) -> Iterator[str]:
 def settled(app: Flask, timeout: float = 10.0) -> None:
     """Wait until the outbox has nothing pending (a provider receives a message a moment before the outbox
     records it as sent)."""
-    from sqlalchemy import func, select
-
-    from bot.db import session_factory
-    from bot.models import Message
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with app.app_context(), session_factory()() as session:

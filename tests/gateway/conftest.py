@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from gateway_helpers import AgentSession, Customer, ScriptedRasa
+from gateway_helpers import AgentSession, Customer, ScriptedRasa, gateway_config
 
 from bot import create_app
 from bot.rasa_client import RasaClient
@@ -18,15 +18,7 @@ from rasa_runtime.processes import Services
 
 
 def make_app(tmp_path: Path, rasa: RasaClient) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
-            "RASA_CLIENT": rasa,
-            "SSE_KEEPALIVE_SECONDS": 0.2,
-        }
-    )
+    return create_app(gateway_config(tmp_path, rasa))
 
 
 @pytest.fixture

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from bot.rasa_client import RasaClient, RasaUnavailable
+
+
+def gateway_config(tmp_path: Path, rasa: RasaClient) -> dict[str, Any]:
+    """What every test gateway starts from: testing mode, its own SQLite file in `tmp_path`, `rasa`, quick SSE."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+        "RASA_CLIENT": rasa,
+        "SSE_KEEPALIVE_SECONDS": 0.2,
+    }
 
 
 class ScriptedRasa(RasaClient):

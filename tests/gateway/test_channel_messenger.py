@@ -18,17 +18,19 @@ from channel_helpers import (
     PAGE_TOKEN,
     VERIFY_TOKEN,
     MessengerCustomer,
+    agent,
     answer_replies,
     channel_app,
+    only_conversation,
     served,
     settled,
+    stored,
 )
 from flask import Flask
-from gateway_helpers import AgentSession, ScriptedRasa
+from gateway_helpers import ScriptedRasa
 from mock_providers import GraphApi, TwilioApi, is_message, messenger_signature
 from sqlalchemy import select
 
-from bot import auth
 from bot.channels.base import TEXT_ONLY
 from bot.config import ROOT
 from bot.db import session_factory
@@ -65,23 +67,6 @@ def gateway(app: Flask) -> Iterator[str]:
 @pytest.fixture
 def customer(gateway: str) -> MessengerCustomer:
     return MessengerCustomer(gateway)
-
-
-def stored(app: Flask) -> list[Message]:
-    with app.app_context(), session_factory()() as session:
-        return list(session.scalars(select(Message).order_by(Message.id)))
-
-
-def agent(app: Flask, name: str = "Anna") -> AgentSession:
-    with app.app_context():
-        auth.create_agent(f"{name.lower()}@example.com", name, "geheim-genug-123")
-    return AgentSession(app, f"{name.lower()}@example.com", "geheim-genug-123")
-
-
-def only_conversation(app: Flask) -> Conversation:
-    with app.app_context(), session_factory()() as session:
-        (conversation,) = session.scalars(select(Conversation)).all()
-        return conversation
 
 
 # --- the verification handshake ---------------------------------------------------------------------------

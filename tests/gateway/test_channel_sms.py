@@ -20,25 +20,27 @@ from channel_helpers import (
     MORE_URL,
     PUBLIC_URL,
     SmsCustomer,
+    agent,
     answer_replies,
     channel_app,
+    only_conversation,
     served,
     settled,
+    stored,
     twiml_messages,
 )
 from flask import Flask
-from gateway_helpers import AgentSession, ScriptedRasa
+from gateway_helpers import ScriptedRasa
 from mock_providers import GraphApi, TwilioApi, twilio_signature
 from sqlalchemy import select
 
-from bot import auth
 from bot.channel import RASA_DOWN_TEXT
 from bot.channels.base import TEXT_ONLY
 from bot.channels.sms import TEXTS
 from bot.channels.text import sms_segments
 from bot.config import ROOT
 from bot.db import session_factory
-from bot.models import ChannelOptOut, ContactIdentifier, Conversation, Message
+from bot.models import ChannelOptOut, ContactIdentifier
 from bot.rasa_client import RasaClient
 from rasa_runtime.processes import Services
 
@@ -76,23 +78,6 @@ def gateway(app: Flask) -> Iterator[str]:
 @pytest.fixture
 def phone(gateway: str) -> SmsCustomer:
     return SmsCustomer(gateway)
-
-
-def stored(app: Flask) -> list[Message]:
-    with app.app_context(), session_factory()() as session:
-        return list(session.scalars(select(Message).order_by(Message.id)))
-
-
-def only_conversation(app: Flask) -> Conversation:
-    with app.app_context(), session_factory()() as session:
-        (conversation,) = session.scalars(select(Conversation)).all()
-        return conversation
-
-
-def agent(app: Flask) -> AgentSession:
-    with app.app_context():
-        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
-    return AgentSession(app, "anna@example.com", "geheim-genug-123")
 
 
 # --- a whole conversation -----------------------------------------------------------------------------------

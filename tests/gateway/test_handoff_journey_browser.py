@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from gateway_helpers import gateway_config
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -34,11 +35,7 @@ def app(tmp_path: Path, rasa_services: Services) -> Flask:
     """The gateway on the real Rasa; `live_url` from the widget tests serves this app."""
     return create_app(
         {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
-            "RASA_CLIENT": RasaClient(rasa_services.settings.rasa_url, timeout=120),
-            "SSE_KEEPALIVE_SECONDS": 0.2,
+            **gateway_config(tmp_path, RasaClient(rasa_services.settings.rasa_url, timeout=120)),
             "BUSINESS_HOURS": "mo-so 00:00-24:00",
         }
     )

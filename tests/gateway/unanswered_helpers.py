@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from gateway_helpers import AgentSession
+from gateway_helpers import AgentSession, gateway_config
 
 from bot import auth, create_app
 from bot.faq_search import KnowledgeBaseSearch
@@ -72,11 +72,7 @@ def editor_app(tmp_path: Path, rasa: RasaClient, knowledge_base: KnowledgeBase, 
     """A gateway whose knowledge base (inbox search, editors' pages) is `knowledge_base`; no action server."""
     return create_app(
         {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
-            "RASA_CLIENT": rasa,
-            "SSE_KEEPALIVE_SECONDS": 0.2,
+            **gateway_config(tmp_path, rasa),
             "FAQ_SEARCH": KnowledgeBaseSearch(factory=lambda: knowledge_base),
             "ACTIONS_URL": "",
             "KB_WATCH": False,
