@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from gateway_helpers import Customer, ScriptedRasa
@@ -73,3 +74,13 @@ def privacy_app(tmp_path: Path, rasa: ScriptedRasa, tracker_db: Path, feedback_d
             "FEEDBACK_DB": feedback_db,
         }
     )
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> tuple[Path, Path]:
+    return tmp_path / "trackers.db", tmp_path / "feedback.db"
+
+
+@pytest.fixture
+def app(tmp_path: Path, rasa: ScriptedRasa, stores: tuple[Path, Path]) -> Flask:
+    return privacy_app(tmp_path, rasa, *stores)

@@ -6,10 +6,11 @@ import json
 import logging
 from pathlib import Path
 
+import privacy_helpers
 import pytest
 from flask import Flask
 from gateway_helpers import ScriptedRasa
-from privacy_helpers import customer_with_everything, privacy_app, tracker_senders
+from privacy_helpers import customer_with_everything, tracker_senders
 from sqlalchemy import func, select
 from unanswered_helpers import csrf_of, login
 
@@ -19,16 +20,7 @@ from bot.db import get_session
 from bot.models import Contact, ContactIdentifier, Conversation, Message, Rating, Role, UnansweredQuestion
 
 EMAIL = "erika.muster@example.com"
-
-
-@pytest.fixture
-def stores(tmp_path: Path) -> tuple[Path, Path]:
-    return tmp_path / "trackers.db", tmp_path / "feedback.db"
-
-
-@pytest.fixture
-def app(tmp_path: Path, rasa: ScriptedRasa, stores: tuple[Path, Path]) -> Flask:
-    return privacy_app(tmp_path, rasa, *stores)
+stores, app = privacy_helpers.stores, privacy_helpers.app  # the two stores and the gateway writing to them
 
 
 @pytest.fixture

@@ -6,10 +6,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import privacy_helpers
 import pytest
 from flask import Flask
 from gateway_helpers import ScriptedRasa
-from privacy_helpers import add_tracker_events, customer_with_everything, privacy_app, tracker_senders
+from privacy_helpers import add_tracker_events, customer_with_everything, tracker_senders
 from sqlalchemy import func, select, update
 
 from actions.feedback_store import record_feedback
@@ -17,15 +18,7 @@ from bot.action_feedback import ActionFeedback
 from bot.db import get_session
 from bot.models import Contact, Conversation, Message, Rating, UnansweredQuestion, now
 
-
-@pytest.fixture
-def stores(tmp_path: Path) -> tuple[Path, Path]:
-    return tmp_path / "trackers.db", tmp_path / "feedback.db"
-
-
-@pytest.fixture
-def app(tmp_path: Path, rasa: ScriptedRasa, stores: tuple[Path, Path]) -> Flask:
-    return privacy_app(tmp_path, rasa, *stores)
+stores, app = privacy_helpers.stores, privacy_helpers.app  # the two stores and the gateway writing to them
 
 
 @pytest.fixture
