@@ -7,22 +7,24 @@ import itertools
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests
 from flask import Flask
-from gateway_helpers import AgentSession, gateway_config
+from gateway_helpers import AgentSession, ScriptedRasa, gateway_config
 from mock_providers import GraphApi, TwilioApi, messenger_signature, twilio_signature
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from bot import auth, create_app
+from bot.config import ROOT
 from bot.db import session_factory
 from bot.models import Conversation, Message
 from bot.rasa_client import RasaClient
+from rasa_runtime.processes import Services
 
 APP_SECRET = "test-app-secret"
 PAGE_TOKEN = "test-page-token"
@@ -120,6 +122,28 @@ def agent(app: Flask, name: str = "Anna") -> AgentSession:
     with app.app_context():
         auth.create_agent(f"{name.lower()}@example.com", name, "geheim-genug-123")
     return AgentSession(app, f"{name.lower()}@example.com", "geheim-genug-123")
+
+
+def handed_to_anna(
+    app: Flask, rasa: ScriptedRasa, customer: MessengerCustomer | SmsCustomer
+) -> tuple[Conversation, AgentSession]:
+    """The customer asks for a person (scripted handoff); the conversation, and Anna logged in (not yet taken)."""
+    rasa.replies = [HANDOFF_REPLIES]
+    customer.say("Mitarbeiter")
+    return only_conversation(app), agent(app)
+
+
+def real_rasa_app(tmp_path: Path, rasa_services: Services, graph: GraphApi, twilio: TwilioApi) -> Flask:
+    """The channels on the session's real Rasa + action server, answering from the demo FAQ."""
+    rasa = RasaClient(rasa_services.settings.rasa_url, timeout=120)
+    return channel_app(tmp_path, rasa, graph, twilio, FAQ_DIR=str(ROOT / "knowledge_base" / "faqs"))
+
+
+def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Poll `condition` every 50 ms until it holds or `timeout` seconds pass; the assertions after it tell."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @contextmanager

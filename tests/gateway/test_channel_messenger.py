@@ -21,10 +21,13 @@ from channel_helpers import (
     agent,
     answer_replies,
     channel_app,
+    handed_to_anna,
     only_conversation,
+    real_rasa_app,
     served,
     settled,
     stored,
+    until,
 )
 from flask import Flask
 from gateway_helpers import ScriptedRasa
@@ -32,10 +35,8 @@ from mock_providers import GraphApi, TwilioApi, is_message, messenger_signature
 from sqlalchemy import select
 
 from bot.channels.base import TEXT_ONLY
-from bot.config import ROOT
 from bot.db import session_factory
 from bot.models import ContactIdentifier, Conversation, DeliveryStatus, Message, WebhookReceipt
-from bot.rasa_client import RasaClient
 from rasa_runtime.processes import Services
 
 
@@ -176,10 +177,7 @@ def test_with_the_human_agent_tag_agents_messages_carry_it(
 ) -> None:
     app = channel_app(tmp_path, rasa, graph, twilio, MESSENGER_HUMAN_AGENT_TAG=True)
     with served(app) as url:
-        rasa.replies = [HANDOFF_REPLIES]
-        MessengerCustomer(url).say("Mitarbeiter")
-        conversation = only_conversation(app)
-        anna = agent(app)
+        conversation, anna = handed_to_anna(app, rasa, MessengerCustomer(url))
         anna.post(f"/agent/conversations/{conversation.id}/take")
         anna.post(f"/agent/conversations/{conversation.id}/reply", {"text": "Hallo, hier ist Anna."})
         sent = graph.wait_for(lambda r: "Hallo, hier ist Anna." in graph.texts())
@@ -409,9 +407,7 @@ def test_after_the_last_attempt_the_message_is_failed_shown_to_agents_and_can_be
 ) -> None:
     graph.fail(3, status=503, when=is_message)
     customer.say("Hallo")
-    deadline = time.monotonic() + 10
-    while not any(m.delivery_status == "failed" for m in stored(app)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: any(m.delivery_status == "failed" for m in stored(app)))
     message = next(m for m in stored(app) if m.text == "Echo: Hallo")
     assert (message.delivery_status, message.delivery_attempts) == ("failed", 3)
     assert "Graph API 503" in message.delivery_error
@@ -442,9 +438,7 @@ def test_a_wrong_page_token_fails_at_once_without_retries(
     app = channel_app(tmp_path, rasa, graph, twilio, MESSENGER_PAGE_TOKEN="expired-token")
     with served(app) as url:
         MessengerCustomer(url).say("Hallo")
-        deadline = time.monotonic() + 10
-        while not any(m.delivery_status == "failed" for m in stored(app)) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        until(lambda: any(m.delivery_status == "failed" for m in stored(app)))
     message = next(m for m in stored(app) if m.text == "Echo: Hallo")
     assert (message.delivery_status, message.delivery_attempts) == ("failed", 1)
     assert "OAuthException" in message.delivery_error
@@ -481,13 +475,7 @@ def test_the_sending_thread_starts_with_the_first_request_not_with_the_app(
 def test_full_conversation_with_the_real_rasa(
     tmp_path: Path, rasa_services: Services, graph: GraphApi, twilio: TwilioApi
 ) -> None:
-    app = channel_app(
-        tmp_path,
-        RasaClient(rasa_services.settings.rasa_url, timeout=120),
-        graph,
-        twilio,
-        FAQ_DIR=str(ROOT / "knowledge_base" / "faqs"),
-    )
+    app = real_rasa_app(tmp_path, rasa_services, graph, twilio)
     with served(app) as url:
         customer = MessengerCustomer(url, psid="2400000000000099")
         customer.say("Was kostet der Versand?")

@@ -23,11 +23,14 @@ from channel_helpers import (
     agent,
     answer_replies,
     channel_app,
+    handed_to_anna,
     only_conversation,
+    real_rasa_app,
     served,
     settled,
     stored,
     twiml_messages,
+    until,
 )
 from flask import Flask
 from gateway_helpers import ScriptedRasa
@@ -38,10 +41,8 @@ from bot.channel import RASA_DOWN_TEXT
 from bot.channels.base import TEXT_ONLY
 from bot.channels.sms import TEXTS
 from bot.channels.text import sms_segments
-from bot.config import ROOT
 from bot.db import session_factory
 from bot.models import ChannelOptOut, ContactIdentifier
-from bot.rasa_client import RasaClient
 from rasa_runtime.processes import Services
 
 
@@ -184,10 +185,7 @@ def test_a_clarification_becomes_numbered_options_and_the_number_chooses(
 def test_an_agents_long_text_is_split_into_several_sms_not_cut(
     app: Flask, rasa: ScriptedRasa, twilio: TwilioApi, phone: SmsCustomer
 ) -> None:
-    rasa.replies = [HANDOFF_REPLIES]
-    phone.say("Mitarbeiter")
-    conversation = only_conversation(app)
-    anna = agent(app)
+    conversation, anna = handed_to_anna(app, rasa, phone)
     anna.post(f"/agent/conversations/{conversation.id}/take")
     text = " ".join(f"Punkt {i}: Bitte senden Sie die Ware mit dem beiliegenden Schein zurück." for i in range(12))
     anna.post(f"/agent/conversations/{conversation.id}/reply", {"text": text})
@@ -212,10 +210,7 @@ def test_an_faq_answer_sent_by_the_agent_goes_out_short_and_without_markdown(
 ) -> None:
     app = channel_app(tmp_path, rasa, graph, twilio, FAQ_SEARCH=FaqAnswers())
     with served(app) as url:
-        rasa.replies = [HANDOFF_REPLIES]
-        SmsCustomer(url).say("Mitarbeiter")
-        conversation = only_conversation(app)
-        anna = agent(app)
+        conversation, anna = handed_to_anna(app, rasa, SmsCustomer(url))
         anna.post(f"/agent/conversations/{conversation.id}/take")
         assert anna.post(f"/agent/conversations/{conversation.id}/faq", {"faq_id": "versand-kosten"}).status_code == 201
         assert (
@@ -361,18 +356,13 @@ def test_an_mms_without_text_gets_the_text_only_answer(app: Flask, rasa: Scripte
 def test_twilio_api_failures_are_retried_and_then_shown_to_agents(
     app: Flask, rasa: ScriptedRasa, twilio: TwilioApi, phone: SmsCustomer
 ) -> None:
-    rasa.replies = [HANDOFF_REPLIES]
-    phone.say("Mitarbeiter")
-    conversation = only_conversation(app)
-    anna = agent(app)
+    conversation, anna = handed_to_anna(app, rasa, phone)
     twilio.fail(2, status=500)
     anna.post(f"/agent/conversations/{conversation.id}/take")  # "Anna … ist jetzt im Chat" fails twice, then goes
     twilio.wait_for(lambda r: len(twilio.bodies()) == 1)
     twilio.fail(3, status=503)
     anna.post(f"/agent/conversations/{conversation.id}/reply", {"text": "Sind Sie noch da?"})
-    deadline = time.monotonic() + 10
-    while stored(app)[-1].delivery_status != "failed" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: stored(app)[-1].delivery_status == "failed")
     failed = stored(app)[-1]
     assert (failed.text, failed.delivery_status, failed.delivery_attempts) == ("Sind Sie noch da?", "failed", 3)
     assert "Twilio 503" in failed.delivery_error
@@ -386,13 +376,7 @@ def test_twilio_api_failures_are_retried_and_then_shown_to_agents(
 def test_full_conversation_with_the_real_rasa(
     tmp_path: Path, rasa_services: Services, graph: GraphApi, twilio: TwilioApi
 ) -> None:
-    app = channel_app(
-        tmp_path,
-        RasaClient(rasa_services.settings.rasa_url, timeout=120),
-        graph,
-        twilio,
-        FAQ_DIR=str(ROOT / "knowledge_base" / "faqs"),
-    )
+    app = real_rasa_app(tmp_path, rasa_services, graph, twilio)
     with served(app) as url:
         phone = SmsCustomer(url, phone="+4917099887766")
         replies = phone.say("Was kostet der Versand?")
