@@ -74,16 +74,29 @@ def say(browser: WebDriver, text: str) -> None:
     wait(browser, lambda: len(messages(browser)) >= before + 2)  # the customer's text and the (scripted) answer
 
 
-def closed_by_anna(browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa) -> int:
-    """The customer asks for a person; Anna takes the conversation and closes it. Its id."""
-    rasa.replies.append([{"text": "Ich verbinde Sie."}, HANDOFF])
+def taken_by_anna(
+    browser: WebDriver,
+    live_url: str,
+    app: Flask,
+    rasa: ScriptedRasa,
+    question: str = "Mensch bitte",
+    bot_reply: str = "Ich verbinde Sie.",
+) -> tuple[int, AgentSession]:
+    """The customer asks for a person (the bot hands off); Anna takes the conversation. Its id, and Anna."""
+    rasa.replies.append([{"text": bot_reply}, HANDOFF])
     open_chat(browser, live_url)
-    say(browser, "Mensch bitte")
+    say(browser, question)
     with app.app_context():
         auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
         conversation_id = get_session().query(Conversation.id).scalar()
     anna = AgentSession(app, "anna@example.com", "geheim-genug-123")
     assert anna.post(f"/agent/conversations/{conversation_id}/take").status_code == 200
+    return conversation_id, anna
+
+
+def closed_by_anna(browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa) -> int:
+    """The customer asks for a person; Anna takes the conversation and closes it. Its id."""
+    conversation_id, anna = taken_by_anna(browser, live_url, app, rasa)
     assert anna.post(f"/agent/conversations/{conversation_id}/close").status_code == 200
     return conversation_id
 
@@ -163,14 +176,8 @@ def test_reload_continues_the_conversation(browser: WebDriver, live_url: str, ra
 
 
 def test_agent_reply_arrives_over_sse(browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa) -> None:
-    rasa.replies.append([{"text": "Ich verbinde Sie mit einem Mitarbeiter."}, HANDOFF])
-    open_chat(browser, live_url)
-    say(browser, "Ich möchte mit einem Menschen sprechen")
-    with app.app_context():
-        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
-        conversation_id = get_session().query(Conversation.id).scalar()
-    anna = AgentSession(app, "anna@example.com", "geheim-genug-123")
-    assert anna.post(f"/agent/conversations/{conversation_id}/take").status_code == 200
+    question, bot_reply = "Ich möchte mit einem Menschen sprechen", "Ich verbinde Sie mit einem Mitarbeiter."
+    conversation_id, anna = taken_by_anna(browser, live_url, app, rasa, question, bot_reply)
     wait(browser, lambda: "Anna vom Kundenservice ist jetzt im Chat." in browser.find_element(By.ID, "log").text)
     sent = time.monotonic()
     assert (
