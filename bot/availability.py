@@ -132,16 +132,22 @@ def handoff_notice(session: Session, conversation: Conversation, availability: A
     """Right after a handoff, tell the customer honestly whether someone can take over, and how soon.
 
     Nobody there (outside hours, or no agent online): say so and offer to leave a way back (the widget shows
-    the fields for `contact_form`); the conversation stays in the queue either way.
+    the fields for `contact_form`); the conversation stays in the queue either way. A Messenger or SMS customer
+    is reachable where they wrote (`channel_address`): they are told the answer comes there, and asked nothing.
     """
+    reachable = conversation.channel_address is not None
+    suffix = "_reachable" if reachable else ""
     if not is_open(availability.hours, now):
-        message = conversations.system_note(session, conversation, "outside_hours", hours=describe(availability.hours))
+        message = conversations.system_note(
+            session, conversation, "outside_hours" + suffix, hours=describe(availability.hours)
+        )
     elif agents_online(session, availability, now) == 0:
-        message = conversations.system_note(session, conversation, "nobody_online")
+        message = conversations.system_note(session, conversation, "nobody_online" + suffix)
     else:
         position = queue_position(session, conversation) or 1
         return conversations.system_note(session, conversation, "queue_position", position=str(position))
-    message.payload = {"contact_form": True}
+    if not reachable:
+        message.payload = {"contact_form": True}
     return message
 
 

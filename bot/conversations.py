@@ -45,6 +45,11 @@ TEXTS = {
     "nobody_online": "Gerade ist leider niemand aus unserem Kundenservice erreichbar. Ihre Anfrage bleibt mit "
     "dem ganzen Verlauf gespeichert. Wenn Sie möchten, hinterlassen Sie uns Ihre E-Mail-Adresse oder "
     "Telefonnummer, dann melden wir uns bei Ihnen.",
+    # Messenger/SMS: the channel itself is the way back, so nobody asks for an address
+    "outside_hours_reachable": "Unser Kundenservice ist gerade nicht besetzt – unsere Servicezeiten: {hours}. "
+    "Ihre Anfrage bleibt mit dem ganzen Verlauf gespeichert; wir antworten Ihnen hier, sobald wieder jemand da ist.",
+    "nobody_online_reachable": "Gerade ist leider niemand aus unserem Kundenservice erreichbar. Ihre Anfrage bleibt "
+    "mit dem ganzen Verlauf gespeichert; wir antworten Ihnen hier, sobald jemand frei ist.",
     "queue_position": "Sie sind auf Platz {position} der Warteschlange. Ein Mitarbeiter meldet sich hier im Chat.",
     "contact_saved": "Danke! Wir melden uns unter {contact} bei Ihnen.",
     "transcript_sent": "Wir haben Ihnen den Gesprächsverlauf an {email} geschickt.",

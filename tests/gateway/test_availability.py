@@ -127,6 +127,25 @@ def test_nobody_online_in_hours(client, rasa, clock) -> None:  # type: ignore[no
     assert notice["contact_form"] is True and "niemand" in notice["text"]
 
 
+@pytest.mark.parametrize("moment, expected", [(SUNDAY_NOON, "nicht besetzt"), (MONDAY_NOON, "niemand")])
+def test_sms_and_messenger_customers_are_not_asked_for_an_address(app: Flask, moment, expected: str) -> None:
+    """They are reachable where they wrote: the notice says the answer comes there and offers no contact form."""
+    from bot import conversations
+
+    settings = Availability(DEFAULT, online_minutes=5)
+    with app.app_context():
+        session = get_session()
+        sms = conversations.start(session, "sms", channel_address="+4915112345678")
+        web = conversations.start(session, "web")
+        for conversation in (sms, web):
+            conversations.hand_off(session, conversation, "requested", None)
+        sms_notice = availability.handoff_notice(session, sms, settings, moment)
+        web_notice = availability.handoff_notice(session, web, settings, moment)
+        assert expected in sms_notice.text and "wir antworten Ihnen hier" in sms_notice.text
+        assert "E-Mail-Adresse" not in sms_notice.text and not (sms_notice.payload or {}).get("contact_form")
+        assert "E-Mail-Adresse oder Telefonnummer" in web_notice.text and web_notice.payload == {"contact_form": True}
+
+
 def test_queue_position_when_an_agent_is_online(app, client, rasa, clock, make_agent) -> None:  # type: ignore[no-untyped-def]
     agent = make_agent()
     first, notice = handed_off(client, rasa)
