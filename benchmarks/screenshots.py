@@ -1,5 +1,5 @@
 """Retakes the README's screenshots (widget with an answer and buttons, inbox conversation with transcript,
-the analytics dashboard with a month of demo data).
+the analytics dashboard with a month of demo data, the FAQ pages' try-it box, the unanswered questions).
 
     .venv/bin/python benchmarks/screenshots.py [TEST_FILE …]   # default: all of TESTS
 
@@ -18,7 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 LIMIT = 300 * 1024  # docs live in git: keep each picture small
-TESTS = ["tests/gateway/test_handoff_journey_browser.py", "tests/admin/test_analytics_browser.py"]
+TESTS = [
+    "tests/gateway/test_handoff_journey_browser.py",
+    "tests/admin/test_analytics_browser.py",
+    "tests/admin/test_faq_browser.py",
+    "tests/gateway/test_admin_privacy_unanswered_browser.py",
+]
 
 
 def main() -> int:

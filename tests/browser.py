@@ -3,15 +3,18 @@ app served over real HTTP for it to open."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -20,6 +23,8 @@ from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOTS = os.environ.get("AUSKUNFT_SCREENSHOTS")
+"""A folder: set by benchmarks/screenshots.py, so the docs' pictures show exactly what the tests check."""
 FLAGS = ("--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run")
 
 
@@ -41,8 +46,13 @@ def chromium(window: str = "1200,900") -> Iterator[WebDriver]:
 
 
 def wait(driver: WebDriver, condition: Callable[[], Any], timeout: float = 10) -> Any:
-    """Poll `condition` until it returns something truthy (returned) or `timeout` seconds pass."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda _: condition())
+    """Poll `condition` until it returns something truthy (returned) or `timeout` seconds pass.
+
+    A page that is being replaced meanwhile (a form posted, a redirect) makes an element found a moment ago stale,
+    or not yet there: that is "not yet", not a failure.
+    """
+    not_yet = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.05, ignored_exceptions=not_yet).until(lambda _: condition())
 
 
 @contextmanager
@@ -64,3 +74,10 @@ def log_in(driver: WebDriver, base_url: str, email: str, password: str, next_pat
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form.login button").click()
     wait(driver, lambda: "/agent/login" not in driver.current_url)
+
+
+def shoot(driver: WebDriver, name: str) -> None:
+    """Save the page as the docs' screenshot `name`, when screenshots are being retaken; else nothing."""
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(SCREENSHOTS) / name))

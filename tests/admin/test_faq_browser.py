@@ -18,7 +18,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from bot.models import Role
 from knowledge_base.settings import Settings
-from tests.browser import serve
+from tests.browser import serve, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +55,7 @@ def test_editor_searches_tries_lints_and_reloads(
     assert tried["decision"] == "answer" and tried["candidates"][0] == "versand-kosten"
     assert len(tried["candidates"]) == 3 and tried["scores"] == sorted(tried["scores"], reverse=True)
     assert "ab 50 € ist er kostenlos" in tried["text"]
+    shoot(browser, "faq-try.png")
 
     # the lint report
     browser.find_element(By.LINK_TEXT, "Prüfbericht").click()

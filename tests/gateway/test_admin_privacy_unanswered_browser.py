@@ -20,7 +20,7 @@ from unanswered_helpers import PASSWORD, editor_app, handed_off
 from bot import auth
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.settings import Settings
-from tests.browser import chromium, log_in, serve, wait
+from tests.browser import chromium, log_in, serve, shoot, wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -70,6 +70,7 @@ def test_editor_adds_an_alternative_from_the_unanswered_list(browser: WebDriver,
     porto = clusters[1]
     assert porto.find_element(By.CSS_SELECTOR, ".count").text == "2×"
     assert porto.find_element(By.CSS_SELECTOR, "code.candidate").text == "versand-kosten"
+    shoot(browser, "unanswered.png")
     boxes = porto.find_elements(By.NAME, "phrasing")
     assert [b.get_attribute("value") for b in boxes] == [PORTO[1], PORTO[0]] and boxes[0].is_selected()
     boxes[0].click()  # untick the newest wording, tick the other one

@@ -7,7 +7,6 @@ answering again after the give-back. Hours are always open so the journey does n
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,12 +21,11 @@ from test_widget_browser import browser, live_url, messages, open_chat, say, tex
 from bot import auth, create_app
 from bot.rasa_client import RasaClient
 from rasa_runtime.processes import Services
-from tests.browser import chromium
+from tests.browser import chromium, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa]
 __all__ = ["browser", "live_url"]  # fixtures reused from the widget browser tests
 
-SCREENSHOTS = os.environ.get("AUSKUNFT_SCREENSHOTS")  # a folder: the journey also saves the docs' screenshots
 
 
 @pytest.fixture
@@ -65,12 +63,6 @@ def bot_answer(customer: WebDriver, question: str) -> str:
             timeout=60,
         )
     return customer.find_element(By.ID, "log").text
-
-
-def shoot(driver: WebDriver, name: str) -> None:
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(Path(SCREENSHOTS) / name))
 
 
 def test_customer_bot_agent_and_back(browser: WebDriver, agent_browser: WebDriver, live_url: str, app: Flask) -> None:
