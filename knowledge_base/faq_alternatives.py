@@ -20,8 +20,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from knowledge_base.faq_files import Finding, load_faqs
 from knowledge_base.lint import lint
 
-_writing = threading.Lock()
-"""One change at a time: two editors adding to the same file must not overwrite each other."""
+WRITING = threading.Lock()
+"""One change to the FAQ files at a time in this process — adding alternatives and the in-browser editor alike:
+two editors changing the same file must not overwrite each other."""
 
 
 class UnknownEntry(LookupError):
@@ -57,7 +58,7 @@ def dump(yaml: YAML, document: object) -> str:
 
 def add_alternatives(faq_dir: Path, faq_id: str, phrasings: list[str]) -> AddResult:
     """Append `phrasings` to entry `faq_id`'s alternatives in its file; lint; revert on errors."""
-    with _writing:
+    with WRITING:
         return _add(faq_dir, faq_id, phrasings)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,16 +17,10 @@ from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from knowledge_base.faq_alternatives import dump, round_trip_yaml, write_atomically
+from knowledge_base.faq_alternatives import WRITING, UnknownEntry, dump, round_trip_yaml, write_atomically
 from knowledge_base.faq_files import Finding, load_faqs
 from knowledge_base.lint import lint
 from knowledge_base.schema import FaqEntry
-
-_writing = threading.Lock()
-
-
-class UnknownEntry(LookupError):
-    pass
 
 
 class StaleEdit(RuntimeError):
@@ -58,7 +51,7 @@ def file_hash(path: Path) -> str:
 def edit_entry(faq_dir: Path, faq_id: str, changes: EntryChanges, base_hash: str, today: dt.date | None = None
                ) -> EditResult:
     """Write `changes` into entry `faq_id`; validation or lint errors leave the file as it was."""
-    with _writing:
+    with WRITING:
         located = next((e for e in load_faqs(faq_dir).entries if e.entry.id == faq_id), None)
         if located is None:
             raise UnknownEntry(f"no FAQ entry with id {faq_id!r} in {faq_dir}")
