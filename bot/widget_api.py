@@ -131,21 +131,23 @@ def leave_contact(token: str):
     if conversation.state == State.CLOSED:
         abort(409, "das Gespräch ist beendet; bitte ein neues beginnen")
     session = get_session()
+    # first on this conversation's own customer: a merge below keeps the older customer's own values, so what
+    # someone types can never overwrite the details of a customer whose number was proven (e.g. by SMS)
+    if email is not None:
+        conversation.contact.email = email
+    if phone is not None:
+        conversation.contact.phone = phone
     # the customer's own word links this conversation to earlier ones (unverified; bot/customers.py says why)
     for kind, value in ((IdentifierKind.EMAIL, email), (IdentifierKind.PHONE, phone)):
         if value is not None and customers.is_linkable(kind, value):
             customers.link(session, conversation, kind, value, source="widget")
-    contact = conversation.contact
-    if email is not None:
-        contact.email = email
-    if phone is not None:
-        contact.phone = phone
     note = conversations.system_note(
         session, conversation, "contact_saved", contact=" bzw. ".join(v for v in (email, phone) if v)
     )
     session.commit()
     current_app.extensions["hub"].notify(conversation.id)
-    return jsonify(state=conversation.state, email=contact.email, phone=contact.phone, messages=[note.to_json()]), 201
+    # what this customer gave, not the merged record: that may hold someone else's details
+    return jsonify(state=conversation.state, email=email, phone=phone, messages=[note.to_json()]), 201
 
 
 @bp.post("/conversations/<token>/transcript")

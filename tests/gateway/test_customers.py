@@ -499,3 +499,27 @@ def test_sms_after_a_widget_conversation_with_the_same_number_is_one_customer_wi
     web_panel = agent.client.get(f"/agent/conversations/{web_id}").get_data(as_text=True).split('id="customer"')[1]
     assert f'data-conversation="{sms_id}"' in web_panel
     assert "Was kostet der Versand?" in web_panel and "Nein, ich will einen Menschen" in web_panel
+
+
+def test_a_widget_claim_of_a_proven_number_does_not_overwrite_that_customer(  # type: ignore[no-untyped-def]
+    app: Flask, client, rasa: ScriptedRasa
+) -> None:
+    """Anyone can type a number into the widget: the conversations link (marked unconfirmed for the agent), but
+    the SMS customer's own details stay, and the widget is not told them."""
+    with db(app) as session:
+        victim = customers.find_or_create(session, PHONE, "+4915112345678", verified=True, source="sms")
+        victim.email = "kunde@example.de"
+        session.commit()
+        victim_id = victim.id
+    stranger = Customer(client)
+    rasa.replies.append(HANDOFF)
+    stranger.say("Ich will einen Menschen")
+    response = client.post(
+        f"{stranger.base}/contact", json={"email": "jemand@example.org", "phone": "+49 151 12345678"}
+    )
+    assert response.status_code == 201, response.json
+    assert (response.json["email"], response.json["phone"]) == ("jemand@example.org", "+49 151 12345678")
+    assert contact_of(app, conversation_id(app, stranger.token)) == victim_id  # linked by the typed number
+    with db(app) as session:
+        kept = session.get(Contact, victim_id)
+        assert (kept.email, kept.phone) == ("kunde@example.de", "+4915112345678")
