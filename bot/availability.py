@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import conversations
-from bot.models import Agent, Conversation, Message, State, aware
+from bot.models import Agent, Conversation, Message, Role, State, aware
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEFAULT_HOURS = "mo-fr 08:00-20:00; sa 09:00-16:00"
@@ -111,9 +111,17 @@ class Availability:
 
 
 def agents_online(session: Session, availability: Availability, now: datetime) -> int:
-    """Agents logged in and seen within the window (logging out clears `last_seen_at`)."""
+    """Accounts that can take a conversation (role agent or admin), logged in and seen within the window.
+
+    Logging out clears `last_seen_at`; an editor at work on the FAQ is seen too, but answers no customer.
+    """
     since = now.astimezone(UTC) - timedelta(minutes=availability.online_minutes)
-    return session.scalar(select(func.count(Agent.id)).where(Agent.last_seen_at >= since)) or 0
+    return (
+        session.scalar(
+            select(func.count(Agent.id)).where(Agent.last_seen_at >= since, Agent.role.in_((Role.AGENT, Role.ADMIN)))
+        )
+        or 0
+    )
 
 
 def queue_position(session: Session, conversation: Conversation) -> int | None:

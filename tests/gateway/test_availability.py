@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from gateway_helpers import Customer, ScriptedRasa
+from gateway_helpers import AgentSession, Customer, ScriptedRasa
 from test_inbox import HANDOFF, conversation_id
 
 from bot import availability, create_app
@@ -97,6 +97,24 @@ def test_presence_login_window_logout(app: Flask, clock: list[datetime], make_ag
     with app.app_context():
         assert get_session().query(Agent).one().last_seen_at is None
         assert availability.agents_online(get_session(), settings, MONDAY_NOON + timedelta(minutes=10)) == 0
+
+
+def test_an_editor_at_work_is_no_agent_online(app: Flask, clock: list[datetime]) -> None:
+    """Editors log in too (the FAQ pages), but take no conversation: the customer must not be promised one."""
+    from bot import auth
+    from bot.models import Role
+
+    with app.app_context():
+        auth.create_agent("eva@example.com", "Eva", "geheim-genug-123", Role.EDITOR)
+    AgentSession(app, "eva@example.com", "geheim-genug-123")  # logs in: last_seen_at is set
+    settings = Availability(DEFAULT, online_minutes=5)
+    with app.app_context():
+        assert get_session().query(Agent).one().last_seen_at is not None
+        assert availability.agents_online(get_session(), settings, MONDAY_NOON) == 0
+        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123", Role.ADMIN)
+    AgentSession(app, "anna@example.com", "geheim-genug-123")
+    with app.app_context():
+        assert availability.agents_online(get_session(), settings, MONDAY_NOON) == 1
 
 
 def test_outside_hours_honest_notice_and_contact(app, client, rasa, clock, make_agent) -> None:  # type: ignore[no-untyped-def]
