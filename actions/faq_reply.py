@@ -127,7 +127,7 @@ def plan_answer(kb: KnowledgeBase, question: str, topic: str | None, failed_atte
     decision = decide_with_context(state, question, topic)
     if decision.reason == NO_TEXT:
         return Reply(messages=[{"response": "utter_rephrase"}], slots={"pending": None})
-    if decision.action == "answer" and decision.faq_id in state.entries:
+    if decision.action == "answer":  # decided on this snapshot: its entry is in it
         reply = answer_reply(state.entries[decision.faq_id], question, decision.candidates)
     elif decision.action == "clarify":
         reply = clarify_reply(decision, question)
@@ -137,9 +137,5 @@ def plan_answer(kb: KnowledgeBase, question: str, topic: str | None, failed_atte
             slots={"failed_attempts": failed, "kb_candidates": candidates_payload(decision.candidates)},
             handoff_reason="repeated_failure" if failed >= 2 else "low_confidence",
         )
-    reply.decision = decision_payload(
-        "answer" if decision.action == "answer" and decision.faq_id in state.entries else decision.action,
-        question,
-        decision,
-    )
+    reply.decision = decision_payload(decision.action, question, decision)
     return reply

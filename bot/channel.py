@@ -127,8 +127,7 @@ def store_replies(
             continue
         if isinstance(custom, dict) and custom.get("type") == "handoff":
             if note := conversations.hand_off(session, conversation, str(custom.get("reason", "requested")), custom):
-                note.payload = {"handoff": custom}
-                stored.append(note)
+                stored.append(note)  # hand_off gives the note the payload, with the reason filled in
             continue
         text = reply.get("text")
         buttons = [

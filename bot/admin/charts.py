@@ -48,10 +48,6 @@ class Chart:
     def polyline(self) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in self.points)
 
-    @property
-    def baseline(self) -> float:
-        return self.height - BOTTOM
-
 
 def nice_max(value: float) -> float:
     """A round upper end for the y axis: 1, 2, 5 × 10ⁿ at or above `value`."""
