@@ -20,7 +20,7 @@ import numpy as np
 from knowledge_base import training
 from knowledge_base.decision import NO_TEXT, Candidate, Decision, decide
 from knowledge_base.embedding import SentenceTransformerEmbedder, TextEmbedder
-from knowledge_base.faq_files import FaqCollection, Finding, LocatedEntry, content_hash, load_faqs
+from knowledge_base.faq_files import FaqCollection, Finding, LocatedEntry, content_hash, files_digest, load_faqs
 from knowledge_base.faq_index import BuildStats, FaqIndex, build_index
 from knowledge_base.lint import lint
 from knowledge_base.ranking import clean_question, has_searchable_text, rank
@@ -101,6 +101,8 @@ class KnowledgeBase:
         self.last_stats: BuildStats | None = None
         self.last_result: ReloadResult | None = None
         """The latest `refresh`, accepted or not (the editors' page shows it)."""
+        self._last_key: tuple[str, str] | None = None
+        """(files digest, served model) of `last_result`: the same files again need no second build."""
 
     # --- loading -------------------------------------------------------------------------
     def reload(self, show_progress: bool = False) -> FaqCollection:
@@ -112,10 +114,15 @@ class KnowledgeBase:
     def refresh(self, show_progress: bool = False) -> ReloadResult:
         """Load the files, lint them, embed what changed, swap the state; errors keep the old state.
 
-        Reloads run one at a time; questions never wait for them (they read the current state).
+        Reloads run one at a time; questions never wait for them (they read the current state). Files unchanged
+        since the last refresh (the file watcher and an explicit reload after the same save) give the last result
+        again, without building anything.
         """
         with self._reload_lock:
             started = time.perf_counter()
+            key = (files_digest(self.settings.faq_dir), self._served.model if self._served else "")
+            if self.last_result is not None and key == self._last_key:
+                return self.last_result
             collection = load_faqs(self.settings.faq_dir)
             previous = self._served
             if collection.errors:
@@ -130,7 +137,7 @@ class KnowledgeBase:
                     collection=collection,
                 )
                 log.warning("FAQ files have %d errors; keeping the last good index", len(result.errors))
-                self.last_result = result
+                self.last_result, self._last_key = result, key
                 return result
             loaded = time.perf_counter()
             state, stats = self._build([located.entry for located in collection.entries], collection.entries,
@@ -158,7 +165,7 @@ class KnowledgeBase:
                 },
                 collection=collection,
             )
-            self.last_result = result
+            self.last_result, self._last_key = result, (key[0], state.model)
             return result
 
     def check(self) -> list[Finding]:
@@ -167,6 +174,9 @@ class KnowledgeBase:
         Uses the embedding cache like a reload, so only texts changed since the last reload are embedded;
         under the reload lock, because both write the cache files.
         """
+        last, key = self.last_result, self._last_key
+        if last is not None and key is not None and files_digest(self.settings.faq_dir) == key[0]:
+            return list(last.findings)  # the watcher keeps this fresh: no index build per page view
         collection = load_faqs(self.settings.faq_dir)
         if collection.errors:
             return lint(collection)

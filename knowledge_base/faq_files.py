@@ -74,6 +74,14 @@ def faq_paths(path: Path) -> list[Path]:
     return [path]
 
 
+def files_digest(path: Path) -> str:
+    """The FAQ files as saved (names and bytes): equal digests, nothing to reload. Cheap: no YAML parsing."""
+    digest = hashlib.sha256()
+    for file in faq_paths(path) if path.exists() else []:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def load_faqs(path: Path = DEFAULT_FAQ_DIR) -> FaqCollection:
     """Read and validate all topic files; never raises for bad content."""
     collection = FaqCollection()

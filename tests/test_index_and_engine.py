@@ -151,3 +151,16 @@ def test_first_load_with_errors_raises_clear_error(tmp_path: Path, fake_embedder
     kb = KnowledgeBase(Settings(faq_dir=folder, index_dir=tmp_path / "i"), fake_embedder)
     with pytest.raises(RuntimeError, match="errors and no index was ever built"):
         kb.ask("Hallo")
+
+
+
+def test_a_second_refresh_of_the_same_files_builds_nothing(settings: Settings, fake_embedder: FakeEmbedder) -> None:
+    """The file watcher and an explicit reload after one save: the second gives the first's result, unbuilt."""
+    kb = KnowledgeBase(settings, embedder=fake_embedder)
+    first = kb.refresh()
+    assert kb.refresh() is first
+    assert kb.check() == list(first.findings)
+    faq = next(settings.faq_dir.glob("*.yml"))
+    faq.write_text(faq.read_text().replace("Wie lange dauert die Lieferung?", "Wie lange braucht die Lieferung?"))
+    second = kb.refresh()
+    assert second is not first and second.accepted and second.changed
