@@ -33,9 +33,14 @@ DEFAULT_ORDER_NUMBER_PATTERN = r"\b(?:LG[-\s]?)?\d{6}\b"
 _EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
 # country code, check digits, then 11–30 letters/digits, in groups of four with or without spaces
 _IBAN = re.compile(r"\b[a-z]{2}\d{2}(?:\s?[a-z0-9]{4}){2,7}(?:\s?[a-z0-9]{1,4})?\b", re.IGNORECASE)
-# "+49 …", "0049 …", "(030) …", "0151-…": starts like a phone number, then digits and separators
-# (space, -, /, parentheses; not "." or ",", so dates and prices never start one)
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d|\(0\d|0\d)[\d\s\-/()]{4,}\d")
+# "+49 (0)30 …", "0049 …", "(030) …", "0151-…": starts like a phone number (not a date like 01/02/2024), then
+# groups of two or more digits, each after at most one separator (space, -, /; never "." or ",", so prices and
+# dotted dates never join). A group after a space never starts with 0: "0151 1234567 0152 7654321" is two numbers.
+_PHONE = re.compile(
+    r"(?<![\w+])(?!\d{1,2}[./\- ]\d{1,2}[./\- ]\d{2,4}\b)"
+    r"(?:\+\d{1,3}(?:\s?\(0\))?[\s\-/]?\d+|\(0\d{1,5}\)|0\d{1,5})"
+    r"(?:(?:[\-/]|\s(?!0))?\d{2,})+"
+)
 _PHONE_DIGITS = range(7, 16)  # E.164 has at most 15 digits; fewer than 7 is no phone number
 _IBAN_MIN_DIGITS = 10  # "ab12 test wort …" is a phrase, not an IBAN
 

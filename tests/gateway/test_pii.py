@@ -26,6 +26,8 @@ from bot.pii import mask
         ("+4915112345678", "[TELEFON]"),
         ("+43 1 5131234", "[TELEFON]"),
         ("Nummer:0176 98765432.", "Nummer:[TELEFON]."),
+        ("Tel 030 1234567 2 Pakete", "Tel [TELEFON] 2 Pakete"),  # what follows stays
+        ("0151 1234567 0152 7654321", "[TELEFON] [TELEFON]"),  # two numbers, both masked
         # IBANs, German and other countries, with and without spaces, any case
         ("IBAN DE89 3704 0044 0532 0130 00 bitte", "IBAN [IBAN] bitte"),
         ("DE89370400440532013000", "[IBAN]"),
@@ -60,6 +62,9 @@ def test_personal_data_is_masked(text: str, expected: str) -> None:
         "Öffnungszeiten 09:00-16:00 Uhr",
         "Größe 42 und 0,5 Liter, 1.299,00 €",
         "2026-11-25 geliefert",
+        "Rechnung vom 01/02/2024",
+        "Termin 05-06-2024",
+        "Zimmer 01 12 2024 gebucht",
         "Wie lange dauert die Lieferung nach Österreich?",
         "ab12 test wort etwa",
         "Artikelnummer 12345 und 1234567890123 EAN",
