@@ -101,6 +101,7 @@ class KnowledgeBase:
         self.last_stats: BuildStats | None = None
         self.last_result: ReloadResult | None = None
         """The latest `refresh`, accepted or not (the editors' page shows it)."""
+        self._base_embedder: TextEmbedder | None = None
         self._last_key: tuple[str, str] | None = None
         """(files digest, served model) of `last_result`: the same files again need no second build."""
 
@@ -230,6 +231,26 @@ class KnowledgeBase:
         self.last_stats = stats
         log.info("serving %d entries (%s model, %d texts embedded)", len(entries), state.model_kind, stats.embedded)
         return state, stats
+
+    def base_embedder(self) -> TextEmbedder:
+        """The base model, whatever is served: for work whose thresholds were set on it (clustering questions).
+
+        The served one when it is the base model; else loaded once beside the fine-tuned one.
+        """
+        if self._fixed_embedder is not None:
+            return self._fixed_embedder
+        served = self.snapshot().embedder
+        if getattr(served, "model_name_or_path", None) == str(self.settings.embedding_model):
+            return served
+        with self._reload_lock:
+            if self._base_embedder is None:
+                self._base_embedder = SentenceTransformerEmbedder(
+                    self.settings.embedding_model,
+                    self.settings.query_prompt,
+                    self.settings.passage_prompt,
+                    self.settings.torch_threads,
+                )
+            return self._base_embedder
 
     def _choose_embedder(self, content_hash: str) -> tuple[TextEmbedder, bool]:
         """The served model stays when it still fits, so a reload embeds only the changed texts."""

@@ -61,7 +61,9 @@ def index():  # type: ignore[no-untyped-def]
     kb = knowledge_base()
     served = kb.snapshot()
     status = None if shown == "all" else shown
-    groups = unanswered.clusters(get_session(), served.embedder, embeddings(kb), status)
+    # the base model, whatever is served: the distance threshold was chosen on it, and its vectors stay cached
+    # across FAQ edits and fine-tunes (a served model changes with them)
+    groups = unanswered.clusters(get_session(), kb.base_embedder(), embeddings(kb), status)
     entries = sorted(served.entries.values(), key=lambda entry: entry.id)
     return render_template(
         "admin/unanswered.html", clusters=groups, entries=entries, filters=FILTERS, shown=shown,
