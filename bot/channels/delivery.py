@@ -4,7 +4,9 @@
 A provider that fails or times out is retried with exponential backoff; after the last attempt the message
 stays `failed`, visible to agents in the inbox, who can send it again. Nothing is lost: the message is in the
 database before any send. The thread wakes on every hub notification (a new message anywhere) and when the
-next retry is due. One gateway process; several would need a claim column or a queue.
+next retry is due. Whoever sends a message first claims it (`claim`: one conditional UPDATE), so the outbox and an
+SMS webhook answering in TwiML can never both send it. One gateway process: a message left `sending` by a crash is
+pending again at the next start.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, DeliveryError
@@ -51,6 +53,13 @@ class Outbox:
         self._held_guard = threading.Lock()
 
     def start(self) -> None:
+        with self.sessions() as session:  # claimed before a crash or restart, never confirmed: send again
+            session.execute(
+                update(Message)
+                .where(Message.delivery_status == DeliveryStatus.SENDING)
+                .values(delivery_status=DeliveryStatus.PENDING)
+            )
+            session.commit()
         self._thread = threading.Thread(target=self._run, name="auskunft-outbox", daemon=True)
         self._thread.start()
 
@@ -145,6 +154,8 @@ class Outbox:
         return max(0.0, (aware(message.next_attempt_at or self.clock()) - self.clock()).total_seconds())
 
     def _attempt(self, session: Session, conversation: Conversation, message: Message) -> bool:
+        if not claim(session, message):
+            return True  # an SMS webhook took it into its TwiML response meanwhile
         channel = self.channels.get(conversation.channel)
         try:
             if channel is None:
@@ -175,10 +186,24 @@ class Outbox:
             message.next_attempt_at = None
             log.warning("message %s not delivered after %s attempts: %s", message.id, message.delivery_attempts, error)
         else:
+            message.delivery_status = DeliveryStatus.PENDING  # claimed for this attempt: released for the next
             delay = self.backoff_seconds * 2 ** (message.delivery_attempts - 1)
             message.next_attempt_at = self.clock() + timedelta(seconds=delay)
         session.commit()
         self.hub.notify(message.conversation_id)  # the inbox shows the failure (and the outbox wakes: harmless)
+
+
+def claim(session: Session, message: Message) -> bool:
+    """Take a pending message for sending (`sending`, committed); False if another sender was first."""
+    taken = session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.delivery_status == DeliveryStatus.PENDING)
+        .values(delivery_status=DeliveryStatus.SENDING)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    session.refresh(message)
+    return taken == 1
 
 
 def retry(session: Session, message: Message) -> None:

@@ -25,7 +25,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import conversations, customers
-from bot.channels import inbound
+from bot.channels import delivery, inbound
 from bot.channels.base import Channel, DeliveryError, Inbound, buttons_of, is_markdown
 from bot.channels.short_answers import ShortAnswers
 from bot.channels.text import fit_sms, is_gsm, markdown_to_plain, sms_friendly, split_text
@@ -204,6 +204,8 @@ def take_pending(session: Session, channel: Sms, conversation: Conversation) -> 
         .order_by(Message.id)
     ).all()
     for message in pending:
+        if not delivery.claim(session, message):
+            continue  # the outbox is sending it right now
         if channel.blocked(session, conversation, message):
             message.delivery_status = DeliveryStatus.OPTED_OUT
             continue
