@@ -160,12 +160,14 @@ def served(app: Flask) -> Iterator[str]:
 
 
 def settled(app: Flask, timeout: float = 10.0) -> None:
-    """Wait until the outbox has nothing pending (a provider receives a message a moment before the outbox
-    records it as sent)."""
+    """Wait until the outbox has nothing pending or being sent (a provider receives a message a moment before
+    the outbox records it as sent)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with app.app_context(), session_factory()() as session:
-            pending = session.scalar(select(func.count(Message.id)).where(Message.delivery_status == "pending"))
+            pending = session.scalar(
+                select(func.count(Message.id)).where(Message.delivery_status.in_(("pending", "sending")))
+            )
         if not pending:
             return
         time.sleep(0.02)
