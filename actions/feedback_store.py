@@ -13,7 +13,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.pii import mask
+from common.pii import mask
 from knowledge_base.settings import PROJECT_ROOT
 
 log = logging.getLogger("auskunft.feedback")

@@ -13,8 +13,8 @@ import os
 import threading
 import time
 
+from knowledge_base.authoring.reload_report import ReloadResult
 from knowledge_base.engine import KnowledgeBase
-from knowledge_base.reload_report import ReloadResult
 from knowledge_base.watcher import FaqWatcher
 
 log = logging.getLogger(__name__)

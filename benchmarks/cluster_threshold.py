@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
-from bot.question_clusters import MAX_DISTANCE, cluster_labels  # noqa: E402
+from bot.conversation.question_clusters import MAX_DISTANCE, cluster_labels  # noqa: E402
 from knowledge_base.embedding import SentenceTransformerEmbedder  # noqa: E402
 from knowledge_base.settings import Settings  # noqa: E402
 

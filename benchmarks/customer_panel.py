@@ -22,9 +22,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "gateway")]
 from gateway_helpers import AgentSession, ScriptedRasa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
-from bot import auth, conversations, create_app, customers  # noqa: E402
+from bot import create_app  # noqa: E402
+from bot.conversation import states  # noqa: E402
+from bot.customers import identities  # noqa: E402
 from bot.db import get_session  # noqa: E402
 from bot.models import Direction, IdentifierKind, Sender  # noqa: E402
+from bot.web import auth  # noqa: E402
 
 
 def main() -> None:
@@ -40,17 +43,17 @@ def main() -> None:
     with app.app_context():
         session = get_session()
         for i in range(args.conversations):
-            conversation = conversations.start(session)
+            conversation = states.start(session)
             for j in range(args.messages):
                 incoming = j % 2 == 0
-                conversations.add_message(
+                states.add_message(
                     session,
                     conversation,
                     Direction.INCOMING if incoming else Direction.OUTGOING,
                     Sender.CONTACT if incoming else Sender.BOT,
                     f"Nachricht {j} im Gespräch {i}",
                 )
-            customers.link(session, conversation, IdentifierKind.EMAIL, "stamm@example.de", "widget")
+            identities.link(session, conversation, IdentifierKind.EMAIL, "stamm@example.de", "widget")
             session.commit()
         newest = conversation.id
         auth.create_agent("bench@example.com", "Bench", "geheim-genug-123")

@@ -32,9 +32,11 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import auth, conversations, create_app  # noqa: E402
+from bot import create_app  # noqa: E402
+from bot.conversation import states  # noqa: E402
 from bot.db import get_session  # noqa: E402
-from bot.rasa_client import RasaClient  # noqa: E402
+from bot.integrations.rasa_client import RasaClient  # noqa: E402
+from bot.web import auth  # noqa: E402
 from rasa_runtime.paths import VAR  # noqa: E402
 from rasa_runtime.processes import Services, Settings  # noqa: E402
 
@@ -208,7 +210,7 @@ def agent_delivery(base: str, app: Any, replies: int, name: str) -> dict[str, An
     if handed["state"] != "waiting_for_agent":
         return {"error": f"no handoff: state {handed['state']}"}
     with app.app_context():
-        conversation_id = conversations.by_token(get_session(), token).id
+        conversation_id = states.by_token(get_session(), token).id
     headers = {"X-CSRFToken": csrf}
     assert agent.post(f"{base}/agent/conversations/{conversation_id}/take", json={}, headers=headers).ok
     stream = Sse(f"{base}/api/widget/conversations/{token}/events")

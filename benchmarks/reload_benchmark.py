@@ -36,12 +36,13 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import auth, create_app  # noqa: E402
-from bot.faq_search import KnowledgeBaseSearch  # noqa: E402
+from bot import create_app  # noqa: E402
+from bot.integrations.faq_search import KnowledgeBaseSearch  # noqa: E402
+from bot.integrations.rasa_client import RasaClient  # noqa: E402
 from bot.models import Role  # noqa: E402
-from bot.rasa_client import RasaClient  # noqa: E402
+from bot.web import auth  # noqa: E402
+from knowledge_base.authoring.faq_files import load_faqs  # noqa: E402
 from knowledge_base.engine import KnowledgeBase  # noqa: E402
-from knowledge_base.faq_files import load_faqs  # noqa: E402
 from knowledge_base.settings import Settings  # noqa: E402
 from rasa_runtime import training  # noqa: E402
 from rasa_runtime.processes import Services  # noqa: E402

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from knowledge_base import training  # noqa: E402
+from knowledge_base.authoring.faq_files import content_hash, load_faqs  # noqa: E402
 from knowledge_base.decision import Candidate, Decision  # noqa: E402
 from knowledge_base.embedding import (  # noqa: E402
     SentenceTransformerEmbedder,
@@ -32,12 +33,11 @@ from knowledge_base.embedding import (  # noqa: E402
     UniversalSentenceEncoderEmbedder,
 )
 from knowledge_base.engine import KnowledgeBase  # noqa: E402
-from knowledge_base.evaluation import LabelledQuery, evaluate, read_faq_jsonl, read_queries  # noqa: E402
-from knowledge_base.faq_files import content_hash, load_faqs  # noqa: E402
 from knowledge_base.faq_index import build_index  # noqa: E402
 from knowledge_base.lexical import LexicalIndex  # noqa: E402
 from knowledge_base.schema import FaqEntry  # noqa: E402
 from knowledge_base.settings import Settings  # noqa: E402
+from knowledge_base.tools.evaluation import LabelledQuery, evaluate, read_faq_jsonl, read_queries  # noqa: E402
 
 COVID_DIR = ROOT.parent / "shared" / "eval" / "covidqa-de"
 SHOP_QUERIES = ROOT / "benchmarks" / "data"

@@ -24,13 +24,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from retrieval import SHOP_QUERIES, covid_folds  # noqa: E402
 
 from knowledge_base import training  # noqa: E402
+from knowledge_base.authoring.faq_files import content_hash, load_faqs  # noqa: E402
 from knowledge_base.embedding import SentenceTransformerEmbedder, TextEmbedder  # noqa: E402
-from knowledge_base.evaluation import OUT_OF_SCOPE, LabelledQuery, read_queries  # noqa: E402
-from knowledge_base.faq_files import content_hash, load_faqs  # noqa: E402
 from knowledge_base.faq_index import build_index  # noqa: E402
 from knowledge_base.ranking import clean_question  # noqa: E402
 from knowledge_base.schema import FaqEntry  # noqa: E402
 from knowledge_base.settings import Settings  # noqa: E402
+from knowledge_base.tools.evaluation import OUT_OF_SCOPE, LabelledQuery, read_queries  # noqa: E402
 
 
 @dataclass

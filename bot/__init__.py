@@ -7,10 +7,10 @@ from typing import Any
 from flask import Flask
 
 from bot import config, db, errors
-from bot.availability import Availability
+from bot.conversation.availability import Availability
 from bot.hub import Hub
+from bot.integrations.rasa_client import RasaClient
 from bot.models import now
-from bot.rasa_client import RasaClient
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -33,13 +33,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     errors.init_app(app)
 
-    from bot import auth, channels, cli, customer_links, inbox, metrics_endpoint, pages, widget_api
-    from bot.admin import analytics as admin_analytics
-    from bot.admin import faq as admin_faq
-    from bot.admin import faq_editor as admin_faq_editor
-    from bot.admin import home as admin_home
-    from bot.admin import privacy as admin_privacy
-    from bot.admin import unanswered as admin_unanswered
+    from bot import channels, cli
+    from bot.web import auth, customer_links, inbox, metrics_endpoint, pages, widget_api
+    from bot.web.admin import analytics as admin_analytics
+    from bot.web.admin import faq as admin_faq
+    from bot.web.admin import faq_editor as admin_faq_editor
+    from bot.web.admin import home as admin_home
+    from bot.web.admin import privacy as admin_privacy
+    from bot.web.admin import unanswered as admin_unanswered
 
     auth.init_app(app)
     app.register_blueprint(widget_api.bp)

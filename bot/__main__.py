@@ -12,9 +12,10 @@ import threading
 from sqlalchemy import update
 from werkzeug.serving import make_server
 
-from bot import auth, config, create_app
+from bot import config, create_app
 from bot.db import get_session
 from bot.models import Agent, Role
+from bot.web import auth
 from knowledge_base import training as faq_training
 from knowledge_base.settings import Settings as KnowledgeBaseSettings
 from rasa_runtime import training

@@ -8,8 +8,8 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from bot import auth
 from bot.models import Role
+from bot.web import auth
 
 
 @click.command("create-agent")
@@ -35,7 +35,7 @@ def create_agent_command(email: str, name: str, role: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from bot.analytics_seed import seed_demo_command
+    from bot.analytics.seed import seed_demo_command
 
     app.cli.add_command(create_agent_command)
     app.cli.add_command(seed_demo_command)

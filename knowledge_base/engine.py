@@ -18,13 +18,20 @@ from types import MappingProxyType
 import numpy as np
 
 from knowledge_base import training
+from knowledge_base.authoring.faq_files import (
+    FaqCollection,
+    Finding,
+    LocatedEntry,
+    content_hash,
+    files_digest,
+    load_faqs,
+)
+from knowledge_base.authoring.lint import lint
+from knowledge_base.authoring.reload_report import ReloadResult
 from knowledge_base.decision import NO_TEXT, Candidate, Decision, decide
 from knowledge_base.embedding import SentenceTransformerEmbedder, TextEmbedder
-from knowledge_base.faq_files import FaqCollection, Finding, LocatedEntry, content_hash, files_digest, load_faqs
 from knowledge_base.faq_index import BuildStats, FaqIndex, build_index
-from knowledge_base.lint import lint
 from knowledge_base.ranking import clean_question, has_searchable_text, rank
-from knowledge_base.reload_report import ReloadResult
 from knowledge_base.schema import FaqEntry
 from knowledge_base.settings import Settings, Thresholds
 

@@ -171,7 +171,7 @@ def training_in_background(settings: Settings, log_path: Path) -> Iterator[subpr
     unfinished run (the next start resumes from scratch, the cache makes a finished one free).
     Nothing starts when the FAQ files have errors or this exact content is already trained.
     """
-    from knowledge_base.faq_files import load_faqs
+    from knowledge_base.authoring.faq_files import load_faqs
 
     collection = load_faqs(settings.faq_dir)
     done = settings.trained_models_dir / model_key(settings, collection.content_hash()) / MARKER

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from knowledge_base.authoring.faq_files import load_faqs
+from knowledge_base.authoring.lint import lint, sms_length
 from knowledge_base.engine import KnowledgeBase
-from knowledge_base.faq_files import load_faqs
-from knowledge_base.lint import lint, sms_length
 from knowledge_base.schema import SMS_MAX_CHARS
 from knowledge_base.settings import PROJECT_ROOT, Settings
 

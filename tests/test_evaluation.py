@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from knowledge_base.cli import cli
 from knowledge_base.decision import Candidate, Decision
-from knowledge_base.evaluation import LabelledQuery, evaluate
+from knowledge_base.tools.cli import cli
+from knowledge_base.tools.evaluation import LabelledQuery, evaluate
 from tests.conftest import write
 
 KEYS = ["top1", "recall_at_3", "mrr_at_5", "answered_correct", "clarified_correct", "answered_wrong",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_base.faq_alternatives import UnknownEntry, add_alternatives, dump, round_trip_yaml
-from knowledge_base.faq_files import DEFAULT_FAQ_DIR, load_faqs
+from knowledge_base.authoring.faq_alternatives import UnknownEntry, add_alternatives, dump, round_trip_yaml
+from knowledge_base.authoring.faq_files import DEFAULT_FAQ_DIR, load_faqs
 
 COMMENTED = """\
 # Versand — one entry per customer question.

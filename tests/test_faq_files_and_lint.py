@@ -6,9 +6,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from knowledge_base.cli import cli
-from knowledge_base.faq_files import load_faqs
-from knowledge_base.lint import lint
+from knowledge_base.authoring.faq_files import load_faqs
+from knowledge_base.authoring.lint import lint
+from knowledge_base.tools.cli import cli
 from tests.conftest import write
 
 BROKEN = """\

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from knowledge_base.cli import cli
-from knowledge_base.faq_files import load_faqs
-from knowledge_base.importer import slugify
+from knowledge_base.authoring.faq_files import load_faqs
+from knowledge_base.tools.cli import cli
+from knowledge_base.tools.importer import slugify
 from tests.conftest import write
 
 

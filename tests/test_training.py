@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from knowledge_base import training
+from knowledge_base.authoring.faq_files import load_faqs
 from knowledge_base.engine import KnowledgeBase
-from knowledge_base.faq_files import load_faqs
 from knowledge_base.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -24,7 +24,7 @@ def label(name: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from bot.auth import csrf
+    from bot.web.auth import csrf
 
     channels: dict[str, Channel] = {}
     for module in MODULES:

@@ -17,11 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import channel as gateway
-from bot import conversations, csat, customers
 from bot.channels.base import TEXT_ONLY, Channel, Inbound, buttons_of
+from bot.conversation import csat, states
+from bot.conversation import receive as gateway
+from bot.customers import identities
 from bot.models import Conversation, Direction, Message, Sender, State, WebhookReceipt
-from bot.requests_json import INTENT
+from bot.web.requests_json import INTENT
 
 NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
@@ -58,10 +59,10 @@ def conversation_for(session: Session, channel: Channel, event: Inbound, intent:
             pass
     contact = None
     if channel.identifier is not None:
-        contact = customers.find_or_create(
+        contact = identities.find_or_create(
             session, channel.identifier, event.address, verified=True, source=channel.name
         )
-    return conversations.start(session, channel.name, contact=contact, channel_address=event.address)
+    return states.start(session, channel.name, contact=contact, channel_address=event.address)
 
 
 def numbered_choice(session: Session, conversation: Conversation, text: str) -> tuple[str, str] | None:
@@ -135,7 +136,7 @@ def handle_locked(
         session.rollback()
         return conversation, []
     except gateway.ConversationClosed:  # an agent closed it a moment ago: start afresh, keep the message
-        conversation = conversations.start(
+        conversation = states.start(
             session, channel.name, contact=conversation.contact, channel_address=event.address
         )
         new = gateway.receive(
@@ -149,12 +150,12 @@ def _unsupported(session: Session, conversation: Conversation, kind: str) -> lis
     """An image, sticker, location…: kept as a note for the agent; the bot (if it has the conversation) says
     it reads text only."""
     new = [
-        conversations.add_message(
+        states.add_message(
             session, conversation, Direction.INCOMING, Sender.CONTACT, f"[{kind}]", {"unsupported": kind}
         )
     ]
     if conversation.state == State.BOT:
-        new.append(conversations.add_message(session, conversation, Direction.OUTGOING, Sender.BOT, TEXT_ONLY))
+        new.append(states.add_message(session, conversation, Direction.OUTGOING, Sender.BOT, TEXT_ONLY))
     session.commit()
     current_app.extensions["hub"].notify(conversation.id)
     return new

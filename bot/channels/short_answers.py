@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Direction, Message, Sender
-from knowledge_base.faq_files import faq_paths, load_faqs
+from knowledge_base.authoring.faq_files import faq_paths, load_faqs
 from knowledge_base.schema import FaqEntry
 
 

@@ -24,11 +24,12 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import conversations, customers
 from bot.channels import delivery, inbound
 from bot.channels.base import Channel, DeliveryError, Inbound, buttons_of, is_markdown
 from bot.channels.short_answers import ShortAnswers
 from bot.channels.text import fit_sms, is_gsm, markdown_to_plain, sms_friendly, split_text
+from bot.conversation import states
+from bot.customers import identities
 from bot.db import get_session
 from bot.models import (
     ChannelOptOut,
@@ -176,7 +177,7 @@ def webhook():  # type: ignore[no-untyped-def]
     if not sender or not sid or not any(ch.isdigit() for ch in sender):
         log.info("sms webhook without sender or MessageSid ignored")
         return twiml([])
-    address = customers.normalise(IdentifierKind.PHONE, sender)
+    address = identities.normalise(IdentifierKind.PHONE, sender)
     text = form.get("Body", "")
     media = int(form.get("NumMedia", "0") or 0) if (form.get("NumMedia") or "0").isdigit() else 0
     event = Inbound(address, sid, text, unsupported="MMS" if media and not text.strip() else None)
@@ -222,7 +223,7 @@ def handle_keyword(session: Session, channel: Sms, event: Inbound, keyword: str)
     if inbound.is_redelivery(session, NAME, event.external_id):
         return None
     conversation = inbound.conversation_for(session, channel, event, None)
-    conversations.add_message(session, conversation, Direction.INCOMING, Sender.CONTACT, event.text.strip())
+    states.add_message(session, conversation, Direction.INCOMING, Sender.CONTACT, event.text.strip())
     reply: str | None
     if keyword in OPT_OUT:
         already = opted_out(session, event.address)
@@ -237,7 +238,7 @@ def handle_keyword(session: Session, channel: Sms, event: Inbound, keyword: str)
     else:
         reply = "help"
     if reply is not None:
-        conversations.add_message(
+        states.add_message(
             session, conversation, Direction.OUTGOING, Sender.BOT, TEXTS[reply], {"sms_keyword": keyword.lower()}
         )
     try:
@@ -254,7 +255,7 @@ def store_silently(session: Session, channel: Sms, event: Inbound) -> Conversati
     if inbound.is_redelivery(session, NAME, event.external_id):
         return None
     conversation = inbound.conversation_for(session, channel, event, None)
-    conversations.add_message(session, conversation, Direction.INCOMING, Sender.CONTACT, event.text.strip() or "[MMS]")
+    states.add_message(session, conversation, Direction.INCOMING, Sender.CONTACT, event.text.strip() or "[MMS]")
     session.commit()
     current_app.extensions["hub"].notify(conversation.id)
     return conversation

@@ -31,11 +31,12 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot import auth, create_app
-from bot.analytics_seed import Script, at
+from bot import create_app
+from bot.analytics.seed import Script, at
 from bot.db import get_session
+from bot.integrations.rasa_client import RasaClient
 from bot.models import Role
-from bot.rasa_client import RasaClient
+from bot.web import auth
 
 PASSWORD = "geheim-genug-123"
 
@@ -65,7 +66,7 @@ def login(app: Flask, email: str, role: Role) -> FlaskClient:
 
 
 def seed_small(app: Flask) -> None:
-    from bot.analytics_seed import demo_agent
+    from bot.analytics.seed import demo_agent
 
     with app.app_context():
         session = get_session()

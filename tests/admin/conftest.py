@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from kb_admin_helpers import make_kb_app
 
-from bot.faq_search import KnowledgeBaseSearch
+from bot.integrations.faq_search import KnowledgeBaseSearch
 from knowledge_base.settings import Settings
 
 

@@ -9,11 +9,12 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot import auth, create_app
-from bot.faq_search import KnowledgeBaseSearch
-from bot.kb_reload import record_metrics
+from bot import create_app
+from bot.integrations.faq_search import KnowledgeBaseSearch
+from bot.integrations.kb_reload import record_metrics
+from bot.integrations.rasa_client import RasaClient
 from bot.models import Role
-from bot.rasa_client import RasaClient
+from bot.web import auth
 from knowledge_base.embedding import TextEmbedder
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.settings import Settings

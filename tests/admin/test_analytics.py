@@ -13,8 +13,8 @@ from analytics_helpers import login, make_app, seed_small
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot import analytics
-from bot.analytics import Figures
+from bot.analytics import figures
+from bot.analytics.figures import Figures
 from bot.db import get_session
 from bot.models import Role
 
@@ -33,17 +33,17 @@ def editor(app: Flask) -> FlaskClient:
     return login(app, "eva@example.com", Role.EDITOR)
 
 
-def report(app: Flask, start: date = NOV2, end: date = NOV3, channel: str | None = None) -> analytics.Report:
+def report(app: Flask, start: date = NOV2, end: date = NOV3, channel: str | None = None) -> figures.Report:
     with app.app_context():
-        return analytics.build(get_session(), start, end, channel)
+        return figures.build(get_session(), start, end, channel)
 
 
 def test_percentile_is_nearest_rank() -> None:
-    assert analytics.percentile([], 50) is None
-    assert analytics.percentile([7], 95) == 7
-    assert analytics.percentile([4, 1, 3, 2], 50) == 2  # ⌈2⌉ = 2nd
-    assert analytics.percentile([4, 1, 3, 2], 95) == 4  # ⌈3.8⌉ = 4th
-    assert analytics.percentile(range(1, 101), 95) == 95
+    assert figures.percentile([], 50) is None
+    assert figures.percentile([7], 95) == 7
+    assert figures.percentile([4, 1, 3, 2], 50) == 2  # ⌈2⌉ = 2nd
+    assert figures.percentile([4, 1, 3, 2], 95) == 4  # ⌈3.8⌉ = 4th
+    assert figures.percentile(range(1, 101), 95) == 95
 
 
 def test_every_figure_of_the_period(app: Flask) -> None:

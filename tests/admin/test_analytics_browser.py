@@ -16,9 +16,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
-from bot import analytics_seed, auth
+from bot.analytics import seed
 from bot.db import get_session
 from bot.models import Role
+from bot.web import auth
 from tests.browser import chromium, serve, wait
 from tests.browser import log_in as log_in_form
 
@@ -80,7 +81,7 @@ def test_charts_render_with_one_bar_per_day(browser: WebDriver, small: tuple[Fla
 def test_screenshot_with_a_month_of_demo_data(browser: WebDriver, tmp_path: Path) -> None:
     app = make_app(tmp_path, CLOCK=lambda: datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
     with app.app_context():
-        analytics_seed.seed_demo(get_session(), date(2026, 11, 24))
+        seed.seed_demo(get_session(), date(2026, 11, 24))
     with serve(app) as base:
         log_in(browser, base, app, "eva@example.com", "/admin/analytics/")
         browser.set_window_size(1280, 2100)

@@ -16,11 +16,11 @@ from kb_admin_helpers import BROKEN_ENTRY, NEW_ENTRY, Login, append_entry, make_
 from prometheus_client import REGISTRY
 from werkzeug.serving import make_server
 
-from bot.faq_search import KnowledgeBaseSearch
+from bot.integrations.faq_search import KnowledgeBaseSearch
 from bot.models import Role
 from knowledge_base import training
+from knowledge_base.authoring.faq_files import load_faqs
 from knowledge_base.engine import KnowledgeBase
-from knowledge_base.faq_files import load_faqs
 from knowledge_base.settings import Settings
 
 OLD_ANSWER = "Der Versand kostet 4,95 €, ab 50 € ist er kostenlos."

@@ -29,8 +29,8 @@ from kb_admin_helpers import BROKEN_ENTRY, Login, add_account, append_entry, mak
 from kb_browser import chromium, click_reload, log_in, try_question
 from werkzeug.serving import make_server
 
+from bot.integrations.rasa_client import RasaClient
 from bot.models import Role
-from bot.rasa_client import RasaClient
 from knowledge_base.reload_token import authorization_header, reload_token
 from knowledge_base.settings import PROJECT_ROOT, Settings
 from rasa_runtime import training

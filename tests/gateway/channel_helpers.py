@@ -19,11 +19,12 @@ from mock_providers import GraphApi, TwilioApi, messenger_signature, twilio_sign
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from bot import auth, create_app
+from bot import create_app
 from bot.config import ROOT
 from bot.db import session_factory
+from bot.integrations.rasa_client import RasaClient
 from bot.models import Conversation, Message
-from bot.rasa_client import RasaClient
+from bot.web import auth
 from rasa_runtime.processes import Services
 
 APP_SECRET = "test-app-secret"

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from gateway_helpers import AgentSession, Customer, ScriptedRasa, gateway_config
 
 from bot import create_app
-from bot.rasa_client import RasaClient
+from bot.integrations.rasa_client import RasaClient
 from rasa_runtime.processes import Services
 
 
@@ -43,7 +43,7 @@ def customer(client: FlaskClient) -> Customer:
 
 @pytest.fixture
 def make_agent(app: Flask):  # type: ignore[no-untyped-def]
-    from bot import auth
+    from bot.web import auth
 
     def make(email: str = "anna@example.com", name: str = "Anna") -> AgentSession:
         with app.app_context():

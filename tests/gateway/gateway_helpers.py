@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.integrations.rasa_client import RasaClient, RasaUnavailable
 
 
 def gateway_config(tmp_path: Path, rasa: RasaClient) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 from unanswered_helpers import PASSWORD, editor_app, handed_off
 
-from bot import auth
+from bot.web import auth
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.settings import Settings
 from tests.browser import chromium, log_in, serve, shoot, wait

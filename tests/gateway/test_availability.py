@@ -10,8 +10,9 @@ from flask import Flask
 from gateway_helpers import AgentSession, Customer, ScriptedRasa
 from test_inbox import HANDOFF, conversation_id
 
-from bot import availability, create_app
-from bot.availability import Availability, HoursError, describe, is_open, parse_hours
+from bot import create_app
+from bot.conversation import availability
+from bot.conversation.availability import Availability, HoursError, describe, is_open, parse_hours
 from bot.db import get_session
 from bot.models import Agent
 
@@ -101,8 +102,8 @@ def test_presence_login_window_logout(app: Flask, clock: list[datetime], make_ag
 
 def test_an_editor_at_work_is_no_agent_online(app: Flask, clock: list[datetime]) -> None:
     """Editors log in too (the FAQ pages), but take no conversation: the customer must not be promised one."""
-    from bot import auth
     from bot.models import Role
+    from bot.web import auth
 
     with app.app_context():
         auth.create_agent("eva@example.com", "Eva", "geheim-genug-123", Role.EDITOR)
@@ -133,11 +134,11 @@ def test_outside_hours_honest_notice_and_contact(app, client, rasa, clock, make_
         == "Danke! Wir melden uns unter kunde@example.de bzw. +49 30 1234567 bei Ihnen."
     )
     with app.app_context():
-        from bot import conversations
+        from bot.conversation import states
 
-        conversation = conversations.by_token(get_session(), customer.token)
+        conversation = states.by_token(get_session(), customer.token)
         assert (conversation.contact.email, conversation.contact.phone) == ("kunde@example.de", "+49 30 1234567")
-        assert [c.id for c in conversations.queue(get_session())] == [conversation.id]
+        assert [c.id for c in states.queue(get_session())] == [conversation.id]
 
 
 def test_nobody_online_in_hours(client, rasa, clock) -> None:  # type: ignore[no-untyped-def]
@@ -148,15 +149,15 @@ def test_nobody_online_in_hours(client, rasa, clock) -> None:  # type: ignore[no
 @pytest.mark.parametrize("moment, expected", [(SUNDAY_NOON, "nicht besetzt"), (MONDAY_NOON, "niemand")])
 def test_sms_and_messenger_customers_are_not_asked_for_an_address(app: Flask, moment, expected: str) -> None:
     """They are reachable where they wrote: the notice says the answer comes there and offers no contact form."""
-    from bot import conversations
+    from bot.conversation import states
 
     settings = Availability(DEFAULT, online_minutes=5)
     with app.app_context():
         session = get_session()
-        sms = conversations.start(session, "sms", channel_address="+4915112345678")
-        web = conversations.start(session, "web")
+        sms = states.start(session, "sms", channel_address="+4915112345678")
+        web = states.start(session, "web")
         for conversation in (sms, web):
-            conversations.hand_off(session, conversation, "requested", None)
+            states.hand_off(session, conversation, "requested", None)
         sms_notice = availability.handoff_notice(session, sms, settings, moment)
         web_notice = availability.handoff_notice(session, web, settings, moment)
         assert expected in sms_notice.text and "wir antworten Ihnen hier" in sms_notice.text

@@ -37,10 +37,10 @@ from gateway_helpers import ScriptedRasa
 from mock_providers import GraphApi, TwilioApi, twilio_signature
 from sqlalchemy import select
 
-from bot.channel import RASA_DOWN_TEXT
 from bot.channels.base import TEXT_ONLY
 from bot.channels.sms import TEXTS
 from bot.channels.text import sms_segments
+from bot.conversation.receive import RASA_DOWN_TEXT
 from bot.db import session_factory
 from bot.models import ChannelOptOut, ContactIdentifier
 from rasa_runtime.processes import Services

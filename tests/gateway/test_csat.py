@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from gateway_helpers import Customer, ScriptedRasa
 
-from bot import csat
+from bot.conversation import csat
 from bot.db import get_session
 from bot.models import Conversation, Rating
 

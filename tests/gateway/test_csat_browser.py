@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from test_widget_browser import closed_by_anna, open_chat, say, texts, wait
 
-from bot import csat
+from bot.conversation import csat
 from bot.db import get_session
 from bot.models import Conversation, Rating
 

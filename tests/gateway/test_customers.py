@@ -14,7 +14,8 @@ from gateway_helpers import AgentSession, Customer, ScriptedRasa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import conversations, customers
+from bot.conversation import states
+from bot.customers import identities
 from bot.db import session_factory
 from bot.models import Contact, ContactIdentifier, Conversation, ConversationLink, IdentifierKind, Role
 
@@ -35,7 +36,7 @@ def db(app: Flask) -> Iterator[Session]:
 
 def new_conversation(app: Flask, channel: str = "web") -> int:
     with db(app) as session:
-        conversation = conversations.start(session, channel)
+        conversation = states.start(session, channel)
         session.commit()
         return conversation.id
 
@@ -50,9 +51,9 @@ def count(app: Flask, model: Any) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
-def link(app: Flask, conversation_id: int, kind: IdentifierKind, value: str) -> customers.Outcome:
+def link(app: Flask, conversation_id: int, kind: IdentifierKind, value: str) -> identities.Outcome:
     with db(app) as session:
-        outcome = customers.link(session, session.get(Conversation, conversation_id), kind, value, "widget").outcome
+        outcome = identities.link(session, session.get(Conversation, conversation_id), kind, value, "widget").outcome
         session.commit()
         return outcome
 
@@ -72,7 +73,7 @@ def link(app: Flask, conversation_id: int, kind: IdentifierKind, value: str) -> 
     ],
 )
 def test_identifiers_are_stored_in_one_form(kind: IdentifierKind, raw: str, stored: str) -> None:
-    assert customers.parse(kind, raw) == stored
+    assert identities.parse(kind, raw) == stored
 
 
 @pytest.mark.parametrize(
@@ -80,22 +81,22 @@ def test_identifiers_are_stored_in_one_form(kind: IdentifierKind, raw: str, stor
     [(PHONE, "1234567"), (PHONE, "0123"), (PHONE, "ruf mich an"), (PHONE, "+49 30 abc"), (EMAIL, "a@b"), (EMAIL, "")],
 )
 def test_unusable_identifiers_are_refused(kind: IdentifierKind, raw: str) -> None:
-    with pytest.raises(customers.InvalidIdentifier):
-        customers.parse(kind, raw)
+    with pytest.raises(identities.InvalidIdentifier):
+        identities.parse(kind, raw)
 
 
 def test_find_or_create_finds_the_same_customer_and_a_channel_proves_a_typed_number(app: Flask) -> None:
     with db(app) as session:
-        first = customers.find_or_create(session, PHONE, "+4915112345678", verified=True, source="sms")
+        first = identities.find_or_create(session, PHONE, "+4915112345678", verified=True, source="sms")
         session.commit()
-        again = customers.find_or_create(session, PHONE, "0151 12345678", verified=True, source="sms")
+        again = identities.find_or_create(session, PHONE, "0151 12345678", verified=True, source="sms")
         assert again.id == first.id and first.phone == "+4915112345678"
     widget = new_conversation(app)
-    assert link(app, widget, PHONE, "0170 5550000") == customers.Outcome.ADDED
+    assert link(app, widget, PHONE, "0170 5550000") == identities.Outcome.ADDED
     with db(app) as session:
         typed = session.scalar(select(ContactIdentifier).where(ContactIdentifier.value == "+491705550000"))
         assert typed.verified is False
-        found = customers.find_or_create(session, PHONE, "+491705550000", verified=True, source="sms")
+        found = identities.find_or_create(session, PHONE, "+491705550000", verified=True, source="sms")
         session.commit()
         assert found.id == contact_of(app, widget)
         identifier = session.scalar(select(ContactIdentifier).where(ContactIdentifier.value == "+491705550000"))
@@ -113,9 +114,9 @@ def test_the_same_email_in_two_conversations_makes_one_customer_the_older_one(ap
         session.get(Contact, newer_contact).name = "Eva Muster"
         session.get(Contact, newer_contact).phone = "0170 999"
         session.commit()
-    assert link(app, newer, EMAIL, "eva@example.de") == customers.Outcome.ADDED
-    assert link(app, newer, EMAIL, "eva@example.de") == customers.Outcome.KNOWN
-    assert link(app, older, EMAIL, "EVA@example.de ") == customers.Outcome.MERGED
+    assert link(app, newer, EMAIL, "eva@example.de") == identities.Outcome.ADDED
+    assert link(app, newer, EMAIL, "eva@example.de") == identities.Outcome.KNOWN
+    assert link(app, older, EMAIL, "EVA@example.de ") == identities.Outcome.MERGED
 
     assert contact_of(app, older) == contact_of(app, newer) == older_contact  # the older contact stays
     with db(app) as session:
@@ -139,11 +140,11 @@ def test_a_link_is_one_transaction_even_when_the_conversation_gave_the_address_b
     link(app, cid, EMAIL, "zurueck@example.de")
     with db(app) as session:
         contact = session.get(Conversation, cid).contact
-        customers.remove_identifier(session, contact, contact.identifiers[0].id)
+        identities.remove_identifier(session, contact, contact.identifiers[0].id)
         session.commit()
     with db(app) as session:
-        linked = customers.link(session, session.get(Conversation, cid), EMAIL, "zurueck@example.de", "widget")
-        assert linked.outcome == customers.Outcome.ADDED
+        linked = identities.link(session, session.get(Conversation, cid), EMAIL, "zurueck@example.de", "widget")
+        assert linked.outcome == identities.Outcome.ADDED
         session.rollback()
     assert count(app, ContactIdentifier) == 0
 
@@ -154,7 +155,7 @@ def test_merging_moves_every_conversation_and_identifier_of_the_other_customer(a
     link(app, a2, EMAIL, "a@example.de")
     link(app, b1, PHONE, "0151 1111111")
     link(app, b1, EMAIL, "b@example.de")
-    assert link(app, a2, PHONE, "+49 151 1111111") == customers.Outcome.MERGED
+    assert link(app, a2, PHONE, "+49 151 1111111") == identities.Outcome.MERGED
     assert contact_of(app, a1) == contact_of(app, a2) == contact_of(app, b1)
     with db(app) as session:
         values = sorted(i.value for i in session.get(Contact, contact_of(app, a1)).identifiers)
@@ -176,27 +177,27 @@ def stale_once(real_find: Any) -> Any:
 def test_two_requests_adding_the_same_new_identifier_end_with_one_customer(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The loser read "nobody has it" before the winner committed: its insert meets the unique constraint."""
     first, second = new_conversation(app), new_conversation(app)
-    real_find = customers.find
+    real_find = identities.find
     with db(app) as loser:
         conversation = loser.get(Conversation, second)
-        assert link(app, first, EMAIL, "race@example.de") == customers.Outcome.ADDED  # the winner commits
-        monkeypatch.setattr(customers, "find", stale_once(real_find))
-        linked = customers.link(loser, conversation, EMAIL, "race@example.de", "widget")
+        assert link(app, first, EMAIL, "race@example.de") == identities.Outcome.ADDED  # the winner commits
+        monkeypatch.setattr(identities, "find", stale_once(real_find))
+        linked = identities.link(loser, conversation, EMAIL, "race@example.de", "widget")
         loser.commit()
-        assert linked.outcome == customers.Outcome.MERGED
+        assert linked.outcome == identities.Outcome.MERGED
     assert contact_of(app, first) == contact_of(app, second)
     assert count(app, Contact) == 1 and count(app, ContactIdentifier) == 1
 
 
 def test_two_first_messages_from_one_new_number_find_one_customer(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     with db(app) as winner:
-        winner_contact = customers.find_or_create(winner, PHONE, "+4915199999999", source="sms")
+        winner_contact = identities.find_or_create(winner, PHONE, "+4915199999999", source="sms")
         winner.commit()
         winner_id = winner_contact.id
-    real_find = customers.find
-    monkeypatch.setattr(customers, "find", stale_once(real_find))
+    real_find = identities.find
+    monkeypatch.setattr(identities, "find", stale_once(real_find))
     with db(app) as loser:
-        assert customers.find_or_create(loser, PHONE, "+4915199999999", source="sms").id == winner_id
+        assert identities.find_or_create(loser, PHONE, "+4915199999999", source="sms").id == winner_id
         loser.commit()
     assert count(app, Contact) == 1 and count(app, ContactIdentifier) == 1
 
@@ -234,19 +235,19 @@ def test_concurrent_links_in_threads(app: Flask) -> None:
 
 def test_unlink_takes_what_only_this_conversation_gave_and_drops_its_claim_to_the_rest(app: Flask) -> None:
     with db(app) as session:
-        sms_contact = customers.find_or_create(session, PHONE, "+4915122222222", source="sms")
-        sms = conversations.start(session, "sms")  # as the SMS channel starts one for a new sender
+        sms_contact = identities.find_or_create(session, PHONE, "+4915122222222", source="sms")
+        sms = states.start(session, "sms")  # as the SMS channel starts one for a new sender
         sms.contact, sms.channel_address = sms_contact, "+4915122222222"
         session.commit()
         sms_id, customer_id = sms.id, sms_contact.id
     widget = new_conversation(app)
-    assert link(app, widget, EMAIL, "fremd@example.de") == customers.Outcome.ADDED
-    assert link(app, widget, PHONE, "0151 22222222") == customers.Outcome.MERGED
+    assert link(app, widget, EMAIL, "fremd@example.de") == identities.Outcome.ADDED
+    assert link(app, widget, PHONE, "0151 22222222") == identities.Outcome.MERGED
     assert contact_of(app, widget) == customer_id
 
     with db(app) as session:
         conversation = session.get(Conversation, widget)
-        alone = customers.unlink(session, conversation)
+        alone = identities.unlink(session, conversation)
         session.commit()
         assert conversation.contact_id == alone.id != customer_id
         assert [i.value for i in alone.identifiers] == ["fremd@example.de"]  # only this conversation gave it
@@ -254,11 +255,11 @@ def test_unlink_takes_what_only_this_conversation_gave_and_drops_its_claim_to_th
         assert [i.value for i in session.get(Contact, customer_id).identifiers] == ["+4915122222222"]
         claims = session.scalars(select(ConversationLink.value).where(ConversationLink.conversation_id == widget))
         assert list(claims) == ["fremd@example.de"]
-        with pytest.raises(customers.NothingToUnlink):
-            customers.unlink(session, session.get(Conversation, sms_id))
+        with pytest.raises(identities.NothingToUnlink):
+            identities.unlink(session, session.get(Conversation, sms_id))
     # the next message from the number still finds its customer; the unlinked conversation stays apart
     with db(app) as session:
-        assert customers.find_or_create(session, PHONE, "+4915122222222").id == customer_id
+        assert identities.find_or_create(session, PHONE, "+4915122222222").id == customer_id
     assert contact_of(app, sms_id) == customer_id and contact_of(app, widget) != customer_id
 
 
@@ -270,10 +271,10 @@ def test_a_removed_identifier_links_nothing_more(app: Flask) -> None:
         contact = session.get(Conversation, first).contact
         foreign = session.scalar(select(ContactIdentifier).where(ContactIdentifier.value == "andere@example.de"))
         with pytest.raises(LookupError):
-            customers.remove_identifier(session, contact, foreign.id)
-        customers.remove_identifier(session, contact, contact.identifiers[0].id)
+            identities.remove_identifier(session, contact, foreign.id)
+        identities.remove_identifier(session, contact, contact.identifiers[0].id)
         session.commit()
-    assert link(app, second, EMAIL, "weg@example.de") == customers.Outcome.ADDED
+    assert link(app, second, EMAIL, "weg@example.de") == identities.Outcome.ADDED
     assert contact_of(app, first) != contact_of(app, second)
 
 
@@ -289,7 +290,7 @@ def leave_contact(customer: Customer, rasa: ScriptedRasa, text: str, **contact: 
 
 def conversation_id(app: Flask, token: str) -> int:
     with db(app) as session:
-        return conversations.by_token(session, token).id
+        return states.by_token(session, token).id
 
 
 def test_two_widget_conversations_with_the_same_email_are_one_customer_in_the_inbox(  # type: ignore[no-untyped-def]
@@ -422,8 +423,8 @@ def test_link_routes_need_login_csrf_the_agent_role_and_a_known_conversation(app
     assert unknown.status_code == 404
     assert form_post(agent, "/agent/conversations/999999/customer/unlink").status_code == 404
 
-    from bot import auth
     from bot.db import get_session
+    from bot.web import auth
 
     with app.app_context():
         auth.create_agent("ed@example.com", "Ed", "geheim-genug-123", role=Role.EDITOR)
@@ -484,8 +485,8 @@ def test_sms_after_a_widget_conversation_with_the_same_number_is_one_customer_wi
         web_id, sms_id = web.id, sms.id
     assert count(app, Contact) == 1
 
-    from bot import auth
     from bot.db import get_session
+    from bot.web import auth
 
     with app.app_context():
         auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
@@ -507,7 +508,7 @@ def test_a_widget_claim_of_a_proven_number_does_not_overwrite_that_customer(  # 
     """Anyone can type a number into the widget: the conversations link (marked unconfirmed for the agent), but
     the SMS customer's own details stay, and the widget is not told them."""
     with db(app) as session:
-        victim = customers.find_or_create(session, PHONE, "+4915112345678", verified=True, source="sms")
+        victim = identities.find_or_create(session, PHONE, "+4915112345678", verified=True, source="sms")
         victim.email = "kunde@example.de"
         session.commit()
         victim_id = victim.id

@@ -13,8 +13,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from test_customers import HANDOFF, contact_of, conversation_id
 from test_widget_browser import browser, live_url, wait  # noqa: F401 - fixtures
 
-from bot import auth
 from bot.db import get_session
+from bot.web import auth
 from tests.browser import log_in
 
 pytestmark = pytest.mark.browser

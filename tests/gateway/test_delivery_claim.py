@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from bot import conversations
 from bot.channels import delivery
+from bot.conversation import states
 from bot.db import session_factory
 from bot.models import DeliveryStatus, Direction, Message, Sender
 
 
 def pending_sms(app: Flask) -> int:
     with app.app_context(), session_factory()() as session:
-        conversation = conversations.start(session, "sms", channel_address="+4915112345678")
-        message = conversations.add_message(session, conversation, Direction.OUTGOING, Sender.AGENT, "Hallo!")
+        conversation = states.start(session, "sms", channel_address="+4915112345678")
+        message = states.add_message(session, conversation, Direction.OUTGOING, Sender.AGENT, "Hallo!")
         session.commit()
         assert message.delivery_status == DeliveryStatus.PENDING
         return message.id

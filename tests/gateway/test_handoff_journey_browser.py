@@ -18,8 +18,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from test_widget_browser import browser, live_url, messages, open_chat, say, texts, wait
 
-from bot import auth, create_app
-from bot.rasa_client import RasaClient
+from bot import create_app
+from bot.integrations.rasa_client import RasaClient
+from bot.web import auth
 from rasa_runtime.processes import Services
 from tests.browser import chromium, shoot
 

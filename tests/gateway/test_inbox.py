@@ -37,11 +37,11 @@ def waiting(customer: Customer, rasa: ScriptedRasa) -> Customer:
 
 
 def conversation_id(app: Flask, token: str) -> int:
-    from bot import conversations
+    from bot.conversation import states
     from bot.db import get_session
 
     with app.app_context():
-        return conversations.by_token(get_session(), token).id
+        return states.by_token(get_session(), token).id
 
 
 def test_login_and_csrf_required(app: Flask, client, waiting: Customer, make_agent) -> None:  # type: ignore[no-untyped-def]

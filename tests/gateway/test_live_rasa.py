@@ -18,10 +18,11 @@ def test_answer_feedback_handoff_agent_and_back_to_bot(live_app: Flask) -> None:
     handed = customer.say("Ich möchte mit einem Mitarbeiter sprechen")
     assert handed["state"] == "waiting_for_agent", handed
     with live_app.app_context():
-        from bot import auth, conversations
+        from bot.conversation import states
         from bot.db import get_session
+        from bot.web import auth
 
-        conversation = conversations.by_token(get_session(), customer.token)
+        conversation = states.by_token(get_session(), customer.token)
         assert conversation.handoff_reason == "requested"
         assert conversation.handoff["summary"].startswith("Übergabe")
         cid = conversation.id

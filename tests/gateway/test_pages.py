@@ -14,7 +14,7 @@ def test_demo_page_and_widget_files(client: FlaskClient) -> None:
 
 
 def test_widget_never_uses_inner_html() -> None:
-    from bot.pages import WIDGET_DIR
+    from bot.web.pages import WIDGET_DIR
 
     for script in WIDGET_DIR.glob("*.js"):
         assert "innerHTML" not in script.read_text(), script

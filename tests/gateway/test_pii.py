@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actions.orders import normalise_order_number
-from bot.pii import mask
+from common.pii import mask
 
 
 @pytest.mark.parametrize(

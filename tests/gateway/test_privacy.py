@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from unanswered_helpers import csrf_of, login
 
 from actions.feedback_store import record_feedback
-from bot.action_feedback import ActionFeedback
+from bot.customers.action_feedback import ActionFeedback
 from bot.db import get_session
 from bot.models import Contact, ContactIdentifier, Conversation, Message, Rating, Role, UnansweredQuestion
 

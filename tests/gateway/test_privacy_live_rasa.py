@@ -18,8 +18,8 @@ from privacy_helpers import privacy_app
 from unanswered_helpers import csrf_of, login
 
 from bot.db import get_session
+from bot.integrations.rasa_client import RasaClient
 from bot.models import Conversation, Role
-from bot.rasa_client import RasaClient
 from rasa_runtime.processes import Services
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]

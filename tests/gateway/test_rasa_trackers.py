@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ROOT, VAR
-from bot.rasa_trackers import TrackerStoreUnsupported, configured_url, url_from_endpoints
+from bot.customers.rasa_trackers import TrackerStoreUnsupported, configured_url, url_from_endpoints
 
 
 def test_the_sqlite_store_of_endpoints_yml() -> None:

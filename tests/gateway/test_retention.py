@@ -14,7 +14,7 @@ from privacy_helpers import add_tracker_events, customer_with_everything, tracke
 from sqlalchemy import func, select, update
 
 from actions.feedback_store import record_feedback
-from bot.action_feedback import ActionFeedback
+from bot.customers.action_feedback import ActionFeedback
 from bot.db import get_session
 from bot.models import Contact, Conversation, Message, Rating, UnansweredQuestion, now
 

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from bot import conversations
+from bot.conversation import states
 from bot.db import get_session
 from bot.models import Agent, Message, State
 
@@ -25,16 +25,16 @@ def agent(session, name: str) -> Agent:  # type: ignore[no-untyped-def]
 
 
 def test_full_cycle_writes_system_notes(session) -> None:  # type: ignore[no-untyped-def]
-    conversation = conversations.start(session)
+    conversation = states.start(session)
     assert conversation.state == State.BOT
-    conversations.hand_off(session, conversation, "requested", {"type": "handoff", "candidates": []})
+    states.hand_off(session, conversation, "requested", {"type": "handoff", "candidates": []})
     assert conversation.state == State.WAITING and conversation.waiting_since is not None
     anna = agent(session, "Anna")
-    assert conversations.take(session, conversation.id, anna)
+    assert states.take(session, conversation.id, anna)
     assert conversation.state == State.WITH_AGENT and conversation.assignee_id == anna.id
-    conversations.give_back(session, conversation, anna)
+    states.give_back(session, conversation, anna)
     assert conversation.state == State.BOT and conversation.assignee_id is None
-    conversations.close(session, conversation)
+    states.close(session, conversation)
     session.commit()
     notes = session.scalars(select(Message.text).where(Message.conversation_id == conversation.id)).all()
     assert notes[1] == "Anna vom Kundenservice ist jetzt im Chat."
@@ -43,29 +43,29 @@ def test_full_cycle_writes_system_notes(session) -> None:  # type: ignore[no-unt
 
 
 def test_second_agent_cannot_take(session) -> None:  # type: ignore[no-untyped-def]
-    conversation = conversations.start(session)
-    conversations.hand_off(session, conversation, "requested", None)
+    conversation = states.start(session)
+    states.hand_off(session, conversation, "requested", None)
     session.commit()
     anna, ben = agent(session, "Anna"), agent(session, "Ben")
-    assert conversations.take(session, conversation.id, anna)
-    assert not conversations.take(session, conversation.id, ben)
+    assert states.take(session, conversation.id, anna)
+    assert not states.take(session, conversation.id, ben)
     assert conversation.assignee_id == anna.id
 
 
 def test_invalid_transitions_raise(session) -> None:  # type: ignore[no-untyped-def]
-    conversation = conversations.start(session)
-    assert not conversations.take(session, conversation.id, agent(session, "Anna"))  # not waiting
-    conversations.close(session, conversation)
-    with pytest.raises(conversations.InvalidTransition):
-        conversations.hand_off(session, conversation, "requested", None)
-    with pytest.raises(conversations.InvalidTransition):
-        conversations.close(session, conversation)
+    conversation = states.start(session)
+    assert not states.take(session, conversation.id, agent(session, "Anna"))  # not waiting
+    states.close(session, conversation)
+    with pytest.raises(states.InvalidTransition):
+        states.hand_off(session, conversation, "requested", None)
+    with pytest.raises(states.InvalidTransition):
+        states.close(session, conversation)
 
 
 def test_queue_is_oldest_first(session) -> None:  # type: ignore[no-untyped-def]
-    first, second, untouched = (conversations.start(session) for _ in range(3))
-    conversations.hand_off(session, first, "low_confidence", None)
-    conversations.hand_off(session, second, "requested", None)
+    first, second, untouched = (states.start(session) for _ in range(3))
+    states.hand_off(session, first, "low_confidence", None)
+    states.hand_off(session, second, "requested", None)
     session.commit()
-    assert [c.id for c in conversations.queue(session)] == [first.id, second.id]
+    assert [c.id for c in states.queue(session)] == [first.id, second.id]
     assert untouched.state == State.BOT

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.question_clusters import MAX_DISTANCE, QuestionEmbeddings, group
+from bot.conversation.question_clusters import MAX_DISTANCE, QuestionEmbeddings, group
 
 pytestmark = pytest.mark.slow
 

@@ -20,10 +20,10 @@ from test_transcript_mail import free_port
 from unanswered_helpers import csrf_of, editor_app, login
 
 from bot.db import get_session
+from bot.integrations.rasa_client import RasaClient
 from bot.models import Role, UnansweredQuestion
-from bot.rasa_client import RasaClient
+from knowledge_base.authoring.faq_files import DEFAULT_FAQ_DIR
 from knowledge_base.engine import KnowledgeBase
-from knowledge_base.faq_files import DEFAULT_FAQ_DIR
 from knowledge_base.settings import Settings
 from rasa_runtime import training
 from rasa_runtime.processes import Services

@@ -84,12 +84,12 @@ def test_bad_input_gets_clear_json_errors(client: FlaskClient, customer: Custome
 
 
 def test_closed_conversation_refuses_messages(app, customer: Customer) -> None:  # type: ignore[no-untyped-def]
-    from bot import conversations
+    from bot.conversation import states
     from bot.db import get_session
 
     with app.app_context():
         session = get_session()
-        conversations.close(session, conversations.by_token(session, customer.token))
+        states.close(session, states.by_token(session, customer.token))
         session.commit()
     response = customer.client.post(f"{customer.base}/messages", json={"text": "Hallo?"})
     assert response.status_code == 409

@@ -22,9 +22,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from test_transcript_mail import Inbox, free_port
 
-from bot import auth
 from bot.db import get_session
 from bot.models import Conversation
+from bot.web import auth
 from tests.browser import chromium, serve, wait
 
 pytestmark = pytest.mark.browser

@@ -8,10 +8,11 @@ from typing import Any
 from flask import Flask
 from gateway_helpers import AgentSession, gateway_config
 
-from bot import auth, create_app
-from bot.faq_search import KnowledgeBaseSearch
+from bot import create_app
+from bot.integrations.faq_search import KnowledgeBaseSearch
+from bot.integrations.rasa_client import RasaClient
 from bot.models import Role
-from bot.rasa_client import RasaClient
+from bot.web import auth
 from knowledge_base.engine import KnowledgeBase
 
 PASSWORD = "geheim-genug-123"

@@ -1,0 +1,228 @@
+"""The agent inbox: queue, whole transcript, take (atomic), reply, FAQ answer in one click, give back, close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from bot import metrics
+from bot.conversation import availability, csat, states, transcript
+from bot.customers import identities
+from bot.db import get_session
+from bot.integrations.rasa_client import RasaUnavailable
+from bot.models import Conversation, Direction, Message, Role, Sender, State, aware
+from bot.web.auth import role_required
+from bot.web.requests_json import json_body, text_field
+from bot.web.widget_api import after_param, messages_after
+
+bp = Blueprint("inbox", __name__, url_prefix="/agent")
+
+
+@bp.before_request
+def seen() -> None:
+    """Every inbox request (page, polling) keeps the agent "online" for the customers' handoff notice."""
+    if current_user.is_authenticated:
+        availability.mark_seen(get_session(), current_user, current_app.extensions["clock"]())
+
+
+def get_conversation(conversation_id: int, assigned: bool = False) -> Conversation:
+    """404 if unknown; with `assigned`, 409 unless the current agent has it."""
+    conversation = get_session().get(Conversation, conversation_id)
+    if conversation is None:
+        abort(404, "unbekanntes Gespräch")
+    if assigned and (conversation.state != State.WITH_AGENT or conversation.assignee_id != current_user.id):
+        abort(409, "das Gespräch ist nicht bei Ihnen – erst übernehmen")
+    return conversation
+
+
+def agent_view(message: Message) -> dict[str, Any]:
+    """What the agent sees: the customer's view plus the button intent, feedback and the bot's candidates."""
+    data = message.to_json()
+    payload = message.payload or {}
+    if intent := payload.get("intent"):
+        data["intent"] = intent
+        if intent.startswith("/feedback_"):
+            data["feedback"] = "hilfreich" if intent == "/feedback_helpful" else "nicht hilfreich"
+    if (score := payload.get("csat")) is not None:
+        data["feedback"] = f"Bewertung {score} von 5"  # the customer's CSAT rating, shown like button feedback
+    if handoff := payload.get("handoff"):
+        data["handoff"] = {k: handoff.get(k) for k in ("reason", "summary", "candidates", "last_question")}
+    if message.delivery_status:  # Messenger / SMS: did the provider take it (bot/channels/delivery.py)?
+        data["delivery"] = {
+            "status": message.delivery_status,
+            "attempts": message.delivery_attempts,
+            "error": message.delivery_error,
+        }
+    return data
+
+
+def changed(conversation: Conversation):  # type: ignore[no-untyped-def]
+    get_session().commit()
+    current_app.extensions["hub"].notify(conversation.id)
+    return jsonify(state=conversation.state, assignee_id=conversation.assignee_id)
+
+
+@bp.get("/")
+@role_required(Role.AGENT)
+def queue():  # type: ignore[no-untyped-def]
+    session = get_session()
+    mine = session.scalars(
+        select(Conversation)
+        .where(Conversation.state == State.WITH_AGENT, Conversation.assignee_id == current_user.id)
+        .order_by(Conversation.updated_at.desc())
+    ).all()
+    waiting = states.queue(session)
+    return render_template(
+        "agent/queue.html", waiting=waiting, mine=mine, aware=aware, earlier=identities.earlier_counts(session, waiting)
+    )
+
+
+@bp.get("/conversations/<int:conversation_id>")
+@role_required(Role.AGENT)
+def show(conversation_id: int):  # type: ignore[no-untyped-def]
+    conversation = get_conversation(conversation_id)
+    messages = [agent_view(m) for m in messages_after(get_session(), conversation.id, 0)]
+    return render_template(
+        "agent/conversation.html",
+        conversation=conversation,
+        messages=messages,
+        aware=aware,
+        customer=identities.panel(get_session(), conversation),
+    )
+
+
+@bp.get("/conversations/<int:conversation_id>/transcript.<any(json, txt):fmt>")
+@role_required(Role.AGENT)
+def export(conversation_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    """A download (Content-Disposition: attachment), so the agent can keep it outside the inbox."""
+    conversation = get_conversation(conversation_id)
+    messages = messages_after(get_session(), conversation.id, 0)
+    if fmt == "json":
+        response = jsonify(transcript.as_json(conversation, messages))
+    else:
+        response = Response(transcript.as_text(conversation, messages), mimetype="text/plain")
+    response.headers["Content-Disposition"] = f'attachment; filename="gespraech-{conversation.id}.{fmt}"'
+    return response
+
+
+@bp.get("/conversations/<int:conversation_id>/messages")
+@role_required(Role.AGENT)
+def poll(conversation_id: int):  # type: ignore[no-untyped-def]
+    conversation = get_conversation(conversation_id)
+    hub = current_app.extensions["hub"]
+    return jsonify(
+        state=conversation.state,
+        assignee_id=conversation.assignee_id,
+        typing=[w for w in hub.typing(conversation.id) if w != "agent"],
+        messages=[agent_view(m) for m in messages_after(get_session(), conversation.id, after_param())],
+    )
+
+
+@bp.post("/conversations/<int:conversation_id>/take")
+@role_required(Role.AGENT)
+def take(conversation_id: int):  # type: ignore[no-untyped-def]
+    conversation = get_conversation(conversation_id)
+    if not states.take(get_session(), conversation.id, current_user):
+        get_session().rollback()
+        abort(409, "das Gespräch wartet nicht (mehr) – vielleicht hat es schon jemand übernommen")
+    return changed(conversation)
+
+
+@bp.post("/conversations/<int:conversation_id>/reply")
+@role_required(Role.AGENT)
+def reply(conversation_id: int):  # type: ignore[no-untyped-def]
+    text = text_field(json_body())
+    conversation = get_conversation(conversation_id, assigned=True)
+    message = states.add_message(
+        get_session(), conversation, Direction.OUTGOING, Sender.AGENT, text, agent=current_user
+    )
+    current_app.extensions["hub"].set_typing(conversation.id, "agent", False)
+    metrics.observe_agent_reply(get_session(), conversation, message)
+    changed(conversation)
+    return jsonify(agent_view(message)), 201
+
+
+@bp.post("/conversations/<int:conversation_id>/faq")
+@role_required(Role.AGENT)
+def send_faq(conversation_id: int):  # type: ignore[no-untyped-def]
+    body = json_body()
+    faq_id = body.get("faq_id")
+    if not isinstance(faq_id, str) or not faq_id:
+        abort(400, "„faq_id“ fehlt")
+    conversation = get_conversation(conversation_id, assigned=True)
+    answer = faq_search().answer(faq_id)
+    if answer is None:
+        abort(404, f"keine FAQ mit der Kennung {faq_id}")
+    message = states.add_message(
+        get_session(),
+        conversation,
+        Direction.OUTGOING,
+        Sender.AGENT,
+        answer,
+        payload={"faq_id": faq_id},
+        agent=current_user,
+    )
+    metrics.observe_agent_reply(get_session(), conversation, message)
+    changed(conversation)
+    return jsonify(agent_view(message)), 201
+
+
+@bp.post("/conversations/<int:conversation_id>/typing")
+@role_required(Role.AGENT)
+def typing(conversation_id: int):  # type: ignore[no-untyped-def]
+    body = json_body()
+    if not isinstance(body.get("typing"), bool):
+        abort(400, "„typing“ muss true oder false sein")
+    conversation = get_conversation(conversation_id, assigned=True)
+    current_app.extensions["hub"].set_typing(conversation.id, "agent", body["typing"])
+    return "", 204
+
+
+@bp.post("/conversations/<int:conversation_id>/give-back")
+@role_required(Role.AGENT)
+def give_back(conversation_id: int):  # type: ignore[no-untyped-def]
+    """Resume in Rasa first: if Rasa is down, nothing changes and the agent keeps the conversation."""
+    conversation = get_conversation(conversation_id)
+    if conversation.state not in (State.WITH_AGENT, State.WAITING) or (
+        conversation.state == State.WITH_AGENT and conversation.assignee_id != current_user.id
+    ):
+        abort(409, "nur ein wartendes oder Ihr eigenes Gespräch kann zurück an den Bot")
+    try:
+        current_app.extensions["rasa"].resume(conversation.rasa_sender_id)
+    except RasaUnavailable:
+        abort(502, "der Bot ist gerade nicht erreichbar; das Gespräch bleibt bei Ihnen")
+    states.give_back(get_session(), conversation, current_user)
+    current_app.extensions["hub"].set_typing(conversation.id, "agent", False)
+    return changed(conversation)
+
+
+@bp.post("/conversations/<int:conversation_id>/close")
+@role_required(Role.AGENT)
+def close(conversation_id: int):  # type: ignore[no-untyped-def]
+    conversation = get_conversation(conversation_id)
+    if conversation.state == State.WITH_AGENT and conversation.assignee_id != current_user.id:
+        abort(409, "das Gespräch gehört einem anderen Agenten")
+    try:
+        states.close(get_session(), conversation)
+    except states.InvalidTransition as error:
+        abort(409, str(error))
+    csat.request(get_session(), conversation)  # the end: how was it? (the one message a closed one accepts)
+    return changed(conversation)
+
+
+@bp.get("/faq")
+@role_required(Role.AGENT)
+def faq():  # type: ignore[no-untyped-def]
+    text = request.args.get("q", "").strip()
+    if not text or len(text) > 500:
+        abort(400, "Suchtext fehlt oder ist zu lang")
+    return jsonify(results=faq_search().search(text))
+
+
+def faq_search():  # type: ignore[no-untyped-def]
+    from bot.integrations.kb_reload import gateway_search  # the editors' pages share it (and reload it live)
+
+    return gateway_search(current_app)

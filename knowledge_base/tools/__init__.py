@@ -1,0 +1,1 @@
+"""Command-line tools around the knowledge base: the CLI, model conversion, evaluation, import."""
