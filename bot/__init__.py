@@ -34,7 +34,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from bot import channels, cli
-    from bot.web import auth, customer_links, inbox, metrics_endpoint, pages, widget_api
+    from bot.analytics.seed import seed_demo_command
+    from bot.channels import inbox_actions
+    from bot.customers.retention import purge_command
+    from bot.web import access, auth, customer_links, inbox, metrics_endpoint, pages, widget_api
     from bot.web.admin import analytics as admin_analytics
     from bot.web.admin import faq as admin_faq
     from bot.web.admin import faq_editor as admin_faq_editor
@@ -42,19 +45,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bot.web.admin import privacy as admin_privacy
     from bot.web.admin import unanswered as admin_unanswered
 
-    auth.init_app(app)
-    app.register_blueprint(widget_api.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(inbox.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(admin_home.bp)
-    app.register_blueprint(admin_faq.bp)  # FAQ pages and POST /admin/kb/reload
-    app.register_blueprint(admin_faq_editor.bp)  # the optional in-browser editor of one entry
-    app.register_blueprint(admin_analytics.bp)
-    app.register_blueprint(admin_unanswered.bp)
-    app.register_blueprint(admin_privacy.bp)  # also the `purge` command
-    app.register_blueprint(metrics_endpoint.bp)
-    app.register_blueprint(customer_links.bp)
-    channels.init_app(app)  # Messenger and SMS webhooks, the outbox that pushes to them
-    cli.init_app(app)
+    access.init_app(app)  # staff sessions, CSRF, roles
+    # the widget proves itself with its conversation token, the providers' webhooks with a signature: no cookie
+    access.csrf.exempt(widget_api.bp)
+    for blueprint in (widget_api.bp, auth.bp, inbox.bp, customer_links.bp, inbox_actions.bp, pages.bp):
+        app.register_blueprint(blueprint)
+    for module in channels.MODULES:  # Messenger and SMS webhooks
+        if module.bp is not None:
+            access.csrf.exempt(module.bp)
+            app.register_blueprint(module.bp)
+    for blueprint in (
+        admin_home.bp,
+        admin_faq.bp,  # FAQ pages and POST /admin/kb/reload
+        admin_faq_editor.bp,  # the optional in-browser editor of one entry
+        admin_analytics.bp,
+        admin_unanswered.bp,
+        admin_privacy.bp,
+        metrics_endpoint.bp,
+    ):
+        app.register_blueprint(blueprint)
+    channels.init_app(app)  # the configured channels and the outbox that pushes to them
+    for command in (cli.create_agent_command, seed_demo_command, purge_command):
+        app.cli.add_command(command)
     return app

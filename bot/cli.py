@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import click
-from flask import Flask
 from flask.cli import with_appcontext
 
 from bot.models import Role
@@ -32,10 +31,3 @@ def create_agent_command(email: str, name: str, role: str) -> None:
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Zugang {agent.email} ({agent.role}) angelegt.")
-
-
-def init_app(app: Flask) -> None:
-    from bot.analytics.seed import seed_demo_command
-
-    app.cli.add_command(create_agent_command)
-    app.cli.add_command(seed_demo_command)

@@ -1,8 +1,8 @@
 """Channels: the widget, Facebook Messenger, SMS via Twilio — one module each.
 
-A channel module has `NAME` (`Conversation.channel`), `LABEL` (for agents), `bp` (its webhook blueprint or
-None) and `from_config(config)` (its `Channel`, or None while its secrets are missing: then its webhook
-answers 404). Adding WhatsApp or Telegram = one module + one entry in `MODULES`.
+A channel module has `NAME` (`Conversation.channel`), `LABEL` (for agents), `bp` (its webhook blueprint, registered
+by `bot.create_app`, or None) and `from_config(config)` (its `Channel`, or None while its secrets are missing: then
+its webhook answers 404). Adding WhatsApp or Telegram = one module + one entry in `MODULES`.
 """
 
 from __future__ import annotations
@@ -24,13 +24,9 @@ def label(name: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from bot.web.auth import csrf
-
+    """The configured channels and the outbox that pushes to them (their webhooks are registered by create_app)."""
     channels: dict[str, Channel] = {}
     for module in MODULES:
-        if module.bp is not None:
-            csrf.exempt(module.bp)  # providers prove themselves with a signature, not a cookie
-            app.register_blueprint(module.bp)
         if (channel := module.from_config(app.config)) is not None:
             channels[module.NAME] = channel
     app.extensions["channels"] = channels
@@ -50,7 +46,3 @@ def init_app(app: Flask) -> None:
         # start a second sender
         app.before_request(outbox.ensure_started)
         atexit.register(outbox.stop)
-
-    from bot.channels import inbox_actions
-
-    app.register_blueprint(inbox_actions.bp)

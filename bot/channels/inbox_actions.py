@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, url_for
 from bot.channels import delivery
 from bot.db import get_session
 from bot.models import DeliveryStatus, Message, Role
-from bot.web.auth import role_required
+from bot.web.access import role_required
 
 bp = Blueprint("channel_inbox", __name__, url_prefix="/agent")
 

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot import metrics
 from bot.models import (
@@ -90,6 +90,18 @@ def start(
 
 def by_token(session: Session, token: str) -> Conversation | None:
     return session.scalar(select(Conversation).where(Conversation.token == token))
+
+
+def messages_after(session: Session, conversation_id: int, after: int) -> list[Message]:
+    """A conversation's messages after message id `after` (0: all), oldest first, with their agents loaded."""
+    return list(
+        session.scalars(
+            select(Message)
+            .options(selectinload(Message.agent))
+            .where(Message.conversation_id == conversation_id, Message.id > after)
+            .order_by(Message.id)
+        )
+    )
 
 
 def add_message(

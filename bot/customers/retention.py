@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.customers.action_feedback import ActionFeedback
+from bot.customers.outside_stores import stores
 from bot.customers.personal_data import delete_selection, select_dependents
 from bot.customers.rasa_trackers import RasaTrackers, TrackerStoreUnsupported
 from bot.db import get_session
@@ -98,8 +99,6 @@ def purge_command(older_than_days: int | None, dry_run: bool) -> None:
     """Delete conversations, Rasa trackers and feedback older than N days (cron-able)."""
     if older_than_days is None:
         raise click.UsageError("--older-than-days N fehlt (oder AUSKUNFT_RETENTION_DAYS setzen)")
-    from bot.web.admin.privacy import stores
-
     try:
         trackers, feedback = stores(current_app)
     except TrackerStoreUnsupported as error:

@@ -1,15 +1,10 @@
-"""Agent login: Flask-Login sessions, hashed passwords, CSRF on every form and every JSON action."""
+"""Staff login and logout, and creating staff accounts (hashed passwords). Sessions, CSRF and roles: `access`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from flask import Blueprint, Flask, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
@@ -17,55 +12,14 @@ from wtforms.validators import DataRequired, Length
 
 from bot.conversation.availability import mark_seen
 from bot.db import get_session
-from bot.errors import wants_json
 from bot.models import Agent, Role
 
 bp = Blueprint("auth", __name__, url_prefix="/agent")
-login_manager = LoginManager()
-csrf = CSRFProtect()
 
 
 class LoginForm(FlaskForm):
     email = EmailField("E-Mail", validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Passwort", validators=[DataRequired(), Length(max=200)])
-
-
-def init_app(app: Flask) -> None:
-    csrf.init_app(app)
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "Bitte melden Sie sich an."
-    from bot.web import widget_api
-
-    csrf.exempt(widget_api.bp)  # the widget proves itself with its conversation token, not a cookie
-
-
-@login_manager.user_loader
-def load_agent(agent_id: str) -> Agent | None:
-    return get_session().get(Agent, int(agent_id)) if agent_id.isdigit() else None
-
-
-@login_manager.unauthorized_handler
-def unauthorized():  # type: ignore[no-untyped-def]
-    if wants_json() or request.method != "GET":
-        return jsonify(error="Anmeldung erforderlich"), 401
-    return redirect(url_for("auth.login", next=request.path))
-
-
-def role_required(role: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Login required (401/redirect), then the role (403): agents reach the inbox, editors /admin, admins both."""
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        @login_required
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.has_role(role):
-                abort(403, f"dafür fehlt Ihrem Zugang die Rolle „{role}“")
-            return view(*args, **kwargs)
-
-        return guarded
-
-    return decorator
 
 
 def create_agent(email: str, name: str, password: str, role: Role = Role.AGENT) -> Agent:

@@ -16,8 +16,8 @@ from bot.customers import identities
 from bot.db import get_session
 from bot.errors import wants_json
 from bot.models import IdentifierKind, Role
-from bot.web import inbox
-from bot.web.auth import role_required
+from bot.web import conversation_page
+from bot.web.access import role_required
 
 bp = Blueprint("customer_links", __name__, url_prefix="/agent/conversations/<int:conversation_id>/customer")
 LINKED = {
@@ -36,7 +36,7 @@ def refuse(conversation_id: int, status: int, message: str):  # type: ignore[no-
     if wants_json():
         abort(status, message)
     flash(message)
-    return inbox.show(conversation_id), status
+    return conversation_page.render(conversation_id), status
 
 
 def back_to(conversation_id: int):  # type: ignore[no-untyped-def]
@@ -50,7 +50,7 @@ def back_to(conversation_id: int):  # type: ignore[no-untyped-def]
 @role_required(Role.AGENT)
 def link(conversation_id: int):  # type: ignore[no-untyped-def]
     """An e-mail address or phone number the customer gave the agent, or another customer's: merge if known."""
-    conversation = inbox.get_conversation(conversation_id)
+    conversation = conversation_page.get_conversation(conversation_id)
     form = LinkForm()
     if not form.validate():
         message = "Bitte „E-Mail“ oder „Telefon“ wählen und eine Adresse oder Nummer eingeben."
@@ -72,7 +72,7 @@ def link(conversation_id: int):  # type: ignore[no-untyped-def]
 @role_required(Role.AGENT)
 def unlink(conversation_id: int):  # type: ignore[no-untyped-def]
     """This conversation leaves its customer and stands alone (a wrong link from a typed address)."""
-    conversation = inbox.get_conversation(conversation_id)
+    conversation = conversation_page.get_conversation(conversation_id)
     session = get_session()
     try:
         identities.unlink(session, conversation)
@@ -87,7 +87,7 @@ def unlink(conversation_id: int):  # type: ignore[no-untyped-def]
 @role_required(Role.AGENT)
 def remove_identifier(conversation_id: int, identifier_id: int):  # type: ignore[no-untyped-def]
     """The identifier stops linking: later conversations with it no longer join this customer."""
-    conversation = inbox.get_conversation(conversation_id)
+    conversation = conversation_page.get_conversation(conversation_id)
     session = get_session()
     try:
         identifier = identities.remove_identifier(session, conversation.contact, identifier_id)

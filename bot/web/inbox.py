@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,10 +11,11 @@ from bot.conversation import availability, csat, states, transcript
 from bot.customers import identities
 from bot.db import get_session
 from bot.integrations.rasa_client import RasaUnavailable
-from bot.models import Conversation, Direction, Message, Role, Sender, State, aware
-from bot.web.auth import role_required
-from bot.web.requests_json import json_body, text_field
-from bot.web.widget_api import after_param, messages_after
+from bot.models import Conversation, Direction, Role, Sender, State, aware
+from bot.web import conversation_page
+from bot.web.access import role_required
+from bot.web.conversation_page import agent_view, get_conversation
+from bot.web.requests_json import after_param, json_body, text_field
 
 bp = Blueprint("inbox", __name__, url_prefix="/agent")
 
@@ -26,37 +25,6 @@ def seen() -> None:
     """Every inbox request (page, polling) keeps the agent "online" for the customers' handoff notice."""
     if current_user.is_authenticated:
         availability.mark_seen(get_session(), current_user, current_app.extensions["clock"]())
-
-
-def get_conversation(conversation_id: int, assigned: bool = False) -> Conversation:
-    """404 if unknown; with `assigned`, 409 unless the current agent has it."""
-    conversation = get_session().get(Conversation, conversation_id)
-    if conversation is None:
-        abort(404, "unbekanntes Gespräch")
-    if assigned and (conversation.state != State.WITH_AGENT or conversation.assignee_id != current_user.id):
-        abort(409, "das Gespräch ist nicht bei Ihnen – erst übernehmen")
-    return conversation
-
-
-def agent_view(message: Message) -> dict[str, Any]:
-    """What the agent sees: the customer's view plus the button intent, feedback and the bot's candidates."""
-    data = message.to_json()
-    payload = message.payload or {}
-    if intent := payload.get("intent"):
-        data["intent"] = intent
-        if intent.startswith("/feedback_"):
-            data["feedback"] = "hilfreich" if intent == "/feedback_helpful" else "nicht hilfreich"
-    if (score := payload.get("csat")) is not None:
-        data["feedback"] = f"Bewertung {score} von 5"  # the customer's CSAT rating, shown like button feedback
-    if handoff := payload.get("handoff"):
-        data["handoff"] = {k: handoff.get(k) for k in ("reason", "summary", "candidates", "last_question")}
-    if message.delivery_status:  # Messenger / SMS: did the provider take it (bot/channels/delivery.py)?
-        data["delivery"] = {
-            "status": message.delivery_status,
-            "attempts": message.delivery_attempts,
-            "error": message.delivery_error,
-        }
-    return data
 
 
 def changed(conversation: Conversation):  # type: ignore[no-untyped-def]
@@ -83,15 +51,7 @@ def queue():  # type: ignore[no-untyped-def]
 @bp.get("/conversations/<int:conversation_id>")
 @role_required(Role.AGENT)
 def show(conversation_id: int):  # type: ignore[no-untyped-def]
-    conversation = get_conversation(conversation_id)
-    messages = [agent_view(m) for m in messages_after(get_session(), conversation.id, 0)]
-    return render_template(
-        "agent/conversation.html",
-        conversation=conversation,
-        messages=messages,
-        aware=aware,
-        customer=identities.panel(get_session(), conversation),
-    )
+    return conversation_page.render(conversation_id)
 
 
 @bp.get("/conversations/<int:conversation_id>/transcript.<any(json, txt):fmt>")
@@ -99,7 +59,7 @@ def show(conversation_id: int):  # type: ignore[no-untyped-def]
 def export(conversation_id: int, fmt: str):  # type: ignore[no-untyped-def]
     """A download (Content-Disposition: attachment), so the agent can keep it outside the inbox."""
     conversation = get_conversation(conversation_id)
-    messages = messages_after(get_session(), conversation.id, 0)
+    messages = states.messages_after(get_session(), conversation.id, 0)
     if fmt == "json":
         response = jsonify(transcript.as_json(conversation, messages))
     else:
@@ -117,7 +77,7 @@ def poll(conversation_id: int):  # type: ignore[no-untyped-def]
         state=conversation.state,
         assignee_id=conversation.assignee_id,
         typing=[w for w in hub.typing(conversation.id) if w != "agent"],
-        messages=[agent_view(m) for m in messages_after(get_session(), conversation.id, after_param())],
+        messages=[agent_view(m) for m in states.messages_after(get_session(), conversation.id, after_param())],
     )
 
 

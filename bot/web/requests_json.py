@@ -42,3 +42,11 @@ def optional_pattern(body: dict[str, Any], name: str, pattern: re.Pattern[str]) 
     if not isinstance(value, str) or not pattern.match(value):
         abort(400, f"„{name}“ hat nicht die erwartete Form")
     return value
+
+
+def after_param() -> int:
+    """The last message id a client has (`?after=` or SSE's `Last-Event-ID`): only newer ones are sent."""
+    raw = request.args.get("after") or request.headers.get("Last-Event-ID") or "0"
+    if not raw.isdigit():
+        abort(400, "„after“ muss eine Nachrichten-Nummer sein")
+    return int(raw)

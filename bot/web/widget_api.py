@@ -8,16 +8,14 @@ import smtplib
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from flask import Blueprint, Response, abort, current_app, jsonify
 
 from bot.conversation import availability, csat, receive, states, transcript
 from bot.customers import identities
 from bot.db import get_session, session_factory
 from bot.integrations import mail
 from bot.models import Conversation, IdentifierKind, Message, State
-from bot.web.requests_json import INTENT, SOURCE_ID, json_body, optional_pattern, text_field
+from bot.web.requests_json import INTENT, SOURCE_ID, after_param, json_body, optional_pattern, text_field
 
 bp = Blueprint("widget_api", __name__, url_prefix="/api/widget")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
@@ -33,24 +31,6 @@ def get_conversation(token: str) -> Conversation:
     return conversation
 
 
-def messages_after(session: Session, conversation_id: int, after: int) -> list[Message]:
-    return list(
-        session.scalars(
-            select(Message)
-            .options(selectinload(Message.agent))
-            .where(Message.conversation_id == conversation_id, Message.id > after)
-            .order_by(Message.id)
-        )
-    )
-
-
-def after_param() -> int:
-    raw = request.args.get("after") or request.headers.get("Last-Event-ID") or "0"
-    if not raw.isdigit():
-        abort(400, "„after“ muss eine Nachrichten-Nummer sein")
-    return int(raw)
-
-
 def snapshot(conversation: Conversation, after: int = 0) -> dict[str, Any]:
     hub = current_app.extensions["hub"]
     return {
@@ -58,7 +38,7 @@ def snapshot(conversation: Conversation, after: int = 0) -> dict[str, Any]:
         "state": conversation.state,
         "queue_position": availability.queue_position(get_session(), conversation),
         "typing": hub.typing(conversation.id),
-        "messages": [m.to_json() for m in messages_after(get_session(), conversation.id, after)],
+        "messages": [m.to_json() for m in states.messages_after(get_session(), conversation.id, after)],
     }
 
 
@@ -169,7 +149,7 @@ def mail_transcript(token: str):
     except mail.MailNotConfigured:
         abort(503, "der Versand per E-Mail ist hier nicht eingerichtet")
     session = get_session()
-    messages = messages_after(session, conversation.id, 0)
+    messages = states.messages_after(session, conversation.id, 0)
     sent_before = sum(1 for m in messages if (m.payload or {}).get("transcript_sent"))
     if sent_before >= current_app.config["MAX_TRANSCRIPT_MAILS"]:
         abort(429, "der Verlauf wurde schon mehrmals verschickt")
@@ -228,7 +208,7 @@ def sse_stream(conversation_id: int, after: int, who_sees: str, to_json: Any = M
         while True:
             version = hub.version(conversation_id)
             with factory() as session:
-                new = messages_after(session, conversation_id, after)
+                new = states.messages_after(session, conversation_id, after)
                 state = session.get(Conversation, conversation_id).state  # type: ignore[union-attr]
                 chunks = [f"id: {m.id}\nevent: message\ndata: {json.dumps(to_json(m))}\n\n" for m in new]
             yield from chunks

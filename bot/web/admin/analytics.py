@@ -18,7 +18,7 @@ from bot.analytics import charts
 from bot.analytics.figures import Figures, Report, berlin_day, build
 from bot.db import get_session
 from bot.models import Role
-from bot.web.auth import role_required
+from bot.web.access import role_required
 
 bp = Blueprint("admin_analytics", __name__, url_prefix="/admin/analytics")
 DEFAULT_DAYS = 30

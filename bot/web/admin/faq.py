@@ -26,8 +26,8 @@ from bot.db import get_session
 from bot.errors import wants_json
 from bot.integrations import kb_reload
 from bot.models import Role
+from bot.web.access import role_required
 from bot.web.admin import faq_history
-from bot.web.auth import role_required
 from knowledge_base.authoring.faq_files import LocatedEntry
 from knowledge_base.authoring.reload_report import display_path
 from knowledge_base.decision import decision_json

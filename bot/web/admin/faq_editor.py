@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from bot.integrations import kb_reload
 from bot.models import Role
-from bot.web.auth import role_required
+from bot.web.access import role_required
 from knowledge_base.authoring.faq_editing import EntryChanges, StaleEdit, UnknownEntry, edit_entry, file_hash
 from knowledge_base.authoring.faq_files import load_faqs
 from knowledge_base.authoring.reload_report import display_path

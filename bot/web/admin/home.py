@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from bot.models import Role
-from bot.web.auth import role_required
+from bot.web.access import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -18,7 +18,7 @@ from bot.conversation.question_clusters import QuestionEmbeddings
 from bot.db import get_session
 from bot.integrations import kb_reload
 from bot.models import Role, UnansweredStatus
-from bot.web.auth import role_required
+from bot.web.access import role_required
 from knowledge_base.authoring.faq_alternatives import UnknownEntry, add_alternatives
 from knowledge_base.engine import KnowledgeBase
 

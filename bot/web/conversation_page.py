@@ -1,0 +1,58 @@
+"""One conversation as the agent sees it: the lookup that aborts with 404/409, each message in the agent's view,
+and the rendered page. Shared by the inbox and the customer panel's forms, which show the page again on an error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, render_template
+from flask_login import current_user
+
+from bot.conversation import states
+from bot.customers import identities
+from bot.db import get_session
+from bot.models import Conversation, Message, State, aware
+
+
+def get_conversation(conversation_id: int, assigned: bool = False) -> Conversation:
+    """404 if unknown; with `assigned`, 409 unless the current agent has it."""
+    conversation = get_session().get(Conversation, conversation_id)
+    if conversation is None:
+        abort(404, "unbekanntes Gespräch")
+    if assigned and (conversation.state != State.WITH_AGENT or conversation.assignee_id != current_user.id):
+        abort(409, "das Gespräch ist nicht bei Ihnen – erst übernehmen")
+    return conversation
+
+
+def agent_view(message: Message) -> dict[str, Any]:
+    """What the agent sees: the customer's view plus the button intent, feedback and the bot's candidates."""
+    data = message.to_json()
+    payload = message.payload or {}
+    if intent := payload.get("intent"):
+        data["intent"] = intent
+        if intent.startswith("/feedback_"):
+            data["feedback"] = "hilfreich" if intent == "/feedback_helpful" else "nicht hilfreich"
+    if (score := payload.get("csat")) is not None:
+        data["feedback"] = f"Bewertung {score} von 5"  # the customer's CSAT rating, shown like button feedback
+    if handoff := payload.get("handoff"):
+        data["handoff"] = {k: handoff.get(k) for k in ("reason", "summary", "candidates", "last_question")}
+    if message.delivery_status:  # Messenger / SMS: did the provider take it (bot/channels/delivery.py)?
+        data["delivery"] = {
+            "status": message.delivery_status,
+            "attempts": message.delivery_attempts,
+            "error": message.delivery_error,
+        }
+    return data
+
+
+def render(conversation_id: int) -> str:
+    """The conversation page: the whole transcript in the agent's view and the customer panel."""
+    conversation = get_conversation(conversation_id)
+    messages = [agent_view(m) for m in states.messages_after(get_session(), conversation.id, 0)]
+    return render_template(
+        "agent/conversation.html",
+        conversation=conversation,
+        messages=messages,
+        aware=aware,
+        customer=identities.panel(get_session(), conversation),
+    )
