@@ -17,7 +17,7 @@ from rasa_sdk.types import DomainDict
 from actions import faq_reply, handoff, orders
 from actions.feedback_store import record_feedback
 from actions.frustration import is_frustrated
-from actions.knowledge import knowledge_base
+from knowledge_base import service
 
 log = logging.getLogger(__name__)
 LISTEN: list[EventType] = [FollowupAction("action_listen")]
@@ -87,7 +87,7 @@ def answer_events(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[Ev
     if is_frustrated(text):
         return frustration_events(dispatcher)
     reply = faq_reply.plan_answer(
-        knowledge_base(), text, tracker.get_slot("topic"), tracker.get_slot("failed_attempts") or 0.0
+        service.shared().knowledge_base(), text, tracker.get_slot("topic"), tracker.get_slot("failed_attempts") or 0.0
     )
     _say(dispatcher, reply.messages)
     if reply.decision:
@@ -116,7 +116,7 @@ class ActionChooseFaq(Action):
         return "action_choose_faq"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        entry = knowledge_base().entries.get(tracker.get_slot("faq_id") or "")
+        entry = service.shared().knowledge_base().entries.get(tracker.get_slot("faq_id") or "")
         if entry is None:
             dispatcher.utter_message(response="utter_rephrase")
             return [SlotSet("faq_id", None), *LISTEN]
@@ -249,5 +249,6 @@ class ActionWarmUp(Action):
         return "action_warm_up"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        knowledge_base().ask("Wie lange dauert die Lieferung?")  # first encode initialises torch and spaCy
+        # the first encode initialises torch and spaCy
+        service.shared().knowledge_base().ask("Wie lange dauert die Lieferung?")
         return []

@@ -22,7 +22,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions import knowledge
+from knowledge_base import service
 from knowledge_base.reload_token import is_authorized, reload_token
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def create_app(actions_package: str = "actions", token: str | None = None) -> Sa
     async def kb_reload(request: Request) -> HTTPResponse:
         if not is_authorized(request.headers.get("authorization"), secret):
             return response.json({"error": "reload token missing or wrong"}, status=401)
-        result = await asyncio.get_running_loop().run_in_executor(None, knowledge.reload_now)
+        result = await asyncio.get_running_loop().run_in_executor(None, service.shared().reload)
         return response.json(result.as_dict(), status=200 if result.accepted else 422)
 
     return app

@@ -7,6 +7,7 @@ watches on its own, so an edit reaches both without anyone calling them.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Callable
@@ -48,10 +49,12 @@ class FaqWatcher:
 
     def start(self) -> FaqWatcher:
         self._observer.start()
+        atexit.register(self.stop)  # a reload must not start while the interpreter shuts down
         log.info("watching %s for FAQ changes", self.folder)
         return self
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         with self._guard:
             if self._timer is not None:
                 self._timer.cancel()

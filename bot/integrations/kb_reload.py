@@ -21,6 +21,7 @@ from bot import metrics
 from bot.integrations.faq_search import KnowledgeBaseSearch
 from knowledge_base.authoring.reload_report import ReloadResult
 from knowledge_base.reload_token import authorization_header, reload_token
+from knowledge_base.service import watch_from_environment
 
 DEFAULT_ACTIONS_URL = "http://127.0.0.1:5055"
 ACTIONS_TIMEOUT = 120.0
@@ -85,7 +86,8 @@ _create_lock = threading.Lock()
 
 
 def gateway_search(app: Flask) -> KnowledgeBaseSearch:
-    """The app's one knowledge base (`FAQ_SEARCH` in the config replaces it in tests)."""
+    """The app's one knowledge service, with one file watcher once loaded (`FAQ_SEARCH` in the config replaces it
+    in tests, which then close it)."""
     with _create_lock:
         if "faq_search" not in app.extensions:
             app.extensions["faq_search"] = app.config.get("FAQ_SEARCH") or KnowledgeBaseSearch(
@@ -99,7 +101,7 @@ def watch_enabled(app: Flask) -> bool:
     configured = app.config.get("KB_WATCH")
     if configured is not None:
         return bool(configured)
-    return os.environ.get("AUSKUNFT_KB_WATCH", "true").lower() != "false"
+    return watch_from_environment()
 
 
 def actions_url(app: Flask) -> str:

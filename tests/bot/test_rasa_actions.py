@@ -16,8 +16,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import actions, faq_reply, knowledge, orders
+from actions import actions, faq_reply, orders
 from actions.frustration import is_frustrated
+from knowledge_base import service
 from knowledge_base.decision import NO_TEXT, Candidate, Decision
 from knowledge_base.schema import FaqEntry
 
@@ -63,12 +64,12 @@ DECISIONS = {
 @pytest.fixture
 def kb(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[StubKnowledgeBase]:
     stub = StubKnowledgeBase(DECISIONS)
-    knowledge.set_knowledge_base(stub)  # type: ignore[arg-type]
+    service.share(service.KnowledgeService.holding(stub))  # type: ignore[arg-type]
     monkeypatch.setenv("AUSKUNFT_FEEDBACK_DB", str(tmp_path / "feedback.db"))
     monkeypatch.setenv("AUSKUNFT_ORDERS_DB", str(tmp_path / "orders.db"))
     monkeypatch.delenv("AUSKUNFT_ORDER_API_URL", raising=False)
     yield stub
-    knowledge.set_knowledge_base(None)
+    service.share(None)
 
 
 def tracker(text: str = "", intent: str = "ask_question", **slots: Any) -> Tracker:
