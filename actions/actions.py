@@ -18,6 +18,7 @@ from actions import faq_reply, handoff, orders
 from actions.feedback_store import record_feedback
 from actions.frustration import is_frustrated
 from actions.knowledge import knowledge_base
+from common.order_numbers import normalise_order_number
 
 log = logging.getLogger(__name__)
 LISTEN: list[EventType] = [FollowupAction("action_listen")]
@@ -188,7 +189,7 @@ class ValidateOrderStatusForm(FormValidationAction):
     def validate_order_number(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        number = orders.normalise_order_number(str(slot_value or ""))
+        number = normalise_order_number(str(slot_value or ""))
         if number:
             return {"order_number": number, "order_attempts": 0.0}
         if tracker.get_intent_of_latest_message() in LEAVE_FORM_INTENTS:

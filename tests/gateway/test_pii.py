@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.orders import normalise_order_number
+from common.order_numbers import normalise_order_number
 from common.pii import mask
 
 
