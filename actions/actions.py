@@ -15,9 +15,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import faq_reply, handoff, orders
-from actions.feedback_store import record_feedback
 from actions.frustration import is_frustrated
 from actions.knowledge import knowledge_base
+from common.feedback_log import FeedbackLog
 from common.order_numbers import normalise_order_number
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,12 @@ def frustration_events(dispatcher: CollectingDispatcher) -> list[EventType]:
 def feedback_events(tracker: Tracker, dispatcher: CollectingDispatcher, helpful: bool, kind: str) -> list[EventType]:
     """Record the verdict; a second failure in a row hands off, a first one offers a human."""
     question = tracker.get_slot("last_question")
+    feedback_log = FeedbackLog()
     if kind == "none_of_these":
         for candidate in tracker.get_slot("kb_candidates") or []:
-            record_feedback(tracker.sender_id, candidate.get("faq_id"), False, kind, question)
+            feedback_log.record(tracker.sender_id, candidate.get("faq_id"), False, kind, question)
     else:
-        record_feedback(tracker.sender_id, tracker.get_slot("last_faq_id"), helpful, kind, question)
+        feedback_log.record(tracker.sender_id, tracker.get_slot("last_faq_id"), helpful, kind, question)
     if helpful:
         dispatcher.utter_message(response="utter_feedback_thanks")
         return [SlotSet("pending", None), SlotSet("failed_attempts", 0.0), *LISTEN]
