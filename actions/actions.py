@@ -41,10 +41,12 @@ def _user_texts(tracker: Tracker) -> list[str]:
 
 
 def handoff_events(tracker: Tracker, dispatcher: CollectingDispatcher, reason: str) -> list[EventType]:
-    """Tell the customer, hand the agent a payload, pause the bot (a form in progress ends)."""
+    """Tell the customer, hand the agent a payload, pause the bot (a form in progress ends).
+
+    The customer hears only that the question goes on; whether and when someone is there the gateway says."""
     candidates = tracker.get_slot("kb_candidates") or []
     summary = handoff.summarise(reason, _user_texts(tracker), tracker.get_slot("last_faq_id"))
-    dispatcher.utter_message(text=f"{handoff.CUSTOMER_TEXT[reason]} {handoff.OFFICE_HOURS}")
+    dispatcher.utter_message(text=handoff.CUSTOMER_TEXT[reason])
     last_question = tracker.get_slot("last_question") or tracker.latest_message.get("text")
     dispatcher.utter_message(json_message=handoff.handoff_payload(reason, candidates, summary, last_question))
     log.info("handoff %s for %s", reason, tracker.sender_id)
