@@ -15,8 +15,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import faq_reply, handoff, orders
-from actions.feedback_store import record_feedback
 from actions.frustration import is_frustrated
+from common.feedback_log import FeedbackLog
+from common.order_numbers import normalise_order_number
 from knowledge_base import service
 
 log = logging.getLogger(__name__)
@@ -40,10 +41,12 @@ def _user_texts(tracker: Tracker) -> list[str]:
 
 
 def handoff_events(tracker: Tracker, dispatcher: CollectingDispatcher, reason: str) -> list[EventType]:
-    """Tell the customer, hand the agent a payload, pause the bot (a form in progress ends)."""
+    """Tell the customer, hand the agent a payload, pause the bot (a form in progress ends).
+
+    The customer hears only that the question goes on; whether and when someone is there the gateway says."""
     candidates = tracker.get_slot("kb_candidates") or []
     summary = handoff.summarise(reason, _user_texts(tracker), tracker.get_slot("last_faq_id"))
-    dispatcher.utter_message(text=f"{handoff.CUSTOMER_TEXT[reason]} {handoff.OFFICE_HOURS}")
+    dispatcher.utter_message(text=handoff.CUSTOMER_TEXT[reason])
     last_question = tracker.get_slot("last_question") or tracker.latest_message.get("text")
     dispatcher.utter_message(json_message=handoff.handoff_payload(reason, candidates, summary, last_question))
     log.info("handoff %s for %s", reason, tracker.sender_id)
@@ -65,11 +68,12 @@ def frustration_events(dispatcher: CollectingDispatcher) -> list[EventType]:
 def feedback_events(tracker: Tracker, dispatcher: CollectingDispatcher, helpful: bool, kind: str) -> list[EventType]:
     """Record the verdict; a second failure in a row hands off, a first one offers a human."""
     question = tracker.get_slot("last_question")
+    feedback_log = FeedbackLog()
     if kind == "none_of_these":
         for candidate in tracker.get_slot("kb_candidates") or []:
-            record_feedback(tracker.sender_id, candidate.get("faq_id"), False, kind, question)
+            feedback_log.record(tracker.sender_id, candidate.get("faq_id"), False, kind, question)
     else:
-        record_feedback(tracker.sender_id, tracker.get_slot("last_faq_id"), helpful, kind, question)
+        feedback_log.record(tracker.sender_id, tracker.get_slot("last_faq_id"), helpful, kind, question)
     if helpful:
         dispatcher.utter_message(response="utter_feedback_thanks")
         return [SlotSet("pending", None), SlotSet("failed_attempts", 0.0), *LISTEN]
@@ -188,7 +192,7 @@ class ValidateOrderStatusForm(FormValidationAction):
     def validate_order_number(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        number = orders.normalise_order_number(str(slot_value or ""))
+        number = normalise_order_number(str(slot_value or ""))
         if number:
             return {"order_number": number, "order_attempts": 0.0}
         if tracker.get_intent_of_latest_message() in LEAVE_FORM_INTENTS:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.protocol import CandidateDict, DecisionPayload
 from knowledge_base.decision import NO_TEXT, Candidate, Decision
 from knowledge_base.engine import KnowledgeBase, ServedState
 from knowledge_base.schema import FaqEntry
@@ -30,23 +31,23 @@ class Reply:
 
 
 def decision_payload(action: str, question: str, decision: Decision | None = None, faq_id: str | None = None) -> dict:
-    """`{"type": "decision", …}`: answer / clarify / handoff / chosen (a "Meinten Sie" button), with the scores.
+    """The protocol's decision (common/protocol.py): answer / clarify / handoff / chosen (a "Meinten Sie" button),
+    with the scores.
 
     The gateway stores it with the customer's message; analytics, the editors' unanswered list and the
     entry history read it from there.
     """
-    return {
-        "type": "decision",
-        "action": action,
-        "question": question,
-        "faq_id": faq_id if faq_id is not None else (decision.faq_id if decision else None),
-        "confidence": round(decision.confidence, 3) if decision else None,
-        "reason": decision.reason if decision else None,
-        "candidates": candidates_payload(decision.candidates) if decision else [],
-    }
+    return DecisionPayload(
+        action=action,
+        question=question,
+        faq_id=faq_id if faq_id is not None else (decision.faq_id if decision else None),
+        confidence=round(decision.confidence, 3) if decision else None,
+        reason=decision.reason if decision else None,
+        candidates=candidates_payload(decision.candidates) if decision else [],
+    ).to_dict()
 
 
-def candidates_payload(candidates: list[Candidate]) -> list[dict[str, Any]]:
+def candidates_payload(candidates: list[Candidate]) -> list[CandidateDict]:
     """The knowledge base's candidates as JSON for slots and the handoff payload."""
     return [{"faq_id": c.faq_id, "question": c.question, "score": round(c.score, 3)} for c in candidates]
 

@@ -1,29 +1,29 @@
 """The handoff message: what a human agent needs to take the conversation over.
 
-The gateway routes the custom payload to an agent; the customer sees a short text. Reasons:
-`requested`, `low_confidence`, `repeated_failure`, `frustration`.
+The gateway routes the custom payload (common/protocol.py) to an agent; the customer sees a short text that
+says the question goes to the customer service, and nothing about when or how soon: whether someone is there
+(business hours, agents online, the queue position) only the gateway knows, and it tells the customer right
+after. Reasons: `requested`, `low_confidence`, `repeated_failure`, `frustration`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-REASONS = ("requested", "low_confidence", "repeated_failure", "frustration")
+from common.protocol import HANDOFF_REASONS, CandidateDict, HandoffPayload
+
+REASONS = HANDOFF_REASONS
 
 CUSTOMER_TEXT = {
-    "requested": (
-        "Gern, ich verbinde Sie mit unserem Kundenservice. Einen Moment bitte – ein Mitarbeiter meldet sich hier."
-    ),
+    "requested": "Gern, ich gebe Ihr Anliegen an unseren Kundenservice weiter.",
     "low_confidence": (
-        "Darauf habe ich leider keine sichere Antwort. Ich gebe Ihre Frage an unseren Kundenservice weiter – "
-        "ein Mitarbeiter meldet sich hier bei Ihnen."
+        "Darauf habe ich leider keine sichere Antwort. Ich gebe Ihre Frage an unseren Kundenservice weiter."
     ),
     "repeated_failure": (
-        "Ich konnte Ihnen leider nicht weiterhelfen. Ich verbinde Sie mit einem Mitarbeiter, der sich hier meldet."
+        "Ich konnte Ihnen leider nicht weiterhelfen. Ich gebe Ihr Anliegen an unseren Kundenservice weiter."
     ),
-    "frustration": "Ich verbinde Sie jetzt mit einem Mitarbeiter aus unserem Kundenservice. Einen Moment bitte.",
+    "frustration": "Ich gebe Ihr Anliegen jetzt an unseren Kundenservice weiter.",
 }
-OFFICE_HOURS = "Unser Kundenservice ist Mo–Fr 8–20 Uhr und Sa 9–16 Uhr erreichbar."
 SUMMARY_QUESTIONS = 3
 SUMMARY_TEXT_CHARS = 160
 
@@ -40,15 +40,9 @@ def summarise(reason: str, user_texts: list[str], last_faq_id: str | None) -> st
 
 
 def handoff_payload(
-    reason: str, candidates: list[dict[str, Any]] | None, summary: str, last_question: str | None
+    reason: str, candidates: list[CandidateDict] | None, summary: str, last_question: str | None
 ) -> dict[str, Any]:
     """The custom message the gateway reads (`{"custom": {...}}` on the REST channel)."""
     if reason not in REASONS:
         raise ValueError(f"unknown handoff reason {reason!r}")
-    return {
-        "type": "handoff",
-        "reason": reason,
-        "candidates": candidates or [],
-        "summary": summary,
-        "last_question": last_question,
-    }
+    return HandoffPayload(reason, candidates or [], summary, last_question).to_dict()

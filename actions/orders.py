@@ -23,7 +23,6 @@ from ruamel.yaml import YAML
 from knowledge_base.settings import PROJECT_ROOT
 
 DHL_TRACKING = "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode="
-ORDER_NUMBER = re.compile(r"\b(?:LG[- ]?)?(\d{6})\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,6 @@ class OrderBackend(Protocol):
 
 class OrderBackendError(RuntimeError):
     """The backend could not be asked (network, bad answer)."""
-
-
-def normalise_order_number(text: str | None) -> str | None:
-    """`lg 123456`, `LG123456`, `123456` → `LG-123456`; None when the text holds no order number."""
-    match = ORDER_NUMBER.search(text or "")
-    return f"LG-{match.group(1)}" if match else None
 
 
 DEMO_ORDERS = [

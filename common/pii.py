@@ -28,7 +28,7 @@ PHONE = "[TELEFON]"
 IBAN = "[IBAN]"
 ORDER_NUMBER = "[BESTELLNUMMER]"
 
-DEFAULT_ORDER_NUMBER_PATTERN = r"\b(?:LG[-\s]?)?\d{6}\b"
+from common.order_numbers import ORDER_NUMBER_PATTERN as DEFAULT_ORDER_NUMBER_PATTERN  # noqa: E402 (one pattern)
 
 _EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
 # country code, check digits, then 11–30 letters/digits, in groups of four with or without spaces

@@ -40,10 +40,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot import channels
 from bot.models import Conversation, Direction, Message, Rating, Sender, aware
 
 BERLIN = ZoneInfo("Europe/Berlin")
-CHANNELS = ("web", "messenger", "sms")
+CHANNELS = tuple(channels.LABELS)  # the known channels, in the order of bot.channels.MODULES
 ANSWERED = ("answer", "chosen")
 FEEDBACK = {"/feedback_helpful": True, "/feedback_not_helpful": False}
 

@@ -31,6 +31,7 @@ FEEDBACK_BUTTONS = [
     {"title": "Nein", "payload": "/feedback_not_helpful"},
 ]
 NONE_OF_THESE = [{"title": "Nichts davon", "payload": "/none_of_these"}]
+GOODBYE_TEXT = "Auf Wiedersehen und einen schönen Tag!"  # one of utter_goodbye's texts
 
 
 class Script:
@@ -221,7 +222,7 @@ def demo_conversation(script: Script, rng: random.Random, agents: list[Agent]) -
     if reason is None and rng.random() < 0.88:
         if rng.random() < 0.15:
             script.customer("Tschüss")
-            script.bot(sorted(csat.goodbye_texts())[0], 1)  # the bot says goodbye and asks; some rate
+            script.bot(GOODBYE_TEXT, 1)  # the bot says goodbye and asks; some rate
             script.request_rating()
             if rng.random() < 0.3:
                 script.rate(pick(rng, SCORES))

@@ -6,26 +6,24 @@ takes the answer before Rasa ever sees it (`score_of` → `record`), also in a c
 rating is the one message a closed conversation still accepts. A bare digit "1"–"5" right after the
 request counts too, for a customer who types the number instead of pressing a button.
 
-The request is sent when an agent closes a conversation and after the bot's goodbye (one of
-`utter_goodbye`'s texts in domain.yml: the gateway sees texts, not Rasa's intents); the widget's ☆ button
-in its header lets the customer rate at any time (it sends the same payload).
+The request is sent when an agent closes a conversation and after the bot's goodbye (the protocol's goodbye
+payload that rides along with every `utter_goodbye` text in domain.yml: the gateway sees Rasa's output, not
+its intents); the widget's ☆ button in its header lets the customer rate at any time (it sends the same payload).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from functools import cache
-from pathlib import Path
+from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import metrics
-from bot.config import ROOT
 from bot.conversation import states
 from bot.models import Conversation, Direction, Message, Rating, Sender
+from common import protocol
 
 REQUEST_TEXT = "Wie zufrieden waren Sie mit diesem Gespräch? 1 (gar nicht) … 5 (sehr)"
 THANKS_TEXT = "Vielen Dank für Ihre Bewertung!"
@@ -115,12 +113,6 @@ def record(
     return new
 
 
-@cache
-def goodbye_texts(domain: Path = ROOT / "domain.yml") -> frozenset[str]:
-    """The texts of `utter_goodbye`: when the bot says one of them, the conversation is ending."""
-    responses = (yaml.safe_load(domain.read_text(encoding="utf-8")) or {}).get("responses", {})
-    return frozenset(str(v.get("text", "")).strip() for v in responses.get("utter_goodbye", []) if isinstance(v, dict))
-
-
-def is_goodbye(message: Message) -> bool:
-    return message.sender == Sender.BOT and message.text.strip() in goodbye_texts()
+def said_goodbye(replies: list[dict[str, Any]]) -> bool:
+    """Did the bot say goodbye in these Rasa replies (its goodbye payload among them)? Then the conversation ends."""
+    return any(isinstance(protocol.read(reply.get("custom")), protocol.GoodbyePayload) for reply in replies)

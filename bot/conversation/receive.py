@@ -23,6 +23,7 @@ from bot.hub import Hub
 from bot.integrations.rasa_client import RasaClient, RasaUnavailable
 from bot.models import Conversation, Direction, Message, Sender, State
 from bot.models import now as models_now
+from common import protocol
 
 RASA_DOWN_TEXT = (
     "Unser digitaler Assistent ist gerade nicht erreichbar. Ich habe Ihre Nachricht an unseren Kundenservice "
@@ -98,7 +99,7 @@ def receive(
         else:
             new.extend(store_replies(session, conversation, replies, question=new[0]))
             unanswered.capture(session, conversation, new[0])  # low confidence or "Nein": for the editors
-            if any(csat.is_goodbye(m) for m in new) and (request := csat.request(session, conversation)):
+            if csat.said_goodbye(replies) and (request := csat.request(session, conversation)):
                 new.append(request)  # the bot said goodbye: the end of a conversation, time to ask for a rating
         finally:
             hub.set_typing(conversation.id, "bot", False)
@@ -115,20 +116,22 @@ def store_replies(
 ) -> list[Message]:
     """Texts with their buttons become bot messages; a handoff payload moves the conversation to the queue.
 
-    The knowledge base's decision (`{"type": "decision"}`, not shown to anyone) is kept with the customer's
-    `question` as `payload["decision"]`: analytics, the unanswered list and an entry's history read it there.
+    The action server's payloads (common/protocol.py) are read, never shown to anyone, on any channel: the
+    knowledge base's decision is kept with the customer's `question` as `payload["decision"]` (analytics, the
+    unanswered list and an entry's history read it there); the goodbye is `receive`'s cue for the rating request.
     """
     stored: list[Message] = []
     for reply in replies:
-        custom = reply.get("custom")
-        if isinstance(custom, dict) and custom.get("type") == "decision":
+        signal = protocol.read(reply.get("custom"))
+        if isinstance(signal, protocol.DecisionPayload):
             if question is not None:
-                question.payload = {**(question.payload or {}), "decision": custom}
-            metrics.KB_DECISIONS.labels(str(custom.get("action"))).inc()
-            continue
-        if isinstance(custom, dict) and custom.get("type") == "handoff":
-            if note := states.hand_off(session, conversation, str(custom.get("reason", "requested")), custom):
-                stored.append(note)  # hand_off gives the note the payload, with the reason filled in
+                question.payload = {**(question.payload or {}), "decision": signal.to_dict()}
+            metrics.KB_DECISIONS.labels(signal.action).inc()
+        elif isinstance(signal, protocol.HandoffPayload) and (
+            note := states.hand_off(session, conversation, signal.reason, signal.to_dict())
+        ):
+            stored.append(note)  # hand_off gives the note the payload, with the reason filled in
+        if signal is not None:
             continue
         text = reply.get("text")
         buttons = [

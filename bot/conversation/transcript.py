@@ -64,11 +64,12 @@ def as_json(conversation: Conversation, messages: list[Message]) -> dict[str, An
     }
 
 
-def as_text(conversation: Conversation, messages: list[Message]) -> str:
+def as_text(conversation: Conversation, messages: list[Message], channel_label: str | None = None) -> str:
+    """For agents; `channel_label` is the channel's name for people (`bot.channels.label`), else its code."""
     data = as_json(conversation, messages)
     handoff = data["handoff"]
     lines = [
-        f"Gespräch {data['id']} · Kanal: {data['channel']} · Status: {data['state']}",
+        f"Gespräch {data['id']} · Kanal: {channel_label or data['channel']} · Status: {data['state']}",
         f"Begonnen: {data['created_at']}",
     ]
     contact = [v for v in (data["contact"]["email"], data["contact"]["phone"]) if v]

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.models import (
+    WIDGET_CHANNEL,
     Agent,
     Contact,
     ContactIdentifier,
@@ -49,8 +50,10 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,251}\.[^@\s.]{2,63}$")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()/.-]+$")
 KIND_LABELS = {"phone": "Telefon", "email": "E-Mail", "messenger_psid": "Messenger-ID"}
-SOURCE_LABELS = {"sms": "SMS", "messenger": "Messenger", "widget": "Widget", "agent": "Kundenservice"}
-CHANNEL_LABELS = {"web": "Web-Chat", "sms": "SMS", "messenger": "Messenger"}
+SOURCE_LABELS = {"agent": "Kundenservice"}
+"""Identifier sources that are no channel. The others name the channel they came through (`widget`: the web
+channel's contact form) and are shown with the channel's own label (`bot.channels.label`)."""
+SOURCE_CHANNELS = {"widget": WIDGET_CHANNEL}
 CONTACT_FIELDS = {IdentifierKind.EMAIL: "email", IdentifierKind.PHONE: "phone"}
 
 
@@ -311,7 +314,7 @@ class CustomerPanel:
     not_shown: int
     kind_labels: dict[str, str] = field(default_factory=lambda: dict(KIND_LABELS))
     source_labels: dict[str, str] = field(default_factory=lambda: dict(SOURCE_LABELS))
-    channel_labels: dict[str, str] = field(default_factory=lambda: dict(CHANNEL_LABELS))
+    source_channels: dict[str, str] = field(default_factory=lambda: dict(SOURCE_CHANNELS))
 
 
 def first_question(messages: list[Message]) -> str | None:

@@ -19,9 +19,9 @@ from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.customers import identities
-from bot.customers.action_feedback import ActionFeedback
 from bot.customers.rasa_trackers import RasaTrackers
 from bot.models import Base, Contact, ContactIdentifier, Conversation, IdentifierKind, now
+from common.feedback_log import FeedbackLog
 
 CONVERSATION_ID = re.compile(r"#?(\d{1,9})")
 PHONE_LIKE = re.compile(r"\+?[\d\s()/-]{6,}")
@@ -139,7 +139,7 @@ class CustomerData:
     def counts(self) -> dict[str, int]:
         return {name: len(ids) for name, ids in sorted(self.selection.ids.items())}
 
-    def export(self, session: Session, trackers: RasaTrackers, feedback: ActionFeedback) -> dict[str, Any]:
+    def export(self, session: Session, trackers: RasaTrackers, feedback: FeedbackLog) -> dict[str, Any]:
         """Everything, as JSON-ready data: the contact, its conversations with their messages, every other row
         that refers to them (by table), the Rasa trackers' events and the action server's feedback records."""
         rows = {name: _rows(session, _table(name), ids) for name, ids in self.selection.ids.items()}
@@ -162,7 +162,7 @@ class CustomerData:
             data["channel_opt_outs"] = opt_outs
         return data
 
-    def erase(self, session: Session, trackers: RasaTrackers, feedback: ActionFeedback) -> dict[str, int]:
+    def erase(self, session: Session, trackers: RasaTrackers, feedback: FeedbackLog) -> dict[str, int]:
         """Delete all of it; counts per store. The Rasa trackers and feedback go first: if one of them fails,
         the gateway's rows are still there to find the customer again and retry."""
         counts = {

@@ -23,12 +23,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.customers.action_feedback import ActionFeedback
 from bot.customers.outside_stores import stores
 from bot.customers.personal_data import delete_selection, select_dependents
 from bot.customers.rasa_trackers import RasaTrackers, TrackerStoreUnsupported
 from bot.db import get_session
 from bot.models import Contact, Conversation, now
+from common.feedback_log import FeedbackLog
 
 log = logging.getLogger("auskunft.audit")
 KEEP_UNLINKED = ("unanswered_questions",)
@@ -47,7 +47,7 @@ class PurgeReport:
 def purge(
     session: Session,
     trackers: RasaTrackers,
-    feedback: ActionFeedback,
+    feedback: FeedbackLog,
     older_than_days: int,
     dry_run: bool = False,
     moment: datetime | None = None,

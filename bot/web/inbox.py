@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import metrics
+from bot import channels, metrics
 from bot.conversation import availability, csat, states, transcript
 from bot.customers import identities
 from bot.db import get_session
@@ -63,7 +63,8 @@ def export(conversation_id: int, fmt: str):  # type: ignore[no-untyped-def]
     if fmt == "json":
         response = jsonify(transcript.as_json(conversation, messages))
     else:
-        response = Response(transcript.as_text(conversation, messages), mimetype="text/plain")
+        text = transcript.as_text(conversation, messages, channels.label(conversation.channel))
+        response = Response(text, mimetype="text/plain")
     response.headers["Content-Disposition"] = f'attachment; filename="gespraech-{conversation.id}.{fmt}"'
     return response
 

@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions, faq_reply, orders
 from actions.frustration import is_frustrated
+from common.order_numbers import normalise_order_number
 from knowledge_base import service
 from knowledge_base.decision import NO_TEXT, Candidate, Decision
 from knowledge_base.schema import FaqEntry
@@ -197,7 +198,7 @@ def test_order_status_from_the_demo_backend(kb: StubKnowledgeBase) -> None:
     [("LG-123456", "LG-123456"), ("lg 123456", "LG-123456"), ("Nr. 123456!", "LG-123456"), ("12345", None), ("", None)],
 )
 def test_order_numbers_are_normalised(text: str, number: str | None) -> None:
-    assert orders.normalise_order_number(text) == number
+    assert normalise_order_number(text) == number
 
 
 def test_form_validation_accepts_any_spelling_and_gives_up_after_two_misses() -> None:

@@ -87,7 +87,7 @@ def test_follow_up_uses_the_previous_topic(chat: Chat) -> None:
 def test_request_human_pauses_and_resume_restarts(chat: Chat) -> None:
     chat.say("Was kostet der Versand?")
     replies = chat.say("Ich möchte mit einem Menschen sprechen")
-    assert "Mitarbeiter" in texts(replies)
+    assert "an unseren Kundenservice weiter" in texts(replies)
     payload = custom(replies)
     assert payload["type"] == "handoff"
     assert payload["reason"] == "requested"

@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 from gateway_helpers import Customer, ScriptedRasa
 from unanswered_helpers import handed_off
 
-from actions.feedback_store import record_feedback
 from bot import create_app
 from bot.db import get_session
 from bot.models import Conversation, Rating
+from common.feedback_log import FeedbackLog
 
 # rasa/core/tracker_store.py, SQLTrackerStore.SQLEvent (checked against a real Rasa in test_privacy_live_rasa.py)
 EVENTS_TABLE = """CREATE TABLE IF NOT EXISTS events (
@@ -58,7 +58,7 @@ def customer_with_everything(
         session.commit()
         session.expunge(conversation)
     add_tracker_events(tracker_db, conversation.rasa_sender_id, [question])
-    record_feedback(conversation.rasa_sender_id, "zahlung-arten", False, "button", question, db=feedback_db)
+    FeedbackLog(feedback_db).record(conversation.rasa_sender_id, "zahlung-arten", False, "button", question)
     return conversation
 
 

@@ -10,8 +10,11 @@ from gateway_helpers import Customer, ScriptedRasa
 from bot.conversation import csat
 from bot.db import get_session
 from bot.models import Conversation, Rating
+from common.protocol import GoodbyePayload
 
 HANDOFF = [{"custom": {"type": "handoff", "reason": "requested", "candidates": [], "summary": "Übergabe"}}]
+GOODBYE_TEXT = "Auf Wiedersehen und einen schönen Tag!"
+GOODBYE = [{"text": GOODBYE_TEXT}, {"custom": GoodbyePayload().to_dict()}]  # as Rasa sends utter_goodbye
 
 
 def ratings(app: Flask) -> list[tuple[int, int, str]]:
@@ -77,10 +80,9 @@ def test_bad_scores_are_400(app: Flask, customer: Customer, rasa: ScriptedRasa, 
 
 
 def test_goodbye_asks_and_a_typed_digit_rates(app: Flask, customer: Customer, rasa: ScriptedRasa) -> None:
-    goodbye = sorted(csat.goodbye_texts())[0]
-    rasa.replies.append([{"text": goodbye}])
+    rasa.replies.append(GOODBYE)
     reply = customer.say("Tschüss")
-    assert [m["text"] for m in reply["messages"]] == ["Tschüss", goodbye, csat.REQUEST_TEXT]
+    assert [m["text"] for m in reply["messages"]] == ["Tschüss", GOODBYE_TEXT, csat.REQUEST_TEXT]
     sent_to_rasa = len(rasa.received)
     assert customer.say(" 5 ")["messages"][-1]["text"] == csat.THANKS_TEXT
     assert len(rasa.received) == sent_to_rasa
@@ -88,8 +90,8 @@ def test_goodbye_asks_and_a_typed_digit_rates(app: Flask, customer: Customer, ra
         cid = get_session().query(Conversation.id).scalar()
     assert ratings(app) == [(cid, 5, "web")]
     # rated: the next goodbye does not ask again, and a digit is an ordinary message for the bot
-    rasa.replies.append([{"text": goodbye}])
-    assert [m["text"] for m in customer.say("Ciao")["messages"]] == ["Ciao", goodbye]
+    rasa.replies.append(GOODBYE)
+    assert [m["text"] for m in customer.say("Ciao")["messages"]] == ["Ciao", GOODBYE_TEXT]
     assert customer.say("3")["messages"][-1]["text"] == "Echo: 3"
 
 
@@ -103,6 +105,6 @@ def test_the_real_bots_goodbye_asks_for_a_rating(live_app: Flask) -> None:
     """Against the real Rasa: its utter_goodbye is recognised, the rating never reaches Rasa."""
     customer = Customer(live_app.test_client())
     reply = customer.say("Tschüss")["messages"]
-    assert reply[-2]["text"] in csat.goodbye_texts() and reply[-1]["text"] == csat.REQUEST_TEXT
+    assert reply[-2]["sender"] == "bot" and reply[-1]["text"] == csat.REQUEST_TEXT
     assert customer.say("5", '/csat{"score":5}')["messages"][-1]["text"] == csat.THANKS_TEXT
     assert [score for _, score, _ in ratings(live_app)] == [5]

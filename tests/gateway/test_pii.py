@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.orders import normalise_order_number
+from common.order_numbers import normalise_order_number
 from common.pii import mask
 
 
@@ -90,9 +90,9 @@ def test_the_default_pattern_masks_what_the_bot_reads_as_an_order_number(text: s
 def test_the_action_servers_feedback_record_is_masked(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 
-    from actions.feedback_store import record_feedback
+    from common.feedback_log import FeedbackLog
 
-    record_feedback("s-1", "versand-kosten", False, "button", "Paket LG-123456 an a@b.de?", db=tmp_path / "f.db")
+    FeedbackLog(tmp_path / "f.db").record("s-1", "versand-kosten", False, "button", "Paket LG-123456 an a@b.de?")
     with sqlite3.connect(tmp_path / "f.db") as connection:
         [(question,)] = connection.execute("SELECT question FROM feedback").fetchall()
     connection.close()

@@ -14,10 +14,9 @@ from privacy_helpers import customer_with_everything, tracker_senders
 from sqlalchemy import func, select
 from unanswered_helpers import csrf_of, login
 
-from actions.feedback_store import record_feedback
-from bot.customers.action_feedback import ActionFeedback
 from bot.db import get_session
 from bot.models import Contact, ContactIdentifier, Conversation, Message, Rating, Role, UnansweredQuestion
+from common.feedback_log import FeedbackLog
 
 EMAIL = "erika.muster@example.com"
 stores, app = privacy_helpers.stores, privacy_helpers.app  # the two stores and the gateway writing to them
@@ -120,7 +119,7 @@ def test_delete_needs_confirmation_then_removes_everything(
             Message.conversation_id == mine.id)) == 0
         assert session.get(Conversation, other.id) is not None
     assert tracker_senders(tracker_db) == {other.rasa_sender_id}
-    assert [r["sender_id"] for r in ActionFeedback(feedback_db).rows([mine.rasa_sender_id, other.rasa_sender_id])] \
+    assert [r["sender_id"] for r in FeedbackLog(feedback_db).rows([mine.rasa_sender_id, other.rasa_sender_id])] \
         == [other.rasa_sender_id]
     assert any(f"privacy erasure: contact {mine.contact_id}" in r.getMessage() for r in caplog.records)
     assert admin.client.get(url).status_code == 404
@@ -140,5 +139,5 @@ def test_stores_that_were_never_written_are_empty_not_errors(app: Flask, stores:
     page = admin.client.get(f"/admin/privacy/contacts/{contact_id}/delete").get_data(as_text=True)
     assert admin.client.post(f"/admin/privacy/contacts/{contact_id}/delete",
                              data={"csrf_token": csrf_of(page), "confirm": "ja"}).status_code == 302
-    record_feedback("someone", None, True, "button", "x", db=feedback_db)  # the file now exists, the customer is gone
-    assert ActionFeedback(feedback_db).rows(["someone"])[0]["helpful"] == 1
+    FeedbackLog(feedback_db).record("someone", None, True, "button", "x")  # the file now exists, the customer is gone
+    assert FeedbackLog(feedback_db).rows(["someone"])[0]["helpful"] == 1

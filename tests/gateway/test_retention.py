@@ -13,10 +13,9 @@ from gateway_helpers import ScriptedRasa
 from privacy_helpers import add_tracker_events, customer_with_everything, tracker_senders
 from sqlalchemy import func, select, update
 
-from actions.feedback_store import record_feedback
-from bot.customers.action_feedback import ActionFeedback
 from bot.db import get_session
 from bot.models import Contact, Conversation, Message, Rating, UnansweredQuestion, now
+from common.feedback_log import FeedbackLog
 
 stores, app = privacy_helpers.stores, privacy_helpers.app  # the two stores and the gateway writing to them
 
@@ -39,7 +38,7 @@ def old_and_new(app: Flask, rasa: ScriptedRasa, stores: tuple[Path, Path]) -> tu
     add_tracker_events(tracker_db, "rest-only-sender", ["hallo"], timestamp=sqlite_now - 100 * 86400)
     _age_tracker(tracker_db, old.rasa_sender_id, sqlite_now - 100 * 86400)
     _age_tracker(tracker_db, new.rasa_sender_id, sqlite_now)
-    record_feedback("ancient", None, True, "button", "frage", db=feedback_db)
+    FeedbackLog(feedback_db).record("ancient", None, True, "button", "frage")
     _age_feedback(feedback_db, "ancient", (now() - timedelta(days=100)).isoformat(timespec="seconds"))
     return old, new
 
@@ -99,8 +98,8 @@ def test_purge_deletes_the_old_keeps_the_new(
         kept = [(q.conversation_id, q.message_id) for q in session.scalars(select(UnansweredQuestion))]
     assert sorted(kept, key=str) == sorted([(None, None), (new.id, kept[1][1] or kept[0][1])], key=str)  # no link
     assert tracker_senders(tracker_db) == {new.rasa_sender_id}
-    assert ActionFeedback(feedback_db).rows(["ancient", old.rasa_sender_id]) == []  # 100 days old / its tracker's
-    assert [r["sender_id"] for r in ActionFeedback(feedback_db).rows([new.rasa_sender_id])] == [new.rasa_sender_id]
+    assert FeedbackLog(feedback_db).rows(["ancient", old.rasa_sender_id]) == []  # 100 days old / its tracker's
+    assert [r["sender_id"] for r in FeedbackLog(feedback_db).rows([new.rasa_sender_id])] == [new.rasa_sender_id]
     again = app.test_cli_runner().invoke(args=["purge", "--older-than-days", "30"])
     assert "conversations" not in again.output and table_counts(app) == after
 

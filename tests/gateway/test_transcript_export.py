@@ -52,7 +52,7 @@ def test_export_json_and_text(app: Flask, customer: Customer, rasa: ScriptedRasa
     assert text.status_code == 200 and text.mimetype == "text/plain"
     assert text.headers["Content-Disposition"] == f'attachment; filename="gespraech-{cid}.txt"'
     body = text.get_data(as_text=True)
-    assert f"Gespräch {cid} · Kanal: web" in body
+    assert f"Gespräch {cid} · Kanal: Web-Chat" in body
     assert "Übergabegrund: requested – Übergabe: requested." in body
     assert "Kandidat: Was kostet der Versand? [versand-kosten] – 0.42" in body
     assert "Kunde: Nein [Feedback: nicht hilfreich]" in body

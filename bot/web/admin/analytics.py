@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from wtforms import DateField, Form, SelectField
 from wtforms.validators import Optional
 
+from bot import channels
 from bot.analytics import charts
 from bot.analytics.figures import Figures, Report, berlin_day, build
 from bot.db import get_session
@@ -24,7 +25,6 @@ bp = Blueprint("admin_analytics", __name__, url_prefix="/admin/analytics")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 HALF = 420  # the viewBox width of charts in a half-width column: their text stays legible
-CHANNEL_NAMES = {"web": "Website", "messenger": "Messenger", "sms": "SMS"}
 
 
 class FilterForm(Form):
@@ -32,7 +32,7 @@ class FilterForm(Form):
 
     start = DateField("Von", validators=[Optional()])
     end = DateField("Bis", validators=[Optional()])
-    channel = SelectField("Kanal", choices=[("", "alle"), *CHANNEL_NAMES.items()], validators=[Optional()])
+    channel = SelectField("Kanal", choices=[("", "alle"), *channels.LABELS.items()], validators=[Optional()])
 
 
 def report_from_request() -> Report:
@@ -73,7 +73,7 @@ def dashboard():  # type: ignore[no-untyped-def]
         cells=cells,
         by_channel=report.by_channel(),
         entries=report.entries(),
-        channel_names=CHANNEL_NAMES,
+        channel_names=channels.LABELS,
         query=request.query_string.decode(),
         conversations_chart=channel_chart(report, cells, "conversations", "Gespräche"),
         messages_chart=channel_chart(report, cells, "messages", "Nachrichten", width=HALF),

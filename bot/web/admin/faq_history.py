@@ -2,17 +2,14 @@
 
 The gateway keeps the knowledge base's decision with each customer question (`Message.payload["decision"]`,
 bot/channel.py); the feedback buttons arrive as the customer's next message (`payload["intent"]`). The action
-server also counts feedback per entry in its own SQLite file (actions/feedback_store.py), which includes
-conversations that did not go through the gateway.
+server also counts feedback per entry in its own log (common/feedback_log.py, `FeedbackLog.counts`), which
+includes conversations that did not go through the gateway.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,12 +36,6 @@ class AskedQuestion:
     confidence: float | None
     feedback: str | None
     """The customer's next message when it was a feedback button: hilfreich / nicht hilfreich / nichts davon."""
-
-
-@dataclass(frozen=True)
-class FeedbackCounts:
-    helpful: int = 0
-    not_helpful: int = 0
 
 
 def answered_questions(session: Session, faq_id: str, limit: int = 50) -> list[AskedQuestion]:
@@ -110,18 +101,3 @@ def _with_feedback(session: Session, questions: list[Message]) -> list[AskedQues
             )
         )
     return result
-
-
-def action_server_feedback(db: Path, faq_id: str) -> FeedbackCounts:
-    """Helpful / not helpful for the entry in the action server's feedback file (read-only; absent = none)."""
-    if not db.exists():
-        return FeedbackCounts()
-    try:
-        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as connection:
-            rows = connection.execute(
-                "SELECT helpful, COUNT(*) FROM feedback WHERE faq_id = ? GROUP BY helpful", (faq_id,)
-            ).fetchall()
-    except sqlite3.Error:  # no table yet, or a file that is not ours: no numbers rather than an error page
-        return FeedbackCounts()
-    counts = dict(rows)
-    return FeedbackCounts(helpful=counts.get(1, 0), not_helpful=counts.get(0, 0))
