@@ -16,6 +16,7 @@ from bot import config, create_app
 from bot.db import get_session
 from bot.models import Agent, Role
 from bot.web import auth
+from common.settings_errors import SettingsError
 from knowledge_base import training as faq_training
 from knowledge_base.settings import Settings as KnowledgeBaseSettings
 from rasa_runtime import training
@@ -61,8 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     # restore it so `make run &` followed by `kill -INT` stops like Ctrl-C does.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        app = create_app()  # settings first: a bad one stops the start before Rasa trains
+    except (SettingsError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
+        return 2
     training.ensure_trained()
-    app = create_app()
     password = ensure_demo_agent(app)
     try:
         with (
