@@ -23,10 +23,11 @@ from bot.customers.retention import purge_command
 from bot.db import get_session
 from bot.models import Contact, Conversation, Role
 from bot.web.auth import role_required
+from common.logging_setup import AUDIT_LOGGER
 
 bp = Blueprint("admin_privacy", __name__, url_prefix="/admin/privacy", cli_group=None)
 bp.cli.add_command(purge_command)
-audit = logging.getLogger("auskunft.audit")
+audit = logging.getLogger(AUDIT_LOGGER)
 
 
 def stores(app: Flask) -> tuple[RasaTrackers, ActionFeedback]:
