@@ -98,6 +98,7 @@ def logging_config(
             AUDIT_LOGGER: {"handlers": ["audit"], "level": "INFO", "propagate": True},
             # request lines carry client addresses: on the console as before, not kept in a file
             "werkzeug": {"handlers": ["console"], "propagate": False},
+            "faiss.loader": {"level": "WARNING"},  # which CPU instructions it tried, at every start
         },
         "root": {"handlers": ["console", "file"], "level": settings.level},
     }

@@ -30,7 +30,7 @@ from common.logging_setup import (
 from common.settings_errors import SettingsError
 from knowledge_base.tools import cli as kb_cli
 
-CONFIGURED = ("", AUDIT_LOGGER, "werkzeug")
+CONFIGURED = ("", AUDIT_LOGGER, "werkzeug", "faiss.loader")
 """The loggers configure_logging changes (root included)."""
 
 

@@ -26,7 +26,7 @@ stores, app = privacy_helpers.stores, privacy_helpers.app  # the gateway with Ra
 @pytest.fixture
 def audit_log(tmp_path: Path) -> Iterator[Path]:
     """Logging as a real gateway sets it up, into tmp_path; pytest's own set-up comes back afterwards."""
-    loggers = [logging.getLogger(name) for name in ("", AUDIT_LOGGER, "werkzeug")]
+    loggers = [logging.getLogger(name) for name in ("", AUDIT_LOGGER, "werkzeug", "faiss.loader")]
     saved = [(logger, logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
     configure_logging("gateway", LogSettings(dir=tmp_path / "log"))
     yield tmp_path / "log" / "audit.log"
