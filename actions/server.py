@@ -15,13 +15,14 @@ import os
 import sys
 from functools import partial
 
-from rasa_sdk import endpoint, utils
-from rasa_sdk.constants import DEFAULT_KEEP_ALIVE_TIMEOUT
+from rasa_sdk import endpoint
+from rasa_sdk.constants import DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_LOG_LEVEL_LIBRARIES, ENV_LOG_LEVEL_LIBRARIES
 from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from common.logging_setup import configure_logging
 from knowledge_base import service
 from knowledge_base.reload_token import is_authorized, reload_token
 
@@ -46,9 +47,15 @@ def create_app(actions_package: str = "actions", token: str | None = None) -> Sa
 
 def main(argv: list[str] | None = None) -> None:
     """Same arguments as `python -m rasa_sdk`; one process (no Sanic workers), as rasa_sdk runs by default."""
-    args = endpoint.create_argument_parser().parse_args(argv)
-    utils.configure_colored_logging(args.loglevel)
-    utils.update_sanic_log_level()
+    parser = endpoint.create_argument_parser()
+    parser.set_defaults(loglevel=None)  # no -v/-vv/--quiet: AUSKUNFT_LOG_LEVEL decides
+    args = parser.parse_args(argv)
+    configure_logging("actions")
+    if args.loglevel is not None:
+        logging.getLogger().setLevel(args.loglevel)
+    # Sanic as quiet as rasa_sdk keeps it, but into our handlers (rasa_sdk's own set-up cut it off from them)
+    for name in ("sanic.root", "sanic.error", "sanic.access"):
+        logging.getLogger(name).setLevel(os.environ.get(ENV_LOG_LEVEL_LIBRARIES, DEFAULT_LOG_LEVEL_LIBRARIES))
     app = create_app(args.actions or args.actions_module or "actions")
     app.config.KEEP_ALIVE_TIMEOUT = DEFAULT_KEEP_ALIVE_TIMEOUT
     app.register_listener(partial(endpoint.load_tracer_provider, args.endpoints), "before_server_start")

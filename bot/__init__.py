@@ -11,11 +11,21 @@ from bot.conversation.availability import Availability
 from bot.hub import Hub
 from bot.integrations.rasa_client import RasaClient
 from bot.models import now
+from common.logging_setup import configure_logging
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The gateway; `test_config` overrides settings, and a test app leaves logging to pytest.
+
+    Settings are checked first: a bad value raises SettingsError naming the variable. Without `test_config` this
+    is a real process (`python -m bot run`, `flask --app bot …`, a WSGI server), so it then sets up logging:
+    stderr, var/log/gateway.log and the audit log.
+    """
+    settings = config.from_env()
+    if test_config is None:
+        configure_logging("gateway")
     app = Flask(__name__, instance_relative_config=False)
-    app.config.from_mapping(config.from_env())
+    app.config.from_mapping(settings)
     if test_config is not None:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 import signal
 import sys
 import threading
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
 from bot import config, create_app
 from bot.db import get_session
 from bot.models import Agent, Role
 from bot.web import auth
+from common.logging_setup import AUDIT_LOGGER
+from common.settings_errors import SettingsError
 from knowledge_base import training as faq_training
 from knowledge_base.settings import Settings as KnowledgeBaseSettings
 from rasa_runtime import training
 from rasa_runtime.processes import Services, Settings
 
 DEMO_EMAIL = "demo@auskunft.local"
+audit = logging.getLogger(AUDIT_LOGGER)
 
 
 def demo_password() -> str:
@@ -40,12 +44,18 @@ def ensure_demo_agent(app) -> str:  # type: ignore[no-untyped-def]
     password = demo_password()
     with app.app_context():
         try:
-            auth.create_agent(DEMO_EMAIL, "Demo-Agent", password, Role.ADMIN)
+            agent = auth.create_agent(DEMO_EMAIL, "Demo-Agent", password, Role.ADMIN)
+            audit.info("account created: agent %d, role %s (demo account, by python -m bot run)", agent.id, agent.role)
         except ValueError:
             session = get_session()
             session.rollback()  # exists already; an older database made it an agent only
-            session.execute(update(Agent).where(Agent.email == DEMO_EMAIL).values(role=Role.ADMIN))
+            changed = session.execute(
+                update(Agent).where(Agent.email == DEMO_EMAIL, Agent.role != Role.ADMIN).values(role=Role.ADMIN)
+            ).rowcount
             session.commit()
+            if changed:
+                demo_id = session.scalar(select(Agent.id).where(Agent.email == DEMO_EMAIL))
+                audit.info("role changed: agent %d to %s (demo account, by python -m bot run)", demo_id, Role.ADMIN)
     return password
 
 
@@ -61,8 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     # restore it so `make run &` followed by `kill -INT` stops like Ctrl-C does.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        app = create_app()  # logging and settings first: a bad setting stops the start before Rasa trains
+    except (SettingsError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
+        return 2
     training.ensure_trained()
-    app = create_app()
     password = ensure_demo_agent(app)
     try:
         with (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import click
@@ -9,6 +10,9 @@ from flask.cli import with_appcontext
 
 from bot.models import Role
 from bot.web import auth
+from common.logging_setup import AUDIT_LOGGER
+
+audit = logging.getLogger(AUDIT_LOGGER)
 
 
 @click.command("create-agent")
@@ -30,4 +34,5 @@ def create_agent_command(email: str, name: str, role: str) -> None:
         agent = auth.create_agent(email, name, password, Role(role))
     except ValueError as error:
         raise click.ClickException(str(error)) from error
+    audit.info("account created: agent %d, role %s (by flask create-agent)", agent.id, agent.role)
     click.echo(f"Zugang {agent.email} ({agent.role}) angelegt.")

@@ -1,15 +1,34 @@
-"""Settings from the environment; the secret key is generated once into var/ so it never lands in git."""
+"""The gateway's settings: one pydantic-settings class, validated at start, that yields the Flask config.
+
+Read from `AUSKUNFT_*` environment variables and a TOML file outside git (`AUSKUNFT_CONFIG_FILE`, else
+`var/auskunft.toml` if present; for secrets that should not sit in a service's environment); the environment wins
+over the file. Every value is checked when the gateway starts, so a typo stops it with a message naming the
+variable instead of surfacing as a crash (or a silently wrong flag) later. The secret key is generated once
+into var/ so it never lands in git.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.conversation.availability import DEFAULT_HOURS, parse_hours
+from common.settings_errors import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
+ENV_PREFIX = "AUSKUNFT_"
+CONFIG_FILE_ENV = "AUSKUNFT_CONFIG_FILE"
 
 
 def secret_key(path: Path) -> str:
@@ -26,76 +45,148 @@ def secret_key(path: Path) -> str:
     return key
 
 
-def config_file() -> dict[str, str]:
-    """`AUSKUNFT_*` settings from a TOML file outside git: `AUSKUNFT_CONFIG_FILE`, else `var/auskunft.toml` if present.
-
-    For secrets (the Messenger app secret and page token, the Twilio auth token) that should not sit in a
-    service's environment; a variable set in the environment wins over the file.
-    """
-    path = Path(os.environ.get("AUSKUNFT_CONFIG_FILE") or VAR / "auskunft.toml")
-    if not path.exists():
-        if "AUSKUNFT_CONFIG_FILE" in os.environ:
-            raise FileNotFoundError(f"AUSKUNFT_CONFIG_FILE names {path}, which does not exist")
-        return {}
-    with path.open("rb") as handle:
-        values = tomllib.load(handle)
-    return {str(key): str(value) for key, value in values.items() if not isinstance(value, dict | list)}
+def config_file() -> Path | None:
+    """`AUSKUNFT_CONFIG_FILE`, else `var/auskunft.toml` if present; a named file that does not exist is an error."""
+    named = os.environ.get(CONFIG_FILE_ENV)
+    path = Path(named) if named else VAR / "auskunft.toml"
+    if path.exists():
+        return path
+    if named:
+        raise FileNotFoundError(f"{CONFIG_FILE_ENV} names {path}, which does not exist")
+    return None
 
 
-def channel_settings(file: dict[str, str]) -> dict[str, Any]:
-    """Messenger and SMS (Twilio); a channel without its secrets stays switched off (its webhook answers 404)."""
+class PrefixedTomlSource(TomlConfigSettingsSource):
+    """The file spells settings as the environment does (`AUSKUNFT_TWILIO_AUTH_TOKEN = "…"`), so one line can
+    move between the two; other keys and tables are not ours and are left alone."""
 
-    def get(name: str, default: str = "") -> str:
-        return os.environ.get(name) or file.get(name) or default
+    def _read_file(self, file_path: Path) -> dict[str, Any]:  # type: ignore[override]
+        return {
+            key[len(ENV_PREFIX):].lower(): value
+            for key, value in super()._read_file(file_path).items()
+            if key.upper().startswith(ENV_PREFIX)
+        }
 
-    return {
-        "PUBLIC_URL": get("AUSKUNFT_PUBLIC_URL").rstrip("/"),
-        "MESSENGER_APP_SECRET": get("AUSKUNFT_MESSENGER_APP_SECRET"),
-        "MESSENGER_PAGE_TOKEN": get("AUSKUNFT_MESSENGER_PAGE_TOKEN"),
-        "MESSENGER_VERIFY_TOKEN": get("AUSKUNFT_MESSENGER_VERIFY_TOKEN"),
-        "MESSENGER_HUMAN_AGENT_TAG": get("AUSKUNFT_MESSENGER_HUMAN_AGENT_TAG", "false").lower() == "true",
-        "GRAPH_API_URL": get("AUSKUNFT_GRAPH_API_URL", "https://graph.facebook.com").rstrip("/"),
-        "GRAPH_API_VERSION": get("AUSKUNFT_GRAPH_API_VERSION", "v21.0"),
-        "TWILIO_ACCOUNT_SID": get("AUSKUNFT_TWILIO_ACCOUNT_SID"),
-        "TWILIO_AUTH_TOKEN": get("AUSKUNFT_TWILIO_AUTH_TOKEN"),
-        "TWILIO_FROM_NUMBER": get("AUSKUNFT_TWILIO_FROM_NUMBER"),
-        "TWILIO_MESSAGING_SERVICE_SID": get("AUSKUNFT_TWILIO_MESSAGING_SERVICE_SID"),
-        "TWILIO_API_URL": get("AUSKUNFT_TWILIO_API_URL", "https://api.twilio.com").rstrip("/"),
-        "SMS_REPLY_MODE": get("AUSKUNFT_SMS_REPLY_MODE", "twiml"),  # twiml | api
-        "SMS_MORE_URL": get("AUSKUNFT_SMS_MORE_URL"),
-        "FAQ_DIR": get("AUSKUNFT_FAQ_DIR", str(ROOT / "knowledge_base" / "faqs")),  # the SMS short answers
-        "CHANNEL_TIMEOUT": float(get("AUSKUNFT_CHANNEL_TIMEOUT", "10")),
-        "DELIVERY_MAX_ATTEMPTS": int(get("AUSKUNFT_DELIVERY_MAX_ATTEMPTS", "6")),
-        "DELIVERY_BACKOFF_SECONDS": float(get("AUSKUNFT_DELIVERY_BACKOFF_SECONDS", "2")),
-        "DELIVERY_WORKER": True,  # tests switch the background sender off and drive it by hand
-    }
+
+class GatewaySettings(BaseSettings):
+    """Every `AUSKUNFT_*` setting of the gateway, with its default; `flask_config()` is what the app reads."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,  # `AUSKUNFT_SMTP_PORT=` means "not set", as it did before
+        extra="ignore",
+        coerce_numbers_to_str=True,  # TOML `AUSKUNFT_TWILIO_FROM_NUMBER = 4915…` is still a string setting
+    )
+
+    database_url: str = f"sqlite:///{VAR / 'gateway.db'}"
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout: float = Field(default=30.0, gt=0)
+    secure_cookies: bool = False
+    """The session cookie travels over HTTPS only; off for the plain-HTTP localhost demo."""
+    max_message_chars: int = Field(default=4000, ge=1)
+    business_hours: str = DEFAULT_HOURS
+    """Europe/Berlin, e.g. "mo-fr 08:00-20:00; sa 09:00-16:00" (the demo shop's service times)."""
+    agent_online_minutes: float = Field(default=5.0, gt=0)
+    # the transcript by e-mail; without a host the widget's endpoint answers 503
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    mail_from: str = "kundenservice@localhost"
+    metrics_token: SecretStr = SecretStr("")
+    """/metrics: a bearer token for Prometheus; unset = only requests from this machine."""
+    # Messenger and SMS (Twilio); a channel without its secrets stays switched off (its webhook answers 404)
+    public_url: str = ""
+    messenger_app_secret: SecretStr = SecretStr("")
+    messenger_page_token: SecretStr = SecretStr("")
+    messenger_verify_token: SecretStr = SecretStr("")
+    messenger_human_agent_tag: bool = False
+    graph_api_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v21.0"
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    sms_reply_mode: Literal["twiml", "api"] = "twiml"
+    sms_more_url: str = ""
+    faq_dir: Path = ROOT / "knowledge_base" / "faqs"
+    """For the SMS short answers."""
+    channel_timeout: float = Field(default=10.0, gt=0)
+    delivery_max_attempts: int = Field(default=6, ge=1)
+    delivery_backoff_seconds: float = Field(default=2.0, ge=0)
+
+    @field_validator("business_hours")
+    @classmethod
+    def _readable_hours(cls, spec: str) -> str:
+        parse_hours(spec)  # the one parser of the spec; its HoursError says what is wrong
+        return spec
+
+    @field_validator("public_url", "graph_api_url", "twilio_api_url")
+    @classmethod
+    def _no_trailing_slash(cls, url: str) -> str:
+        return url.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the TOML file (earlier wins)."""
+        path = config_file()
+        if path is None:
+            return init_settings, env_settings
+        return init_settings, env_settings, PrefixedTomlSource(settings_cls, toml_file=path)
+
+    def flask_config(self) -> dict[str, Any]:
+        """The Flask config keys the rest of the gateway reads (unchanged by the move to pydantic-settings)."""
+        return {
+            "PUBLIC_URL": self.public_url,
+            "MESSENGER_APP_SECRET": self.messenger_app_secret.get_secret_value(),
+            "MESSENGER_PAGE_TOKEN": self.messenger_page_token.get_secret_value(),
+            "MESSENGER_VERIFY_TOKEN": self.messenger_verify_token.get_secret_value(),
+            "MESSENGER_HUMAN_AGENT_TAG": self.messenger_human_agent_tag,
+            "GRAPH_API_URL": self.graph_api_url,
+            "GRAPH_API_VERSION": self.graph_api_version,
+            "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": self.twilio_auth_token.get_secret_value(),
+            "TWILIO_FROM_NUMBER": self.twilio_from_number,
+            "TWILIO_MESSAGING_SERVICE_SID": self.twilio_messaging_service_sid,
+            "TWILIO_API_URL": self.twilio_api_url,
+            "SMS_REPLY_MODE": self.sms_reply_mode,
+            "SMS_MORE_URL": self.sms_more_url,
+            "FAQ_DIR": str(self.faq_dir),
+            "CHANNEL_TIMEOUT": self.channel_timeout,
+            "DELIVERY_MAX_ATTEMPTS": self.delivery_max_attempts,
+            "DELIVERY_BACKOFF_SECONDS": self.delivery_backoff_seconds,
+            "DELIVERY_WORKER": True,  # tests switch the background sender off and drive it by hand
+            "DATABASE_URL": self.database_url,
+            "RASA_URL": self.rasa_url,
+            "RASA_TIMEOUT": self.rasa_timeout,
+            "SESSION_COOKIE_SECURE": self.secure_cookies,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "MAX_MESSAGE_CHARS": self.max_message_chars,
+            "MAX_CONTENT_LENGTH": 256 * 1024,
+            "SSE_KEEPALIVE_SECONDS": 15.0,
+            "BUSINESS_HOURS": self.business_hours,
+            "AGENT_ONLINE_MINUTES": self.agent_online_minutes,
+            "SMTP_HOST": self.smtp_host,
+            "SMTP_PORT": self.smtp_port,
+            "SMTP_USER": self.smtp_user,
+            "SMTP_PASSWORD": self.smtp_password.get_secret_value(),
+            "SMTP_STARTTLS": self.smtp_starttls,
+            "MAIL_FROM": self.mail_from,
+            "MAX_TRANSCRIPT_MAILS": 3,
+            "METRICS_TOKEN": self.metrics_token.get_secret_value(),
+        }
 
 
 def from_env() -> dict[str, Any]:
-    """The defaults, overridden by `AUSKUNFT_*` variables (and, for channel secrets, the config file)."""
-    return {
-        **channel_settings(config_file()),
-        "DATABASE_URL": os.environ.get("AUSKUNFT_DATABASE_URL", f"sqlite:///{VAR / 'gateway.db'}"),
-        "RASA_URL": os.environ.get("AUSKUNFT_RASA_URL", "http://127.0.0.1:5005"),
-        "RASA_TIMEOUT": float(os.environ.get("AUSKUNFT_RASA_TIMEOUT", "30")),
-        # the session cookie travels over HTTPS only, unless running on plain-HTTP localhost for the demo
-        "SESSION_COOKIE_SECURE": os.environ.get("AUSKUNFT_SECURE_COOKIES", "false").lower() == "true",
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "MAX_MESSAGE_CHARS": int(os.environ.get("AUSKUNFT_MAX_MESSAGE_CHARS", "4000")),
-        "MAX_CONTENT_LENGTH": 256 * 1024,
-        "SSE_KEEPALIVE_SECONDS": 15.0,
-        # Europe/Berlin; e.g. "mo-fr 08:00-20:00; sa 09:00-16:00" (the demo shop's service times)
-        "BUSINESS_HOURS": os.environ.get("AUSKUNFT_BUSINESS_HOURS", "mo-fr 08:00-20:00; sa 09:00-16:00"),
-        "AGENT_ONLINE_MINUTES": float(os.environ.get("AUSKUNFT_AGENT_ONLINE_MINUTES", "5")),
-        # the transcript by e-mail; without a host the widget's endpoint answers 503
-        "SMTP_HOST": os.environ.get("AUSKUNFT_SMTP_HOST", ""),
-        "SMTP_PORT": int(os.environ.get("AUSKUNFT_SMTP_PORT", "587")),
-        "SMTP_USER": os.environ.get("AUSKUNFT_SMTP_USER", ""),
-        "SMTP_PASSWORD": os.environ.get("AUSKUNFT_SMTP_PASSWORD", ""),
-        "SMTP_STARTTLS": os.environ.get("AUSKUNFT_SMTP_STARTTLS", "true").lower() == "true",
-        "MAIL_FROM": os.environ.get("AUSKUNFT_MAIL_FROM", "kundenservice@localhost"),
-        "MAX_TRANSCRIPT_MAILS": 3,
-        # /metrics: a bearer token for Prometheus; unset = only requests from this machine
-        "METRICS_TOKEN": os.environ.get("AUSKUNFT_METRICS_TOKEN", ""),
-    }
+    """The Flask config from the environment and the config file; raises SettingsError for a bad value."""
+    return load_settings(GatewaySettings).flask_config()

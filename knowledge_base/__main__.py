@@ -1,5 +1,5 @@
 """Entry point for `python -m knowledge_base`."""
 
-from knowledge_base.tools.cli import cli
+from knowledge_base.tools.cli import main
 
-cli()
+main()

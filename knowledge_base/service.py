@@ -10,13 +10,14 @@ background when it appears, so the editors' pages and the bot serve the same mod
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 
+from common.settings_errors import load_settings
 from knowledge_base.authoring.reload_report import ReloadResult
 from knowledge_base.engine import KnowledgeBase
+from knowledge_base.settings import Settings
 from knowledge_base.watcher import FaqWatcher
 
 log = logging.getLogger(__name__)
@@ -123,11 +124,6 @@ def _swap_in_trained_model(kb: KnowledgeBase) -> None:
         log.exception("could not switch to the fine-tuned model")
 
 
-def watch_from_environment() -> bool:
-    """`AUSKUNFT_KB_WATCH` (default on): whether a process watches the FAQ folder."""
-    return os.environ.get("AUSKUNFT_KB_WATCH", "true").lower() != "false"
-
-
 _shared_lock = threading.Lock()
 _shared: KnowledgeService | None = None
 
@@ -137,7 +133,7 @@ def shared() -> KnowledgeService:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = KnowledgeService(watch=watch_from_environment())
+            _shared = KnowledgeService(watch=load_settings(Settings).kb_watch)
         return _shared
 
 

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     passage_prompt: str = "passage: "
     use_trained_model: bool = True
     """Prefer a model fine-tuned on this knowledge base (`train`) when one exists."""
+    kb_watch: bool = True
+    """`AUSKUNFT_KB_WATCH`: reload when FAQ files are saved. Like every flag, 1/true/yes/on or 0/false/no/off."""
     answer_weight: float = 0.5
     lexical_weight: float = 0.1
     torch_threads: int = Field(default=1, ge=1)

@@ -115,6 +115,15 @@ def real_embedder():
     return SentenceTransformerEmbedder(REAL_MODEL, threads=2)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Whatever logs during the tests (the action server, a CLI run) writes here, never into the repo's var/log."""
+    folder = tmp_path_factory.mktemp("log")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUSKUNFT_LOG_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def rasa_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Tracker, feedback and order databases and the logs of the tests' Rasa."""

@@ -29,8 +29,9 @@ from bot.customers.rasa_trackers import RasaTrackers, TrackerStoreUnsupported
 from bot.db import get_session
 from bot.models import Contact, Conversation, now
 from common.feedback_log import FeedbackLog
+from common.logging_setup import AUDIT_LOGGER
 
-log = logging.getLogger("auskunft.audit")
+audit = logging.getLogger(AUDIT_LOGGER)
 KEEP_UNLINKED = ("unanswered_questions",)
 
 
@@ -79,9 +80,9 @@ def purge(
     report.action_server_feedback = feedback.purge(senders, cutoff)
     report.rows = dict(sorted(delete_selection(session, selection, unlink=KEEP_UNLINKED).items()))
     session.commit()
-    log.info("purge older than %d days (before %s): %s, %d Rasa conversations (%d events), %d feedback records",
-             older_than_days, cutoff.isoformat(timespec="seconds"), report.rows, report.rasa_conversations,
-             report.rasa_events, report.action_server_feedback)
+    audit.info("purge older than %d days (before %s) by flask purge: %s, %d Rasa conversations (%d events), "
+               "%d feedback records", older_than_days, cutoff.isoformat(timespec="seconds"), report.rows,
+               report.rasa_conversations, report.rasa_events, report.action_server_feedback)
     return report
 
 

@@ -19,9 +19,10 @@ from flask import Flask
 
 from bot import metrics
 from bot.integrations.faq_search import KnowledgeBaseSearch
+from common.settings_errors import load_settings
 from knowledge_base.authoring.reload_report import ReloadResult
 from knowledge_base.reload_token import authorization_header, reload_token
-from knowledge_base.service import watch_from_environment
+from knowledge_base.settings import Settings
 
 DEFAULT_ACTIONS_URL = "http://127.0.0.1:5055"
 ACTIONS_TIMEOUT = 120.0
@@ -101,7 +102,7 @@ def watch_enabled(app: Flask) -> bool:
     configured = app.config.get("KB_WATCH")
     if configured is not None:
         return bool(configured)
-    return watch_from_environment()
+    return load_settings(Settings).kb_watch
 
 
 def actions_url(app: Flask) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -13,8 +15,10 @@ from wtforms.validators import DataRequired, Length
 from bot.conversation.availability import mark_seen
 from bot.db import get_session
 from bot.models import Agent, Role
+from common.logging_setup import AUDIT_LOGGER
 
 bp = Blueprint("auth", __name__, url_prefix="/agent")
+audit = logging.getLogger(AUDIT_LOGGER)
 
 
 class LoginForm(FlaskForm):
@@ -41,12 +45,15 @@ def login():  # type: ignore[no-untyped-def]
         agent = get_session().scalar(select(Agent).where(Agent.email == form.email.data.lower()))
         if agent is not None and check_password_hash(agent.password_hash, form.password.data):
             login_user(agent)
+            audit.info("login: agent %d", agent.id)
             mark_seen(get_session(), agent, current_app.extensions["clock"](), force=True)
             target = request.args.get("next", "")
             # only paths inside the inbox or the editors' pages: no open redirect
             if target.startswith(("/agent", "/admin")) and not target.startswith("//"):
                 return redirect(target)
             return redirect(url_for("inbox.queue") if agent.has_role(Role.AGENT) else "/admin/")
+        # never the typed address: it may be a customer's or a typo of one; a known account by its number
+        audit.info("login failed: %s", "unknown account" if agent is None else f"agent {agent.id}, wrong password")
         flash("E-Mail oder Passwort ist falsch.")
     return render_template("agent/login.html", form=form), 200 if request.method == "GET" else 401
 
@@ -56,5 +63,6 @@ def login():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     current_user.last_seen_at = None  # logged out: no longer online, even within the presence window
     get_session().commit()
+    audit.info("logout: agent %d", current_user.id)
     logout_user()
     return redirect(url_for("auth.login"))

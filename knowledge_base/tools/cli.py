@@ -11,6 +11,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from common.logging_setup import configure_logging, progress_bars_wanted, set_console_level
+from common.settings_errors import SettingsError
 from knowledge_base import training
 from knowledge_base.authoring.faq_files import content_hash, load_faqs
 from knowledge_base.authoring.lint import lint
@@ -24,11 +26,21 @@ from knowledge_base.tools.importer import FaqImportError, read_rows, rows_to_ent
 console = Console()
 
 
+def main() -> None:
+    """`python -m knowledge_base`: logging to var/log/cli.log (stderr only warnings unless -v), then the command."""
+    try:
+        configure_logging("cli", console_level=logging.WARNING)
+    except SettingsError as error:
+        sys.exit(str(error))
+    cli()
+
+
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
 def cli(verbose: bool) -> None:
     """Auskunft knowledge base: check, build, try and evaluate the FAQ."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    if verbose:
+        set_console_level(logging.NOTSET)  # everything the log file gets (AUSKUNFT_LOG_LEVEL)
 
 
 @cli.command("lint")
@@ -54,7 +66,7 @@ def lint_command(path: Path | None, no_collisions: bool, strict: bool) -> None:
 def build() -> None:
     """Build the index (only changed entries are embedded)."""
     kb = KnowledgeBase()
-    collection = kb.reload(show_progress=True)
+    collection = kb.reload(show_progress=progress_bars_wanted())
     for finding in collection.errors:
         click.echo(str(finding), err=True)
     if collection.errors:
@@ -143,7 +155,8 @@ def train() -> None:
             click.echo(str(finding), err=True)
         sys.exit(1)
     entries = [located.entry for located in collection.entries]
-    result = training.train(settings, entries, collection.content_hash(), str(settings.faq_dir.resolve()))
+    result = training.train(settings, entries, collection.content_hash(), str(settings.faq_dir.resolve()),
+                            show_progress=progress_bars_wanted())
     state = "already trained" if result.cached else f"trained in {result.seconds:.0f} s"
     click.echo(f"{state}: {result.pairs} pairs → {result.path}")
 
@@ -176,7 +189,8 @@ def eval_command(faqs: Path | None, queries: Path, do_train: bool, as_json: bool
         raise click.ClickException(str(exc)) from exc
     kb = KnowledgeBase(settings, persist=False)
     if do_train:
-        training.train(settings, entries, content_hash(entries), source, show_progress=not as_json)
+        progress = not as_json and progress_bars_wanted()
+        training.train(settings, entries, content_hash(entries), source, show_progress=progress)
     kb.load_entries(entries, source)
     report = evaluate(labelled, kb.rank_and_decide)
     if as_json:

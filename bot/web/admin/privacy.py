@@ -21,9 +21,10 @@ from bot.customers.rasa_trackers import TrackerStoreUnsupported
 from bot.db import get_session
 from bot.models import Contact, Conversation, Role
 from bot.web.access import role_required
+from common.logging_setup import AUDIT_LOGGER
 
 bp = Blueprint("admin_privacy", __name__, url_prefix="/admin/privacy")
-audit = logging.getLogger("auskunft.audit")
+audit = logging.getLogger(AUDIT_LOGGER)
 
 
 @bp.errorhandler(TrackerStoreUnsupported)

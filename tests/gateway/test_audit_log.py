@@ -1,0 +1,113 @@
+"""The audit log (var/log/audit.log): logins, failed logins, logout, accounts and their roles, GDPR export and
+erasure, purge — who by staff account number, what, when; never a customer's or a typed e-mail, phone or name."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import privacy_helpers
+import pytest
+from flask import Flask
+from gateway_helpers import ScriptedRasa
+from privacy_helpers import customer_with_everything
+from unanswered_helpers import PASSWORD, csrf_of, login
+
+from bot.db import get_session
+from bot.models import Agent, Conversation, Role
+from common.logging_setup import AUDIT_LOGGER, LogSettings, configure_logging
+
+CUSTOMER_EMAIL, CUSTOMER_PHONE = "erika.muster@example.com", "0151 1234567"
+stores, app = privacy_helpers.stores, privacy_helpers.app  # the gateway with Rasa's and the action server's stores
+
+
+@pytest.fixture
+def audit_log(tmp_path: Path) -> Iterator[Path]:
+    """Logging as a real gateway sets it up, into tmp_path; pytest's own set-up comes back afterwards."""
+    loggers = [logging.getLogger(name) for name in ("", AUDIT_LOGGER, "werkzeug", "faiss.loader")]
+    saved = [(logger, logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    configure_logging("gateway", LogSettings(dir=tmp_path / "log"))
+    yield tmp_path / "log" / "audit.log"
+    for logger, handlers, level, propagate in saved:
+        for handler in logger.handlers:
+            if handler not in handlers:
+                handler.close()
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def lines(path: Path) -> list[str]:
+    """The audit lines without their time stamp (checked to be there)."""
+    result = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        when, what = line.split(" ", 1)
+        assert when[:4].isdigit() and "T" in when, line
+        result.append(what)
+    return result
+
+
+def agent_id(app: Flask, email: str) -> int:
+    with app.app_context():
+        return get_session().query(Agent).filter_by(email=email).one().id
+
+
+def test_logins_failed_logins_and_logout_name_the_account_by_number_only(app: Flask, audit_log: Path) -> None:
+    anna = login(app, Role.AGENT, "anna.agentin@example.com")
+    anna_id = agent_id(app, "anna.agentin@example.com")
+    client = app.test_client()
+    page = client.get("/agent/login").get_data(as_text=True)
+    [csrf] = re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    wrong = client.post("/agent/login", data={"email": "anna.agentin@example.com", "password": "falsch-falsch",
+                                               "csrf_token": csrf})
+    unknown = client.post("/agent/login", data={"email": "tipp.fehler@example.com", "password": PASSWORD,
+                                                 "csrf_token": csrf})
+    assert wrong.status_code == unknown.status_code == 401
+    assert anna.client.post("/agent/logout", data={"csrf_token": anna.csrf}).status_code == 302
+    assert lines(audit_log) == [
+        f"login: agent {anna_id}",
+        f"login failed: agent {anna_id}, wrong password",
+        "login failed: unknown account",
+        f"logout: agent {anna_id}",
+    ]
+    text = audit_log.read_text(encoding="utf-8")
+    assert "@" not in text and "anna" not in text.lower() and "tipp" not in text
+
+
+def test_export_and_erasure_name_the_customer_by_number_and_the_admin_by_number(
+    app: Flask, rasa: ScriptedRasa, stores: tuple[Path, Path], audit_log: Path
+) -> None:
+    mine: Conversation = customer_with_everything(
+        app, app.test_client(), rasa, *stores, CUSTOMER_EMAIL, CUSTOMER_PHONE
+    )
+    admin = login(app, Role.ADMIN, "chefin@example.com")
+    admin_id = agent_id(app, "chefin@example.com")
+    assert admin.client.get(f"/admin/privacy/contacts/{mine.contact_id}/export.json").status_code == 200
+    url = f"/admin/privacy/contacts/{mine.contact_id}/delete"
+    page = admin.client.get(url).get_data(as_text=True)
+    assert admin.client.post(url, data={"csrf_token": csrf_of(page), "confirm": "ja"}).status_code == 302
+    login_line, export_line, erasure_line = lines(audit_log)
+    assert login_line == f"login: agent {admin_id}"
+    assert export_line == f"privacy export: contact {mine.contact_id} by agent {admin_id} (1 conversations)"
+    assert erasure_line.startswith(f"privacy erasure: contact {mine.contact_id} by agent {admin_id}: ")
+    text = audit_log.read_text(encoding="utf-8")
+    for personal in (CUSTOMER_EMAIL, "erika", "1234567", "chefin", "Raten zahlen"):
+        assert personal not in text.lower()
+
+
+def test_accounts_created_with_their_role_and_a_purge_are_audited(
+    app: Flask, stores: tuple[Path, Path], audit_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUSKUNFT_AGENT_PASSWORD", PASSWORD)
+    result = app.test_cli_runner().invoke(
+        args=["create-agent", "eva.editorin@example.com", "--name", "Eva Editorin", "--role", "editor"]
+    )
+    assert result.exit_code == 0, result.output
+    assert app.test_cli_runner().invoke(args=["purge", "--older-than-days", "30"]).exit_code == 0
+    created, purged = lines(audit_log)
+    assert created == f"account created: agent {agent_id(app, 'eva.editorin@example.com')}, role editor " \
+                      "(by flask create-agent)"
+    assert purged.startswith("purge older than 30 days (before ") and "by flask purge" in purged
+    assert "eva" not in audit_log.read_text(encoding="utf-8").lower()
