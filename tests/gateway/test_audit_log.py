@@ -19,7 +19,7 @@ from bot.db import get_session
 from bot.models import Agent, Conversation, Role
 from common.logging_setup import AUDIT_LOGGER, LogSettings, configure_logging
 
-CUSTOMER_EMAIL, CUSTOMER_PHONE = "erika.muster@example.com", "0151 1234567"
+CUSTOMER_EMAIL, CUSTOMER_PHONE = "erika.muster@example.com", "0151 12345678"
 stores, app = privacy_helpers.stores, privacy_helpers.app  # the gateway with Rasa's and the action server's stores
 
 
