@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rest_chat import Chat
 
 from rasa_runtime.processes import Services
+from tests.support.rest_chat import Chat
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rest_chat import Chat, buttons, custom, texts
 
 from rasa_runtime import training
 from rasa_runtime.processes import Services
+from tests.support.rest_chat import Chat, buttons, custom, texts
 
 pytestmark = pytest.mark.rasa
 

@@ -1,4 +1,4 @@
-"""The analytics tests' gateway, logins by role, and a small seed whose every figure is worked out by hand.
+"""A small seed for the analytics tests whose every figure is worked out by hand.
 
 The seed (Berlin times; `after` = seconds since the previous step):
 
@@ -26,43 +26,11 @@ bot times 1,1,1,1,1,1,2,2,2,3,3,4,6 s → p50 2 s (7th of 13), p95 6 s (13th); a
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 from flask import Flask
-from flask.testing import FlaskClient
 
-from bot import create_app
 from bot.analytics.seed import Script, at
 from bot.db import get_session
-from bot.integrations.rasa_client import RasaClient
-from bot.models import Role
-from bot.web import auth
-
-PASSWORD = "geheim-genug-123"
-
-
-def make_app(tmp_path: Path, **config: object) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
-            "RASA_CLIENT": RasaClient("http://rasa.invalid"),
-            **config,
-        }
-    )
-
-
-def login(app: Flask, email: str, role: Role) -> FlaskClient:
-    """A client logged in through the real form as a new account with `role`."""
-    with app.app_context():
-        auth.create_agent(email, email.split("@")[0].title(), PASSWORD, role)
-    client = app.test_client()
-    page = client.get("/agent/login").get_data(as_text=True)
-    csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.post("/agent/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 def seed_small(app: Flask) -> None:

@@ -1,26 +1,27 @@
-"""What the real bot sends for a question, scripted (decision, answer, handoff); a gateway for the editors' pages."""
+"""What the real bot sends, scripted for the `ScriptedRasa`: a decision with its answer, clarification or handoff."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-from flask import Flask
-from gateway_helpers import AgentSession, gateway_config
-
-from bot import create_app
-from bot.integrations.faq_search import KnowledgeBaseSearch
-from bot.integrations.rasa_client import RasaClient
-from bot.models import Role
-from bot.web import auth
-from knowledge_base.engine import KnowledgeBase
-
-PASSWORD = "geheim-genug-123"
 
 FEEDBACK_BUTTONS = [
     {"title": "Ja", "payload": "/feedback_helpful"},
     {"title": "Nein", "payload": "/feedback_not_helpful"},
 ]
+
+
+HANDOFF = [
+    {"text": "Ich verbinde Sie."},
+    {
+        "custom": {
+            "type": "handoff",
+            "reason": "requested",
+            "summary": "Übergabe: requested.",
+            "candidates": [{"faq_id": "versand-kosten", "question": "Was kostet der Versand?", "score": 0.42}],
+        }
+    },
+]
+"""The customer asked for a person: the bot's notice and its handoff (one FAQ candidate)."""
 
 
 def decision(action: str, question: str, candidates: list[tuple[str, float]], faq_id: str | None = None) -> dict:
@@ -67,27 +68,3 @@ def clarified(question: str, candidates: list[tuple[str, float]]) -> list[dict[s
         decision("clarify", question, candidates),
         {"text": "Meinten Sie …?", "buttons": [*buttons, {"title": "Nichts davon", "payload": "/none_of_these"}]},
     ]
-
-
-def editor_app(tmp_path: Path, rasa: RasaClient, knowledge_base: KnowledgeBase, **config: Any) -> Flask:
-    """A gateway whose knowledge base (inbox search, editors' pages) is `knowledge_base`; no action server."""
-    return create_app(
-        {
-            **gateway_config(tmp_path, rasa),
-            "FAQ_SEARCH": KnowledgeBaseSearch(factory=lambda: knowledge_base),
-            "ACTIONS_URL": "",
-            "KB_WATCH": False,
-            **config,
-        }
-    )
-
-
-def login(app: Flask, role: Role, email: str | None = None) -> AgentSession:
-    email = email or f"{role}@example.com"
-    with app.app_context():
-        auth.create_agent(email, role.capitalize(), PASSWORD, role)
-    return AgentSession(app, email, PASSWORD)
-
-
-def csrf_of(page: str) -> str:
-    return page.split('name="csrf_token" value="')[1].split('"')[0]

@@ -21,6 +21,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
+from tests.support.login import PASSWORD
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 SCREENSHOTS = os.environ.get("AUSKUNFT_SCREENSHOTS")
@@ -66,8 +68,13 @@ def serve(app: Flask) -> Iterator[str]:
         server.shutdown()
 
 
-def log_in(driver: WebDriver, base_url: str, email: str, password: str, next_path: str | None = None) -> None:
-    """Log in through the agents' login form with fresh cookies; `next_path`: where the form leads afterwards."""
+def log_in(
+    driver: WebDriver, base_url: str, email: str, password: str = PASSWORD, next_path: str | None = None
+) -> None:
+    """Log in through the agents' login form with fresh cookies; `next_path`: where the form leads afterwards.
+
+    The one Chromium log-in of the tests; the account exists already (`tests.support.login.add_account`).
+    """
     driver.delete_all_cookies()
     driver.get(f"{base_url}/agent/login" + (f"?next={next_path}" if next_path else ""))
     driver.find_element(By.ID, "email").send_keys(email)

@@ -14,18 +14,18 @@ from typing import Any
 
 import requests
 from flask import Flask
-from gateway_helpers import AgentSession, ScriptedRasa, gateway_config
-from mock_providers import GraphApi, TwilioApi, messenger_signature, twilio_signature
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from bot import create_app
 from bot.config import ROOT
 from bot.db import session_factory
 from bot.integrations.rasa_client import RasaClient
 from bot.models import Conversation, Message
-from bot.web import auth
 from rasa_runtime.processes import Services
+from tests.support.app import make_app
+from tests.support.gateway import ScriptedRasa
+from tests.support.login import AgentSession, logged_in
+from tests.support.mock_providers import GraphApi, TwilioApi, messenger_signature, twilio_signature
 
 APP_SECRET = "test-app-secret"
 PAGE_TOKEN = "test-page-token"
@@ -83,28 +83,26 @@ def write_faq(folder: Path) -> Path:
 
 
 def channel_app(tmp_path: Path, rasa: RasaClient, graph: GraphApi, twilio: TwilioApi, **extra: Any) -> Flask:
-    return create_app(
-        {
-            **gateway_config(tmp_path, rasa),
-            "BUSINESS_HOURS": "mo-so 00:00-24:00",
-            "MESSENGER_APP_SECRET": APP_SECRET,
-            "MESSENGER_PAGE_TOKEN": PAGE_TOKEN,
-            "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN,
-            "GRAPH_API_URL": graph.url,
-            "GRAPH_API_VERSION": GRAPH_VERSION,
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_FROM_NUMBER": FROM_NUMBER,
-            "TWILIO_API_URL": twilio.url,
-            "PUBLIC_URL": PUBLIC_URL,
-            "SMS_MORE_URL": MORE_URL,
-            "FAQ_DIR": str(write_faq(tmp_path / "faqs")),
-            "CHANNEL_TIMEOUT": 1.0,
-            "DELIVERY_BACKOFF_SECONDS": 0.05,
-            "DELIVERY_MAX_ATTEMPTS": 3,
-            **extra,
-        }
-    )
+    """The test gateway (`make_app`) with Messenger and SMS pointed at the mock APIs, open round the clock."""
+    channels = {
+        "BUSINESS_HOURS": "mo-so 00:00-24:00",
+        "MESSENGER_APP_SECRET": APP_SECRET,
+        "MESSENGER_PAGE_TOKEN": PAGE_TOKEN,
+        "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN,
+        "GRAPH_API_URL": graph.url,
+        "GRAPH_API_VERSION": GRAPH_VERSION,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_API_URL": twilio.url,
+        "PUBLIC_URL": PUBLIC_URL,
+        "SMS_MORE_URL": MORE_URL,
+        "FAQ_DIR": str(write_faq(tmp_path / "faqs")),
+        "CHANNEL_TIMEOUT": 1.0,
+        "DELIVERY_BACKOFF_SECONDS": 0.05,
+        "DELIVERY_MAX_ATTEMPTS": 3,
+    }
+    return make_app(tmp_path, rasa, **{**channels, **extra})
 
 
 def stored(app: Flask) -> list[Message]:
@@ -120,9 +118,7 @@ def only_conversation(app: Flask) -> Conversation:
 
 def agent(app: Flask, name: str = "Anna") -> AgentSession:
     """An agent (`name`, e-mail name@example.com) logged in to the gateway."""
-    with app.app_context():
-        auth.create_agent(f"{name.lower()}@example.com", name, "geheim-genug-123")
-    return AgentSession(app, f"{name.lower()}@example.com", "geheim-genug-123")
+    return logged_in(app, f"{name.lower()}@example.com", name=name)
 
 
 def handed_to_anna(

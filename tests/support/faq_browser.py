@@ -1,28 +1,17 @@
-"""Driving the editors' pages in headless Chromium (Debian's chromium + chromium-driver, through Selenium)."""
+"""Driving the editors' FAQ pages in headless Chromium (`tests.support.browser`): try a question, reload."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kb_admin_helpers import PASSWORD
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.browser import chromium, wait
+from tests.support.browser import wait
 
-__all__ = ["chromium", "click_reload", "log_in", "try_question", "wait"]
-
-
-def log_in(browser: WebDriver, url: str, email: str) -> None:
-    """Open the FAQ page; the login form comes first and leads back to it."""
-    browser.delete_all_cookies()
-    browser.get(f"{url}/admin/faq/")
-    wait(browser, lambda: browser.find_elements(By.ID, "email"))
-    browser.find_element(By.ID, "email").send_keys(email)
-    browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
-    wait(browser, lambda: browser.current_url == f"{url}/admin/faq/")
+FAQ_PAGE = "/admin/faq/"
+"""Where the editors' browser tests log in to: `log_in(browser, url, email, next_path=FAQ_PAGE)`."""
 
 
 def try_question(browser: WebDriver, question: str, timeout: float = 10) -> dict[str, Any]:

@@ -1,25 +1,15 @@
-"""The scripted Rasa, the widget customer and the logged-in agent the gateway tests talk through."""
+"""The two ends the gateway tests talk through: a scripted Rasa behind it, the widget customer in front."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bot.conversation import states
+from bot.db import get_session
 from bot.integrations.rasa_client import RasaClient, RasaUnavailable
-
-
-def gateway_config(tmp_path: Path, rasa: RasaClient) -> dict[str, Any]:
-    """What every test gateway starts from: testing mode, its own SQLite file in `tmp_path`, `rasa`, quick SSE."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
-        "RASA_CLIENT": rasa,
-        "SSE_KEEPALIVE_SECONDS": 0.2,
-    }
 
 
 class ScriptedRasa(RasaClient):
@@ -67,17 +57,7 @@ class Customer:
         return self.client.get(self.base).json
 
 
-class AgentSession:
-    """An agent logged in through the real form (CSRF token read from the page)."""
-
-    def __init__(self, app: Flask, email: str, password: str) -> None:
-        self.client = app.test_client()
-        page = self.client.get("/agent/login").get_data(as_text=True)
-        self.csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-        response = self.client.post(
-            "/agent/login", data={"email": email, "password": password, "csrf_token": self.csrf}
-        )
-        assert response.status_code == 302, response.get_data(as_text=True)
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self.client.post(path, json=body or {}, headers={"X-CSRFToken": self.csrf})
+def conversation_id(app: Flask, token: str) -> int:
+    """The id of the widget conversation with this `token`."""
+    with app.app_context():
+        return states.by_token(get_session(), token).id

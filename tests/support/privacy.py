@@ -1,4 +1,5 @@
-"""A customer with something in every store, and Rasa's tracker table as Rasa 3.6 creates it."""
+"""A customer with something in every store, Rasa's tracker table as Rasa 3.6 creates it, and a gateway (fixture
+`app`) writing to both stores."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from gateway_helpers import Customer, ScriptedRasa
-from unanswered_helpers import handed_off
 
 from actions.feedback_store import record_feedback
-from bot import create_app
 from bot.db import get_session
+from bot.integrations.rasa_client import RasaClient
 from bot.models import Conversation, Rating
+from tests.support.app import make_app
+from tests.support.bot_replies import handed_off
+from tests.support.gateway import Customer, ScriptedRasa
 
 # rasa/core/tracker_store.py, SQLTrackerStore.SQLEvent (checked against a real Rasa in test_privacy_live_rasa.py)
 EVENTS_TABLE = """CREATE TABLE IF NOT EXISTS events (
@@ -62,18 +64,9 @@ def customer_with_everything(
     return conversation
 
 
-def privacy_app(tmp_path: Path, rasa: ScriptedRasa, tracker_db: Path, feedback_db: Path) -> Flask:
+def privacy_app(tmp_path: Path, rasa: RasaClient, tracker_db: Path, feedback_db: Path) -> Flask:
     """A gateway whose Rasa tracker store and action-server feedback file are these two SQLite files."""
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
-            "RASA_CLIENT": rasa,
-            "RASA_TRACKER_STORE_URL": f"sqlite:///{tracker_db}",
-            "FEEDBACK_DB": feedback_db,
-        }
-    )
+    return make_app(tmp_path, rasa, RASA_TRACKER_STORE_URL=f"sqlite:///{tracker_db}", FEEDBACK_DB=feedback_db)
 
 
 @pytest.fixture

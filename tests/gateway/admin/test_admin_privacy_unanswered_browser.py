@@ -6,21 +6,22 @@ model on a temporary three-entry FAQ folder.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from gateway_helpers import Customer, ScriptedRasa
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
-from unanswered_helpers import PASSWORD, editor_app, handed_off
 
-from bot.web import auth
+from bot.models import Role
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.settings import Settings
-from tests.browser import chromium, log_in, serve, shoot, wait
+from tests.support.app import faq_search, make_app
+from tests.support.bot_replies import handed_off
+from tests.support.browser import log_in, shoot, wait
+from tests.support.gateway import Customer, ScriptedRasa
+from tests.support.login import add_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,32 +29,20 @@ PORTO = ["Was zahle ich fürs Porto?", "Porto bei kleinen Bestellungen"]
 BITCOIN = "Kann ich mit Bitcoin bezahlen?"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    with chromium() as driver:
-        yield driver
-
-
 @pytest.fixture
 def app(tmp_path: Path, settings: Settings, real_embedder, rasa: ScriptedRasa) -> Flask:  # type: ignore[no-untyped-def]
-    app = editor_app(tmp_path, rasa, KnowledgeBase(settings, embedder=real_embedder, persist=False),
-                     RASA_TRACKER_STORE_URL=f"sqlite:///{tmp_path / 'trackers.db'}", FEEDBACK_DB=tmp_path / "fb.db")
+    knowledge_base = KnowledgeBase(settings, embedder=real_embedder, persist=False)
+    app = make_app(tmp_path, rasa, FAQ_SEARCH=faq_search(knowledge_base),
+                   RASA_TRACKER_STORE_URL=f"sqlite:///{tmp_path / 'trackers.db'}", FEEDBACK_DB=tmp_path / "fb.db")
     client = app.test_client()
     for question in [*PORTO, BITCOIN]:
         rasa.replies.append(handed_off(question, [("versand-kosten", 0.77), ("retoure-frist", 0.75)]))
         customer = Customer(client)
         customer.say(question)
     client.post(f"{customer.base}/contact", json={"email": "bitcoin.fan@example.com"})
-    with app.app_context():
-        auth.create_agent("eva@example.com", "Eva", PASSWORD, "editor")
-        auth.create_agent("ada@example.com", "Ada", PASSWORD, "admin")
+    add_account(app, "eva@example.com", Role.EDITOR)
+    add_account(app, "ada@example.com", Role.ADMIN)
     return app
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    with serve(app) as url:
-        yield url
 
 
 def flashes(browser: WebDriver) -> list[str]:
@@ -63,7 +52,7 @@ def flashes(browser: WebDriver) -> list[str]:
 
 
 def test_editor_adds_an_alternative_from_the_unanswered_list(browser: WebDriver, live_url: str, app: Flask) -> None:
-    log_in(browser, live_url, "eva@example.com", PASSWORD, "/admin/unanswered/")
+    log_in(browser, live_url, "eva@example.com", next_path="/admin/unanswered/")
     clusters = browser.find_elements(By.CSS_SELECTOR, "section.cluster")
     assert len(clusters) == 2
     assert BITCOIN in clusters[0].find_element(By.TAG_NAME, "h2").text  # newest first
@@ -95,7 +84,7 @@ def test_editor_adds_an_alternative_from_the_unanswered_list(browser: WebDriver,
 
 
 def test_admin_finds_exports_and_deletes_a_customer(browser: WebDriver, live_url: str) -> None:
-    log_in(browser, live_url, "ada@example.com", PASSWORD, "/admin/privacy/")
+    log_in(browser, live_url, "ada@example.com", next_path="/admin/privacy/")
     browser.find_element(By.NAME, "q").send_keys("Bitcoin.Fan@example.com")
     browser.find_element(By.CSS_SELECTOR, ".privacy-search button").click()
     wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "table.found tbody tr"))

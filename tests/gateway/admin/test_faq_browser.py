@@ -10,28 +10,23 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from kb_admin_helpers import BROKEN_ENTRY, NEW_ENTRY, PASSWORD, add_account, append_entry
-from kb_browser import chromium, click_reload, log_in, try_question, wait
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from bot.models import Role
 from knowledge_base.settings import Settings
-from tests.browser import serve, shoot
+from tests.support.browser import log_in, serve, shoot, wait
+from tests.support.faq_browser import FAQ_PAGE, click_reload, try_question
+from tests.support.faq_edits import BROKEN_ENTRY, NEW_ENTRY, append_entry
+from tests.support.login import add_account
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    """One Chromium for the module; each test logs in afresh (cookies cleared)."""
-    with chromium() as driver:
-        yield driver
-
-
 @pytest.fixture
 def live_url(kb_app: Flask) -> Iterator[str]:
+    """The FAQ tests' gateway (`kb_app`) over real HTTP; Chromium: `browser` (tests/gateway/conftest.py)."""
     with serve(kb_app) as url:
         yield url
 
@@ -40,7 +35,7 @@ def test_editor_searches_tries_lints_and_reloads(
     browser: WebDriver, live_url: str, kb_app: Flask, kb_settings: Settings
 ) -> None:
     add_account(kb_app, "eva@example.com", Role.EDITOR)
-    log_in(browser, live_url, "eva@example.com")
+    log_in(browser, live_url, "eva@example.com", next_path=FAQ_PAGE)
     rows = browser.find_elements(By.CSS_SELECTOR, "table.entries tbody tr")
     assert len(rows) == 3 and "faqs/versand.yml, Zeile 3" in rows[0].text
 
@@ -83,7 +78,7 @@ def test_editor_searches_tries_lints_and_reloads(
 
 def test_entry_page_and_try_it_without_javascript(browser: WebDriver, live_url: str, kb_app: Flask) -> None:
     add_account(kb_app, "eva@example.com", Role.EDITOR)
-    log_in(browser, live_url, "eva@example.com")
+    log_in(browser, live_url, "eva@example.com", next_path=FAQ_PAGE)
     browser.find_element(By.LINK_TEXT, "versand-kosten").click()
     location = wait(browser, lambda: browser.find_element(By.ID, "edit-location"))
     assert location.text.startswith("Bearbeiten in") and "faqs/versand.yml, Zeile 10" in location.text
@@ -98,11 +93,7 @@ def test_entry_page_and_try_it_without_javascript(browser: WebDriver, live_url: 
 
 def test_agent_sees_no_editor_page(browser: WebDriver, live_url: str, kb_app: Flask) -> None:
     add_account(kb_app, "anna@example.com", Role.AGENT)
-    browser.delete_all_cookies()
-    browser.get(f"{live_url}/agent/login")
-    browser.find_element(By.ID, "email").send_keys("anna@example.com")
-    browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    log_in(browser, live_url, "anna@example.com")
     wait(browser, lambda: browser.current_url == f"{live_url}/agent/")
     browser.get(f"{live_url}/admin/faq/")
     assert "403" in browser.title or "Forbidden" in browser.page_source
@@ -113,7 +104,7 @@ def test_in_browser_editor_saves_and_the_bot_answers_with_it(
     browser: WebDriver, live_url: str, kb_app: Flask, kb_settings: Settings
 ) -> None:
     add_account(kb_app, "eva@example.com", Role.EDITOR)
-    log_in(browser, live_url, "eva@example.com")
+    log_in(browser, live_url, "eva@example.com", next_path=FAQ_PAGE)
     browser.get(f"{live_url}/admin/faq/entries/versand-kosten")
     wait(browser, lambda: browser.find_element(By.ID, "edit-link")).click()
     answer = wait(browser, lambda: browser.find_element(By.ID, "answer"))

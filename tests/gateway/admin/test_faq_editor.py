@@ -8,18 +8,19 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from kb_admin_helpers import BROKEN_ENTRY, Login, append_entry, csrf_of
 
 from bot.models import Role
 from knowledge_base.settings import Settings
+from tests.support.faq_edits import BROKEN_ENTRY, append_entry
+from tests.support.login import AgentSession, csrf_of, logged_in
 
 
 @pytest.fixture
-def editor(kb_app: Flask) -> Login:
-    return Login(kb_app, "eva@example.com", Role.EDITOR)
+def editor(kb_app: Flask) -> AgentSession:
+    return logged_in(kb_app, "eva@example.com", Role.EDITOR)
 
 
-def form_of(editor: Login, faq_id: str) -> dict[str, str]:
+def form_of(editor: AgentSession, faq_id: str) -> dict[str, str]:
     """The edit form's fields as the browser would send them back unchanged."""
     page = editor.get(f"/admin/faq/entries/{faq_id}/edit").get_data(as_text=True)
     fields = dict(re.findall(r'<input[^>]* name="(\w+)"[^>]* value="([^"]*)"', page))
@@ -28,7 +29,7 @@ def form_of(editor: Login, faq_id: str) -> dict[str, str]:
     return {k: v.replace("&#34;", '"').replace("&amp;", "&") for k, v in fields.items()}
 
 
-def test_form_shows_the_entry(editor: Login) -> None:
+def test_form_shows_the_entry(editor: AgentSession) -> None:
     fields = form_of(editor, "versand-kosten")
     assert fields["question"] == "Was kostet der Versand?"
     assert fields["alternatives"].splitlines() == ["Versandkosten Höhe", "Wie teuer ist der Versand?"]
@@ -36,7 +37,7 @@ def test_form_shows_the_entry(editor: Login) -> None:
     assert len(fields["base_hash"]) == 16
 
 
-def test_saving_changes_only_the_entry_and_the_bot_answers_with_it(editor: Login, kb_settings: Settings) -> None:
+def test_saving_changes_only_the_entry_and_the_bot_answers_with_it(editor: AgentSession, kb_settings: Settings) -> None:
     faq_file = kb_settings.faq_dir / "versand.yml"
     before = faq_file.read_text().splitlines()
     fields = form_of(editor, "versand-kosten")
@@ -55,7 +56,7 @@ def test_saving_changes_only_the_entry_and_the_bot_answers_with_it(editor: Login
     assert "Der Bot antwortet jetzt mit der neuen Fassung." in editor.get(response.location).get_data(as_text=True)
 
 
-def test_a_file_changed_meanwhile_is_not_overwritten(editor: Login, kb_settings: Settings) -> None:
+def test_a_file_changed_meanwhile_is_not_overwritten(editor: AgentSession, kb_settings: Settings) -> None:
     faq_file = kb_settings.faq_dir / "versand.yml"
     fields = form_of(editor, "versand-kosten")
     faq_file.write_text(faq_file.read_text().replace("Lieferzeit Deutschland", "Lieferzeit DE"))  # someone else
@@ -66,7 +67,7 @@ def test_a_file_changed_meanwhile_is_not_overwritten(editor: Login, kb_settings:
     assert "Lieferzeit DE" in text and "Überschreibt nichts." not in text
 
 
-def test_errors_in_the_folder_leave_the_file_as_it_was(editor: Login, kb_settings: Settings) -> None:
+def test_errors_in_the_folder_leave_the_file_as_it_was(editor: AgentSession, kb_settings: Settings) -> None:
     other = kb_settings.faq_dir / "kaputt.yml"
     other.write_text("topic: Kaputt\nfaqs:\n")
     append_entry(other, BROKEN_ENTRY)
@@ -80,7 +81,7 @@ def test_errors_in_the_folder_leave_the_file_as_it_was(editor: Login, kb_setting
     assert faq_file.read_text() == original
 
 
-def test_empty_answer_is_a_400_and_nothing_is_written(editor: Login, kb_settings: Settings) -> None:
+def test_empty_answer_is_a_400_and_nothing_is_written(editor: AgentSession, kb_settings: Settings) -> None:
     faq_file = kb_settings.faq_dir / "versand.yml"
     original = faq_file.read_text()
     fields = form_of(editor, "versand-kosten")
@@ -89,10 +90,10 @@ def test_empty_answer_is_a_400_and_nothing_is_written(editor: Login, kb_settings
     assert response.status_code == 400 and faq_file.read_text() == original
 
 
-def test_unknown_entry_is_404(editor: Login) -> None:
+def test_unknown_entry_is_404(editor: AgentSession) -> None:
     assert editor.get("/admin/faq/entries/gibt-es-nicht/edit").status_code == 404
 
 
 def test_only_editors(kb_app: Flask, tmp_path: Path) -> None:
-    agent = Login(kb_app, "anna@example.com", Role.AGENT)
+    agent = logged_in(kb_app, "anna@example.com", Role.AGENT)
     assert agent.get("/admin/faq/entries/versand-kosten/edit").status_code == 403

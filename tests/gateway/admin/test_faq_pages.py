@@ -11,19 +11,21 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from kb_admin_helpers import BROKEN_ENTRY, Login, append_entry
 
 from bot.db import get_session
 from bot.models import Contact, Conversation, Direction, Message, Role, Sender
 from knowledge_base.settings import PROJECT_ROOT, Settings
+from tests.support.app import faq_search, make_app
+from tests.support.faq_edits import BROKEN_ENTRY, append_entry
+from tests.support.login import AgentSession, logged_in
 
 
 @pytest.fixture
-def editor(kb_app: Flask) -> Login:
-    return Login(kb_app, "eva@example.com", Role.EDITOR)
+def editor(kb_app: Flask) -> AgentSession:
+    return logged_in(kb_app, "eva@example.com", Role.EDITOR)
 
 
-def test_list_shows_every_entry_with_file_and_line(editor: Login) -> None:
+def test_list_shows_every_entry_with_file_and_line(editor: AgentSession) -> None:
     page = editor.get("/admin/faq/").get_data(as_text=True)
     for faq_id, line in (("versand-lieferzeit", 3), ("versand-kosten", 10), ("retoure-frist", 17)):
         assert f'data-faq-id="{faq_id}"' in page
@@ -31,7 +33,7 @@ def test_list_shows_every_entry_with_file_and_line(editor: Login) -> None:
     assert "3</strong> Einträgen" in page
 
 
-def test_search_filters_by_words_in_any_field_with_umlauts_folded(editor: Login) -> None:
+def test_search_filters_by_words_in_any_field_with_umlauts_folded(editor: AgentSession) -> None:
     page = editor.get("/admin/faq/", query_string={"q": "ruckgabe"}).get_data(as_text=True)  # "Rückgabe…"
     assert 'data-faq-id="retoure-frist"' in page and 'data-faq-id="versand-kosten"' not in page
     assert "1 von 3 Einträgen" in page
@@ -42,14 +44,14 @@ def test_search_filters_by_words_in_any_field_with_umlauts_folded(editor: Login)
     assert "Der Bedeutung nach am nächsten" in page  # the semantic neighbours
 
 
-def test_try_page_without_javascript_shows_decision_and_candidates(editor: Login) -> None:
+def test_try_page_without_javascript_shows_decision_and_candidates(editor: AgentSession) -> None:
     page = editor.get("/admin/faq/try", query_string={"q": "Was kostet der Versand?"}).get_data(as_text=True)
     assert 'data-decision="answer"' in page and "versand-kosten" in page
     assert page.count("<tr><td><a href=\"/admin/faq/entries/") == 3  # all three entries ranked, with scores
     assert "ab 50 € ist er kostenlos" in page  # the answer the customer would get
 
 
-def test_try_json_is_what_ask_json_prints(editor: Login, kb_settings: Settings) -> None:
+def test_try_json_is_what_ask_json_prints(editor: AgentSession, kb_settings: Settings) -> None:
     """The same decision and candidates as the command line (run with the real model on the same files)."""
     question = "Was kostet der Versand?"
     ours = editor.get("/admin/faq/try.json", query_string={"q": question}).json
@@ -61,10 +63,8 @@ def test_try_json_is_what_ask_json_prints(editor: Login, kb_settings: Settings) 
 
 @pytest.mark.slow
 def test_try_json_matches_the_cli_with_the_real_model(tmp_path: Path, kb_settings: Settings, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    from kb_admin_helpers import make_kb_app
-
-    app = make_kb_app(tmp_path, kb_settings, None)  # the configured (real) model, as the CLI uses it
-    editor = Login(app, "eva@example.com", Role.EDITOR)
+    app = make_app(tmp_path, FAQ_SEARCH=faq_search(kb_settings))  # the configured (real) model, as the CLI uses it
+    editor = logged_in(app, "eva@example.com", Role.EDITOR)
     question = "wie teuer ist der versand"
     ours = editor.get("/admin/faq/try.json", query_string={"q": question}).json
     env = {"AUSKUNFT_FAQ_DIR": str(kb_settings.faq_dir), "AUSKUNFT_INDEX_DIR": str(kb_settings.index_dir),
@@ -75,12 +75,12 @@ def test_try_json_matches_the_cli_with_the_real_model(tmp_path: Path, kb_setting
     assert {k: v for k, v in ours.items() if k not in ("question", "answer")} == cli
 
 
-def test_try_json_needs_a_question_of_sensible_length(editor: Login) -> None:
+def test_try_json_needs_a_question_of_sensible_length(editor: AgentSession) -> None:
     assert editor.get("/admin/faq/try.json").status_code == 400
     assert editor.get("/admin/faq/try.json", query_string={"q": "x" * 501}).status_code == 400
 
 
-def test_lint_page_shows_errors_with_file_and_line(editor: Login, kb_settings: Settings) -> None:
+def test_lint_page_shows_errors_with_file_and_line(editor: AgentSession, kb_settings: Settings) -> None:
     assert "Keine Fehler, keine Warnungen." in editor.get("/admin/faq/lint").get_data(as_text=True)
     faq_file = kb_settings.faq_dir / "versand.yml"
     line = len(faq_file.read_text().splitlines()) + 1
@@ -117,7 +117,7 @@ def seed_history(app: Flask) -> None:
         session.commit()
 
 
-def test_entry_page_shows_where_to_edit_and_its_history(kb_app: Flask, editor: Login, tmp_path: Path) -> None:
+def test_entry_page_shows_where_to_edit_and_its_history(kb_app: Flask, editor: AgentSession, tmp_path: Path) -> None:
     seed_history(kb_app)
     with sqlite3.connect(tmp_path / "feedback.db") as db:  # the action server's own feedback file
         db.execute("CREATE TABLE feedback (id INTEGER PRIMARY KEY, created_at TEXT, sender_id TEXT, faq_id TEXT,"
@@ -137,13 +137,13 @@ def test_entry_page_shows_where_to_edit_and_its_history(kb_app: Flask, editor: L
     assert "wie lange und was kostet es" in nearly
 
 
-def test_unknown_entry_is_404(editor: Login) -> None:
+def test_unknown_entry_is_404(editor: AgentSession) -> None:
     assert editor.get("/admin/faq/entries/gibt-es-nicht").status_code == 404
 
 
 def test_files_broken_from_the_start_lead_to_the_lint_report_not_an_error(kb_app: Flask, kb_settings: Settings) -> None:
     append_entry(kb_settings.faq_dir / "versand.yml", BROKEN_ENTRY)
-    editor = Login(kb_app, "eva@example.com", Role.EDITOR)
+    editor = logged_in(kb_app, "eva@example.com", Role.EDITOR)
     response = editor.get("/admin/faq/")
     assert response.status_code == 302 and response.location.endswith("/admin/faq/lint")
     page = editor.get(response.location).get_data(as_text=True)

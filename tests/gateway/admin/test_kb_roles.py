@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from flask import Flask
-from kb_admin_helpers import Login, csrf_of
 
 from bot.models import Role
+from tests.support.login import csrf_of, logged_in
 
 PUBLIC_AGENT_ROUTES = {"/agent/login", "/agent/logout"}
 """Reachable without the agent role: the login form, and logout (any logged-in account)."""
@@ -51,7 +51,7 @@ def test_anonymous_reaches_nothing_under_admin(kb_app: Flask) -> None:
 
 
 def test_agent_gets_403_on_every_admin_route(kb_app: Flask) -> None:
-    agent = Login(kb_app, "anna@example.com", Role.AGENT)
+    agent = logged_in(kb_app, "anna@example.com", Role.AGENT)
     for method, url in routes(kb_app, "/admin"):
         response = call(agent.client, method, url, agent.csrf)
         assert response.status_code == 403, (method, url, response.status_code)
@@ -59,7 +59,7 @@ def test_agent_gets_403_on_every_admin_route(kb_app: Flask) -> None:
 
 
 def test_editor_gets_403_on_every_agent_route(kb_app: Flask) -> None:
-    editor = Login(kb_app, "eva@example.com", Role.EDITOR)
+    editor = logged_in(kb_app, "eva@example.com", Role.EDITOR)
     for method, url in routes(kb_app, "/agent"):
         response = call(editor.client, method, url, editor.csrf)
         assert response.status_code == 403, (method, url, response.status_code)
@@ -68,7 +68,7 @@ def test_editor_gets_403_on_every_agent_route(kb_app: Flask) -> None:
 
 
 def test_admin_reaches_both(kb_app: Flask) -> None:
-    admin = Login(kb_app, "root@example.com", Role.ADMIN)
+    admin = logged_in(kb_app, "root@example.com", Role.ADMIN)
     assert admin.get("/agent/").status_code == 200
     assert admin.get("/admin/").status_code == 200
     assert admin.get("/admin/faq/").status_code == 200

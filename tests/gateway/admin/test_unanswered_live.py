@@ -14,10 +14,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from gateway_helpers import Customer
 from sqlalchemy import select
-from test_transcript_mail import free_port
-from unanswered_helpers import csrf_of, editor_app, login
 
 from bot.db import get_session
 from bot.integrations.rasa_client import RasaClient
@@ -28,6 +25,10 @@ from knowledge_base.settings import Settings
 from rasa_runtime import training
 from rasa_runtime.processes import Services
 from rasa_runtime.processes import Settings as RasaSettings
+from tests.support.app import faq_search, make_app
+from tests.support.gateway import Customer
+from tests.support.login import csrf_of, logged_in
+from tests.support.net import free_port
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
@@ -68,10 +69,10 @@ def own_rasa(faq_copy: Path) -> Iterator[Services]:
 @pytest.fixture
 def app(tmp_path: Path, faq_copy: Path, own_rasa: Services, real_embedder) -> Flask:  # type: ignore[no-untyped-def]
     settings = Settings(faq_dir=faq_copy, index_dir=tmp_path / "index", use_trained_model=False)
-    return editor_app(
+    return make_app(
         tmp_path,
         RasaClient(own_rasa.settings.rasa_url, timeout=120),
-        KnowledgeBase(settings, embedder=real_embedder, persist=False),
+        FAQ_SEARCH=faq_search(KnowledgeBase(settings, embedder=real_embedder, persist=False)),
         ACTIONS_URL=own_rasa.settings.actions_url,
     )
 
@@ -84,7 +85,7 @@ def test_from_unanswered_to_answered_within_a_minute(app: Flask, faq_copy: Path)
         [entry] = get_session().scalars(select(UnansweredQuestion)).all()
     assert (entry.text, entry.kind, entry.faq_id) == (QUESTION, "low_confidence", ENTRY)
 
-    editor = login(app, Role.EDITOR)
+    editor = logged_in(app, "editor@example.com", Role.EDITOR)
     page = editor.client.get("/admin/unanswered/").get_data(as_text=True)
     assert QUESTION in page and f'<option value="{ENTRY}" selected>' in page
     started = time.perf_counter()

@@ -6,14 +6,16 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from gateway_helpers import Customer, ScriptedRasa
 from sqlalchemy import select
-from unanswered_helpers import csrf_of, editor_app, handed_off, login
 
 from bot.db import get_session
 from bot.models import Role, UnansweredQuestion
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.settings import Settings
+from tests.support.app import faq_search, make_app
+from tests.support.bot_replies import handed_off
+from tests.support.gateway import Customer, ScriptedRasa
+from tests.support.login import csrf_of, logged_in
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +25,8 @@ OTHER = "Kann ich mit Bitcoin bezahlen?"
 
 @pytest.fixture
 def app(tmp_path: Path, settings: Settings, real_embedder, rasa: ScriptedRasa) -> Flask:  # type: ignore[no-untyped-def]
-    return editor_app(tmp_path, rasa, KnowledgeBase(settings, embedder=real_embedder, persist=False))
+    knowledge_base = KnowledgeBase(settings, embedder=real_embedder, persist=False)
+    return make_app(tmp_path, rasa, FAQ_SEARCH=faq_search(knowledge_base))
 
 
 def ask_unanswered(app: Flask, rasa: ScriptedRasa, questions: list[str]) -> None:
@@ -41,20 +44,20 @@ def statuses(app: Flask) -> dict[str, str]:
 def test_roles(app: Flask) -> None:
     anonymous = app.test_client()
     assert anonymous.get("/admin/unanswered/").status_code == 302
-    token = csrf_of(anonymous.get("/agent/login").get_data(as_text=True).replace('type="hidden" value=', 'value='))
+    token = csrf_of(anonymous.get("/agent/login").get_data(as_text=True))
     assert anonymous.post("/admin/unanswered/mark", data={"action": "ignore", "ids": "1", "csrf_token": token}
                           ).status_code == 401
-    agent = login(app, Role.AGENT)
+    agent = logged_in(app, "agent@example.com", Role.AGENT)
     assert agent.client.get("/admin/unanswered/").status_code == 403
     assert agent.client.post("/admin/unanswered/mark", data={"action": "ignore", "ids": "1",
                                                               "csrf_token": agent.csrf}).status_code == 403
-    assert login(app, Role.EDITOR).client.get("/admin/unanswered/").status_code == 200
-    assert login(app, Role.ADMIN).client.get("/admin/unanswered/").status_code == 200
+    assert logged_in(app, "editor@example.com", Role.EDITOR).client.get("/admin/unanswered/").status_code == 200
+    assert logged_in(app, "admin@example.com", Role.ADMIN).client.get("/admin/unanswered/").status_code == 200
 
 
 def test_clusters_newest_first_with_counts_examples_and_candidate(app: Flask, rasa: ScriptedRasa) -> None:
     ask_unanswered(app, rasa, [*PORTO, OTHER])
-    page = login(app, Role.EDITOR).client.get("/admin/unanswered/").get_data(as_text=True)
+    page = logged_in(app, "editor@example.com", Role.EDITOR).client.get("/admin/unanswered/").get_data(as_text=True)
     assert page.count('class="cluster"') == 2
     assert page.index(OTHER) < page.index(PORTO[1])  # the newest question's cluster first
     assert "was zahle ich fürs porto?" in page and "Was zahle ich fürs Porto?" not in page  # one wording, the newest
@@ -66,7 +69,7 @@ def test_clusters_newest_first_with_counts_examples_and_candidate(app: Flask, ra
 
 def test_marks_leave_the_open_list_and_the_filter_shows_them(app: Flask, rasa: ScriptedRasa) -> None:
     ask_unanswered(app, rasa, [*PORTO, OTHER])
-    editor = login(app, Role.EDITOR)
+    editor = logged_in(app, "editor@example.com", Role.EDITOR)
     with app.app_context():
         other_id = get_session().scalar(select(UnansweredQuestion.id).where(UnansweredQuestion.text == OTHER))
     response = editor.client.post("/admin/unanswered/mark", data={"action": "new_faq", "ids": str(other_id),
@@ -88,7 +91,7 @@ def test_add_alternative_writes_the_file_reloads_and_the_bot_answers(
     ask_unanswered(app, rasa, PORTO)
     kb = app.config["FAQ_SEARCH"].knowledge_base()
     assert kb.ask(PORTO[0]).action == "handoff"
-    editor = login(app, Role.EDITOR)
+    editor = logged_in(app, "editor@example.com", Role.EDITOR)
     page = editor.client.get("/admin/unanswered/").get_data(as_text=True)
     with app.app_context():
         ids = [str(i) for i in get_session().scalars(select(UnansweredQuestion.id))]
@@ -112,7 +115,7 @@ def test_add_alternative_writes_the_file_reloads_and_the_bot_answers(
 
 def test_lint_errors_keep_the_file_and_show_the_report(app: Flask, rasa: ScriptedRasa, faq_dir: Path) -> None:
     ask_unanswered(app, rasa, PORTO[:1])
-    editor = login(app, Role.EDITOR)
+    editor = logged_in(app, "editor@example.com", Role.EDITOR)
     editor.client.get("/admin/unanswered/")  # loads the knowledge base while the files are fine
     (faq_dir / "kaputt.yml").write_text("topic: Kaputt\nfaqs:\n  - id: versand-kosten\n    question: Doppelt?\n"
                                         "    answer: x\n    updated: 2026-11-20\n", encoding="utf-8")

@@ -9,14 +9,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from analytics_helpers import login, make_app, seed_small
 from flask import Flask
-from flask.testing import FlaskClient
 
 from bot.analytics import figures
 from bot.analytics.figures import Figures
 from bot.db import get_session
 from bot.models import Role
+from tests.support.analytics_seed import seed_small
+from tests.support.app import make_app
+from tests.support.login import AgentSession, logged_in
 
 NOV2, NOV3 = date(2026, 11, 2), date(2026, 11, 3)
 
@@ -29,8 +30,8 @@ def app(tmp_path: Path) -> Flask:
 
 
 @pytest.fixture
-def editor(app: Flask) -> FlaskClient:
-    return login(app, "eva@example.com", Role.EDITOR)
+def editor(app: Flask) -> AgentSession:
+    return logged_in(app, "eva@example.com", Role.EDITOR)
 
 
 def report(app: Flask, start: date = NOV2, end: date = NOV3, channel: str | None = None) -> figures.Report:
@@ -113,7 +114,7 @@ def test_filters_by_channel_and_date(app: Flask) -> None:
     assert (everything.conversations, everything.ratings) == (7, 3)  # C0 and C6 at the edges
 
 
-def test_dashboard_shows_the_figures(editor: FlaskClient) -> None:
+def test_dashboard_shows_the_figures(editor: AgentSession) -> None:
     page = editor.get("/admin/analytics/?start=2026-11-02&end=2026-11-03").get_data(as_text=True)
     for expected in (
         '<span class="value">5</span><span class="name">Gespräche',
@@ -137,13 +138,13 @@ def test_dashboard_shows_the_figures(editor: FlaskClient) -> None:
     assert "<title>02.11. sms: 1 Gespräche</title>" in page
 
 
-def test_default_period_is_the_last_30_days(editor: FlaskClient) -> None:
+def test_default_period_is_the_last_30_days(editor: AgentSession) -> None:
     page = editor.get("/admin/analytics/").get_data(as_text=True)
     assert "05.10.2026 – 03.11.2026" in page  # the app's clock says 3 November
     assert page.count('<g class="bar" data-key="2026-') == 60
 
 
-def test_bad_filters_are_400(editor: FlaskClient) -> None:
+def test_bad_filters_are_400(editor: AgentSession) -> None:
     for query in ("start=gestern", "end=2026-13-01", "start=2026-11-03&end=2026-11-02", "channel=fax",
                   "start=2025-01-01&end=2026-11-03"):  # fmt: skip
         response = editor.get(f"/admin/analytics/?{query}")
@@ -156,7 +157,7 @@ def rows(response) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
 
-def test_csv_export_per_day_and_channel(editor: FlaskClient) -> None:
+def test_csv_export_per_day_and_channel(editor: AgentSession) -> None:
     response = editor.get("/admin/analytics/export.csv?start=2026-11-02&end=2026-11-03")
     assert 'filename="auswertung-tage-2026-11-02-2026-11-03.csv"' in response.headers["Content-Disposition"]
     table = rows(response)
@@ -179,7 +180,7 @@ def test_csv_export_per_day_and_channel(editor: FlaskClient) -> None:
     assert sum(int(r["messages"]) for r in table) == 40
 
 
-def test_csv_exports_follow_the_channel_filter(editor: FlaskClient) -> None:
+def test_csv_exports_follow_the_channel_filter(editor: AgentSession) -> None:
     table = rows(editor.get("/admin/analytics/export.csv?start=2026-11-02&end=2026-11-03&channel=web"))
     assert [(r["day"], r["channel"], r["conversations"]) for r in table] == [
         ("2026-11-02", "web", "1"),
@@ -199,9 +200,9 @@ def test_roles(app: Flask, path: str) -> None:
     response = anonymous.get(path)
     assert response.status_code == 302 and "/agent/login" in response.headers["Location"]
     assert anonymous.get(path, headers={"Accept": "application/json"}).status_code == 401
-    assert login(app, "alex@example.com", Role.AGENT).get(path).status_code == 403
-    assert login(app, "eva@example.com", Role.EDITOR).get(path).status_code == 200
-    assert login(app, "ada@example.com", Role.ADMIN).get(path).status_code == 200
+    assert logged_in(app, "alex@example.com", Role.AGENT).get(path).status_code == 403
+    assert logged_in(app, "eva@example.com", Role.EDITOR).get(path).status_code == 200
+    assert logged_in(app, "ada@example.com", Role.ADMIN).get(path).status_code == 200
 
 
 def test_seed_demo_command(tmp_path: Path) -> None:
@@ -220,7 +221,7 @@ def test_seed_demo_command(tmp_path: Path) -> None:
 
 def test_an_empty_database_shows_dashes_not_errors(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    editor = login(app, "eva@example.com", Role.EDITOR)
+    editor = logged_in(app, "eva@example.com", Role.EDITOR)
     page = editor.get("/admin/analytics/?start=2026-11-02&end=2026-11-03&channel=sms").get_data(as_text=True)
     assert '<span class="value">0</span><span class="name">Gespräche' in page
     assert '<span class="value">–</span><span class="name">ohne Mensch gelöst' in page

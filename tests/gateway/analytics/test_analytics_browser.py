@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from analytics_helpers import PASSWORD, make_app, seed_small
 from flask import Flask
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -19,9 +18,10 @@ from selenium.webdriver.support.ui import Select
 from bot.analytics import seed
 from bot.db import get_session
 from bot.models import Role
-from bot.web import auth
-from tests.browser import chromium, serve, wait
-from tests.browser import log_in as log_in_form
+from tests.support.analytics_seed import seed_small
+from tests.support.app import make_app
+from tests.support.browser import chromium, log_in, serve, wait
+from tests.support.login import add_account
 
 pytestmark = pytest.mark.browser
 
@@ -34,10 +34,10 @@ def browser() -> Iterator[WebDriver]:
         yield driver
 
 
-def log_in(driver: WebDriver, base: str, app: Flask, email: str, next_path: str) -> None:
-    with app.app_context():
-        auth.create_agent(email, "Eva", PASSWORD, Role.EDITOR)
-    log_in_form(driver, base, email, PASSWORD, next_path)
+def log_in_as_editor(driver: WebDriver, base: str, app: Flask, email: str, next_path: str) -> None:
+    """A new editor logs in and lands on the analytics page (`next_path`) with its charts."""
+    add_account(app, email, Role.EDITOR, name="Eva")
+    log_in(driver, base, email, next_path=next_path)
     wait(driver, lambda: driver.find_elements(By.ID, "chart-conversations"))
 
 
@@ -51,7 +51,7 @@ def small(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
 
 def test_charts_render_with_one_bar_per_day(browser: WebDriver, small: tuple[Flask, str]) -> None:
     app, base = small
-    log_in(browser, base, app, "eva@example.com", "/admin/analytics/?start=2026-11-02&end=2026-11-03")
+    log_in_as_editor(browser, base, app, "eva@example.com", "/admin/analytics/?start=2026-11-02&end=2026-11-03")
     chart = browser.find_element(By.ID, "chart-conversations")
     assert chart.size["width"] > 300 and chart.size["height"] > 80  # laid out, not an empty box
     bars = chart.find_elements(By.CSS_SELECTOR, "g.bar")
@@ -83,7 +83,7 @@ def test_screenshot_with_a_month_of_demo_data(browser: WebDriver, tmp_path: Path
     with app.app_context():
         seed.seed_demo(get_session(), date(2026, 11, 24))
     with serve(app) as base:
-        log_in(browser, base, app, "eva@example.com", "/admin/analytics/")
+        log_in_as_editor(browser, base, app, "eva@example.com", "/admin/analytics/")
         browser.set_window_size(1280, 2100)
         assert len(browser.find_elements(By.CSS_SELECTOR, "#chart-conversations g.bar")) == 30
         Path(str(SCREENSHOTS)).mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from channel_helpers import (
+from flask import Flask
+from sqlalchemy import select
+
+from bot.channels.base import TEXT_ONLY
+from bot.db import session_factory
+from bot.models import ContactIdentifier, Conversation, DeliveryStatus, Message, WebhookReceipt
+from rasa_runtime.processes import Services
+from tests.support.channels import (
     APP_SECRET,
     GRAPH_VERSION,
     HANDOFF_REPLIES,
@@ -29,15 +36,8 @@ from channel_helpers import (
     stored,
     until,
 )
-from flask import Flask
-from gateway_helpers import ScriptedRasa
-from mock_providers import GraphApi, TwilioApi, is_message, messenger_signature
-from sqlalchemy import select
-
-from bot.channels.base import TEXT_ONLY
-from bot.db import session_factory
-from bot.models import ContactIdentifier, Conversation, DeliveryStatus, Message, WebhookReceipt
-from rasa_runtime.processes import Services
+from tests.support.gateway import ScriptedRasa
+from tests.support.mock_providers import GraphApi, TwilioApi, is_message, messenger_signature
 
 
 @pytest.fixture

@@ -11,7 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from channel_helpers import (
+from flask import Flask
+from sqlalchemy import select
+
+from bot.channels.base import TEXT_ONLY
+from bot.channels.sms import TEXTS
+from bot.channels.text import sms_segments
+from bot.conversation.receive import RASA_DOWN_TEXT
+from bot.db import session_factory
+from bot.models import ChannelOptOut, ContactIdentifier
+from rasa_runtime.processes import Services
+from tests.support.channels import (
     ACCOUNT_SID,
     ANSWER_TEXT,
     AUTH_TOKEN,
@@ -32,18 +42,8 @@ from channel_helpers import (
     twiml_messages,
     until,
 )
-from flask import Flask
-from gateway_helpers import ScriptedRasa
-from mock_providers import GraphApi, TwilioApi, twilio_signature
-from sqlalchemy import select
-
-from bot.channels.base import TEXT_ONLY
-from bot.channels.sms import TEXTS
-from bot.channels.text import sms_segments
-from bot.conversation.receive import RASA_DOWN_TEXT
-from bot.db import session_factory
-from bot.models import ChannelOptOut, ContactIdentifier
-from rasa_runtime.processes import Services
+from tests.support.gateway import ScriptedRasa
+from tests.support.mock_providers import GraphApi, TwilioApi, twilio_signature
 
 
 @pytest.fixture

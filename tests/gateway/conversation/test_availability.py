@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from gateway_helpers import AgentSession, Customer, ScriptedRasa
-from test_inbox import HANDOFF, conversation_id
 
-from bot import create_app
 from bot.conversation import availability
 from bot.conversation.availability import Availability, HoursError, describe, is_open, parse_hours
 from bot.db import get_session
 from bot.models import Agent
+from tests.support.app import make_app
+from tests.support.bot_replies import HANDOFF
+from tests.support.gateway import Customer, ScriptedRasa, conversation_id
+from tests.support.login import logged_in
 
 BERLIN = availability.BERLIN
 DEFAULT = parse_hours(availability.DEFAULT_HOURS)
@@ -54,14 +55,7 @@ def test_hours_spec_forms_and_clear_errors() -> None:
 
 def test_bad_hours_stop_the_start(tmp_path: Path) -> None:
     with pytest.raises(HoursError, match="cannot read"):
-        create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "x",
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}",
-                "BUSINESS_HOURS": "immer",
-            }
-        )
+        make_app(tmp_path, BUSINESS_HOURS="immer")
 
 
 MONDAY_NOON = berlin(2026, 11, 23, 12, 0)
@@ -103,17 +97,13 @@ def test_presence_login_window_logout(app: Flask, clock: list[datetime], make_ag
 def test_an_editor_at_work_is_no_agent_online(app: Flask, clock: list[datetime]) -> None:
     """Editors log in too (the FAQ pages), but take no conversation: the customer must not be promised one."""
     from bot.models import Role
-    from bot.web import auth
 
-    with app.app_context():
-        auth.create_agent("eva@example.com", "Eva", "geheim-genug-123", Role.EDITOR)
-    AgentSession(app, "eva@example.com", "geheim-genug-123")  # logs in: last_seen_at is set
+    logged_in(app, "eva@example.com", Role.EDITOR)  # logs in: last_seen_at is set
     settings = Availability(DEFAULT, online_minutes=5)
     with app.app_context():
         assert get_session().query(Agent).one().last_seen_at is not None
         assert availability.agents_online(get_session(), settings, MONDAY_NOON) == 0
-        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123", Role.ADMIN)
-    AgentSession(app, "anna@example.com", "geheim-genug-123")
+    logged_in(app, "anna@example.com", Role.ADMIN)
     with app.app_context():
         assert availability.agents_online(get_session(), settings, MONDAY_NOON) == 1
 

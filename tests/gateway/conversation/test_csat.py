@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from gateway_helpers import Customer, ScriptedRasa
 
 from bot.conversation import csat
 from bot.db import get_session
 from bot.models import Conversation, Rating
+from tests.support.gateway import Customer, ScriptedRasa
 
 HANDOFF = [{"custom": {"type": "handoff", "reason": "requested", "candidates": [], "summary": "Übergabe"}}]
 

@@ -4,19 +4,18 @@ conversation post into that closed conversation, and the ☆ button in the heade
 from __future__ import annotations
 
 import pytest
-import test_widget_browser as widget
 from flask import Flask
-from gateway_helpers import ScriptedRasa
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from test_widget_browser import closed_by_anna, open_chat, say, texts, wait
 
 from bot.conversation import csat
 from bot.db import get_session
 from bot.models import Conversation, Rating
+from tests.support.browser import wait
+from tests.support.gateway import ScriptedRasa
+from tests.support.widget_browser import closed_by_anna, open_chat, say, texts
 
 pytestmark = pytest.mark.browser
-browser, live_url = widget.browser, widget.live_url  # the widget tests' Chromium and live gateway fixtures
 
 
 def ratings(app: Flask) -> list[tuple[int, int]]:

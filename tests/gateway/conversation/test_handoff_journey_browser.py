@@ -12,31 +12,26 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from gateway_helpers import gateway_config
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from test_widget_browser import browser, live_url, messages, open_chat, say, texts, wait
 
-from bot import create_app
 from bot.integrations.rasa_client import RasaClient
-from bot.web import auth
 from rasa_runtime.processes import Services
-from tests.browser import chromium, shoot
+from tests.support.app import make_app
+from tests.support.browser import chromium, log_in, shoot, wait
+from tests.support.login import add_account
+from tests.support.widget_browser import messages, open_chat, say, texts
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa]
-__all__ = ["browser", "live_url"]  # fixtures reused from the widget browser tests
 
 
 
 @pytest.fixture
 def app(tmp_path: Path, rasa_services: Services) -> Flask:
-    """The gateway on the real Rasa; `live_url` from the widget tests serves this app."""
-    return create_app(
-        {
-            **gateway_config(tmp_path, RasaClient(rasa_services.settings.rasa_url, timeout=120)),
-            "BUSINESS_HOURS": "mo-so 00:00-24:00",
-        }
+    """The gateway on the real Rasa; `live_url` (tests/gateway/conftest.py) serves this app."""
+    return make_app(
+        tmp_path, RasaClient(rasa_services.settings.rasa_url, timeout=120), BUSINESS_HOURS="mo-so 00:00-24:00"
     )
 
 
@@ -67,14 +62,9 @@ def bot_answer(customer: WebDriver, question: str) -> str:
 
 
 def test_customer_bot_agent_and_back(browser: WebDriver, agent_browser: WebDriver, live_url: str, app: Flask) -> None:
-    with app.app_context():
-        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
+    add_account(app, "anna@example.com")
     agent = agent_browser  # logged in first: present, so the customer hears a queue position, not "nobody there"
-    agent.get(f"{live_url}/agent")
-    wait(agent, lambda: agent.find_elements(By.ID, "email"))
-    agent.find_element(By.ID, "email").send_keys("anna@example.com")
-    agent.find_element(By.ID, "password").send_keys("geheim-genug-123")
-    agent.find_element(By.CSS_SELECTOR, "form.login button").click()
+    log_in(agent, live_url, "anna@example.com", next_path="/agent/")
     wait(agent, lambda: "Niemand wartet." in agent.find_element(By.TAG_NAME, "body").text)
 
     customer = browser

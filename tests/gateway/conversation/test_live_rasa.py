@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from gateway_helpers import AgentSession, Customer
+
+from tests.support.gateway import Customer
+from tests.support.login import AgentSession, add_account
 
 pytestmark = pytest.mark.rasa
 
@@ -20,16 +22,15 @@ def test_answer_feedback_handoff_agent_and_back_to_bot(live_app: Flask) -> None:
     with live_app.app_context():
         from bot.conversation import states
         from bot.db import get_session
-        from bot.web import auth
 
         conversation = states.by_token(get_session(), customer.token)
         assert conversation.handoff_reason == "requested"
         assert conversation.handoff["summary"].startswith("Übergabe")
         cid = conversation.id
-        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
+    add_account(live_app, "anna@example.com")
     # paused: the bot stays silent until an agent gives the conversation back
     assert [m["sender"] for m in customer.say("Hallo?")["messages"]] == ["contact"]
-    anna = AgentSession(live_app, "anna@example.com", "geheim-genug-123")
+    anna = AgentSession(live_app, "anna@example.com")
     assert anna.post(f"/agent/conversations/{cid}/take").status_code == 200
     assert anna.post(f"/agent/conversations/{cid}/reply", {"text": "Wie kann ich helfen?"}).status_code == 201
     assert customer.transcript()["messages"][-1]["text"] == "Wie kann ich helfen?"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask
-from gateway_helpers import Customer, ScriptedRasa
 from sqlalchemy import select
-from unanswered_helpers import answered, clarified, handed_off
 
 from bot.db import get_session
 from bot.models import UnansweredQuestion
+from tests.support.bot_replies import answered, clarified, handed_off
+from tests.support.gateway import Customer, ScriptedRasa
 
 
 def stored(app: Flask) -> list[UnansweredQuestion]:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from gateway_helpers import AgentSession, Customer, ScriptedRasa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,6 +17,8 @@ from bot.conversation import states
 from bot.customers import identities
 from bot.db import session_factory
 from bot.models import Contact, ContactIdentifier, Conversation, ConversationLink, IdentifierKind, Role
+from tests.support.gateway import Customer, ScriptedRasa, conversation_id
+from tests.support.login import AgentSession, csrf_of, logged_in
 
 EMAIL, PHONE = IdentifierKind.EMAIL, IdentifierKind.PHONE
 HANDOFF = [{"text": "Ich verbinde Sie."}, {"custom": {"type": "handoff", "reason": "requested", "summary": "Ü."}}]
@@ -288,11 +289,6 @@ def leave_contact(customer: Customer, rasa: ScriptedRasa, text: str, **contact: 
     assert response.status_code == 201, response.json
 
 
-def conversation_id(app: Flask, token: str) -> int:
-    with db(app) as session:
-        return states.by_token(session, token).id
-
-
 def test_two_widget_conversations_with_the_same_email_are_one_customer_in_the_inbox(  # type: ignore[no-untyped-def]
     app: Flask, client, rasa: ScriptedRasa, make_agent
 ) -> None:
@@ -412,8 +408,7 @@ def test_link_routes_need_login_csrf_the_agent_role_and_a_known_conversation(app
     cid = new_conversation(app)
     path = f"/agent/conversations/{cid}/customer/link"
     anonymous = app.test_client()
-    page = anonymous.get("/agent/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    token = csrf_of(anonymous.get("/agent/login").get_data(as_text=True))
     response = anonymous.post(path, data={"csrf_token": token, "kind": "email", "value": "a@example.de"})
     assert response.status_code == 401
 
@@ -423,13 +418,7 @@ def test_link_routes_need_login_csrf_the_agent_role_and_a_known_conversation(app
     assert unknown.status_code == 404
     assert form_post(agent, "/agent/conversations/999999/customer/unlink").status_code == 404
 
-    from bot.db import get_session
-    from bot.web import auth
-
-    with app.app_context():
-        auth.create_agent("ed@example.com", "Ed", "geheim-genug-123", role=Role.EDITOR)
-        get_session().close()
-    editor = AgentSession(app, "ed@example.com", "geheim-genug-123")
+    editor = logged_in(app, "ed@example.com", Role.EDITOR)
     assert form_post(editor, path, kind="email", value="a@example.de").status_code == 403
     assert form_post(editor, f"/agent/conversations/{cid}/customer/unlink").status_code == 403
     assert count(app, ContactIdentifier) == 0
@@ -441,8 +430,8 @@ def test_link_routes_need_login_csrf_the_agent_role_and_a_known_conversation(app
 @pytest.fixture
 def sms_gateway(tmp_path, rasa: ScriptedRasa) -> Iterator[tuple[Flask, str]]:  # type: ignore[no-untyped-def]
     """The gateway with the SMS channel on, over real HTTP; Twilio's API is a local stand-in."""
-    from channel_helpers import ACCOUNT_SID, AUTH_TOKEN, channel_app, served
-    from mock_providers import GraphApi, TwilioApi
+    from tests.support.channels import ACCOUNT_SID, AUTH_TOKEN, channel_app, served
+    from tests.support.mock_providers import GraphApi, TwilioApi
 
     graph, twilio = GraphApi("unused", "v21.0"), TwilioApi(ACCOUNT_SID, AUTH_TOKEN)
     app = channel_app(tmp_path / "channels", rasa, graph, twilio, SMS_REPLY_MODE="twiml")
@@ -458,7 +447,8 @@ def test_sms_after_a_widget_conversation_with_the_same_number_is_one_customer_wi
     sms_gateway, rasa: ScriptedRasa
 ) -> None:
     import requests
-    from channel_helpers import HANDOFF_REPLIES, SmsCustomer, answer_replies
+
+    from tests.support.channels import HANDOFF_REPLIES, SmsCustomer, answer_replies
 
     app, url = sms_gateway
     widget = (
@@ -485,13 +475,7 @@ def test_sms_after_a_widget_conversation_with_the_same_number_is_one_customer_wi
         web_id, sms_id = web.id, sms.id
     assert count(app, Contact) == 1
 
-    from bot.db import get_session
-    from bot.web import auth
-
-    with app.app_context():
-        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
-        get_session().close()
-    agent = AgentSession(app, "anna@example.com", "geheim-genug-123")
+    agent = logged_in(app, "anna@example.com")
     assert "Stammkunde: 1 früheres Gespräch" in agent.client.get("/agent/").get_data(as_text=True)
     sms_panel = agent.client.get(f"/agent/conversations/{sms_id}").get_data(as_text=True).split('id="customer"')[1]
     assert "SMS +4915112345678 (vom Kanal bestätigt)" in sms_panel

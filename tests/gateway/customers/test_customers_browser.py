@@ -6,16 +6,14 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from gateway_helpers import Customer, ScriptedRasa
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from test_customers import HANDOFF, contact_of, conversation_id
-from test_widget_browser import browser, live_url, wait  # noqa: F401 - fixtures
 
-from bot.db import get_session
-from bot.web import auth
-from tests.browser import log_in
+from tests.gateway.customers.test_customers import HANDOFF, contact_of
+from tests.support.browser import log_in, wait
+from tests.support.gateway import Customer, ScriptedRasa, conversation_id
+from tests.support.login import add_account
 
 pytestmark = pytest.mark.browser
 
@@ -32,8 +30,8 @@ def test_agent_unfolds_the_earlier_conversation_links_and_unlinks_in_the_browser
     app: Flask,
     client: FlaskClient,
     rasa: ScriptedRasa,
-    browser: WebDriver,  # noqa: F811 - the imported fixture
-    live_url: str,  # noqa: F811
+    browser: WebDriver,
+    live_url: str,
 ) -> None:
     first, second = Customer(client), Customer(client)
     for customer, question in ((first, "Wo bleibt meine Erstattung?"), (second, "Ich will einen Menschen")):
@@ -41,11 +39,9 @@ def test_agent_unfolds_the_earlier_conversation_links_and_unlinks_in_the_browser
         customer.say(question)
         assert client.post(f"{customer.base}/contact", json={"email": "eva@example.de"}).status_code == 201
     first_id, second_id = conversation_id(app, first.token), conversation_id(app, second.token)
-    with app.app_context():
-        auth.create_agent("anna@example.com", "Anna", "geheim-genug-123")
-        get_session().close()
+    add_account(app, "anna@example.com")
 
-    log_in(browser, live_url, "anna@example.com", "geheim-genug-123")
+    log_in(browser, live_url, "anna@example.com")
     wait(browser, lambda: "Stammkunde: 1 früheres Gespräch" in page_text(browser))
     browser.get(f"{live_url}/agent/conversations/{second_id}")
 

@@ -6,21 +6,21 @@ import json
 import logging
 from pathlib import Path
 
-import privacy_helpers
 import pytest
 from flask import Flask
-from gateway_helpers import ScriptedRasa
-from privacy_helpers import customer_with_everything, tracker_senders
 from sqlalchemy import func, select
-from unanswered_helpers import csrf_of, login
 
 from actions.feedback_store import record_feedback
 from bot.customers.action_feedback import ActionFeedback
 from bot.db import get_session
 from bot.models import Contact, ContactIdentifier, Conversation, Message, Rating, Role, UnansweredQuestion
+from tests.support import privacy
+from tests.support.gateway import ScriptedRasa
+from tests.support.login import csrf_of, logged_in
+from tests.support.privacy import customer_with_everything, tracker_senders
 
 EMAIL = "erika.muster@example.com"
-stores, app = privacy_helpers.stores, privacy_helpers.app  # the two stores and the gateway writing to them
+stores, app = privacy.stores, privacy.app  # the two stores and the gateway writing to them
 
 
 @pytest.fixture
@@ -43,13 +43,13 @@ def counts(app: Flask) -> dict[str, int]:
 
 def test_roles(app: Flask) -> None:
     assert app.test_client().get("/admin/privacy/").status_code == 302
-    assert login(app, Role.AGENT).client.get("/admin/privacy/").status_code == 403
-    editor = login(app, Role.EDITOR)
+    assert logged_in(app, "agent@example.com", Role.AGENT).client.get("/admin/privacy/").status_code == 403
+    editor = logged_in(app, "editor@example.com", Role.EDITOR)
     assert editor.client.get("/admin/privacy/?q=x").status_code == 403
     assert editor.client.get("/admin/privacy/contacts/1/export.json").status_code == 403
     assert editor.client.post("/admin/privacy/contacts/1/delete", data={"confirm": "ja", "csrf_token": editor.csrf}
                               ).status_code == 403
-    assert login(app, Role.ADMIN).client.get("/admin/privacy/").status_code == 200
+    assert logged_in(app, "admin@example.com", Role.ADMIN).client.get("/admin/privacy/").status_code == 200
 
 
 @pytest.mark.parametrize("query", [EMAIL, EMAIL.upper(), "+49 151 1234567", "0151-1234567", "#{id}", "{id}"])
@@ -57,7 +57,7 @@ def test_find_by_email_phone_or_conversation(
     app: Flask, two_customers: tuple[Conversation, Conversation], query: str
 ) -> None:
     mine, _other = two_customers
-    admin = login(app, Role.ADMIN)
+    admin = logged_in(app, "admin@example.com", Role.ADMIN)
     page = admin.client.get("/admin/privacy/", query_string={"q": query.format(id=mine.id)}).get_data(as_text=True)
     assert f"Nr. {mine.contact_id}" in page
     if "@" in query:
@@ -70,7 +70,7 @@ def test_export_holds_everything_about_the_customer_and_nothing_else(
     app: Flask, two_customers: tuple[Conversation, Conversation], caplog: pytest.LogCaptureFixture
 ) -> None:
     mine, other = two_customers
-    admin = login(app, Role.ADMIN)
+    admin = logged_in(app, "admin@example.com", Role.ADMIN)
     overview = admin.client.get(f"/admin/privacy/contacts/{mine.contact_id}").get_data(as_text=True)
     assert "Rasa-Ereignisse: 1" in overview and "Feedback des Aktionsservers: 1" in overview
     with caplog.at_level(logging.INFO, logger="auskunft.audit"):
@@ -99,7 +99,7 @@ def test_delete_needs_confirmation_then_removes_everything(
     mine, other = two_customers
     tracker_db, feedback_db = stores
     before = counts(app)
-    admin = login(app, Role.ADMIN)
+    admin = logged_in(app, "admin@example.com", Role.ADMIN)
     url = f"/admin/privacy/contacts/{mine.contact_id}/delete"
     page = admin.client.get(url).get_data(as_text=True)
     assert "endgültig" in page
@@ -134,7 +134,7 @@ def test_stores_that_were_never_written_are_empty_not_errors(app: Flask, stores:
         get_session().add(contact)
         get_session().commit()
         contact_id = contact.id
-    admin = login(app, Role.ADMIN)
+    admin = logged_in(app, "admin@example.com", Role.ADMIN)
     data = admin.client.get(f"/admin/privacy/contacts/{contact_id}/export.json").json
     assert data["conversations"] == [] and data["action_server_feedback"] == []
     page = admin.client.get(f"/admin/privacy/contacts/{contact_id}/delete").get_data(as_text=True)

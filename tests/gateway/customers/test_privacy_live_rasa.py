@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from gateway_helpers import Customer
-from privacy_helpers import privacy_app
-from unanswered_helpers import csrf_of, login
 
 from bot.db import get_session
 from bot.integrations.rasa_client import RasaClient
 from bot.models import Conversation, Role
 from rasa_runtime.processes import Services
+from tests.support.gateway import Customer
+from tests.support.login import csrf_of, logged_in
+from tests.support.privacy import privacy_app
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
@@ -62,7 +62,7 @@ def test_export_and_erasure_include_the_real_rasa_tracker(app: Flask, rasa_servi
     assert stored > 0
     assert rasa_user_texts(rasa_services, sender) == ["Was kostet der Versand?", "/feedback_not_helpful"]
 
-    admin = login(app, Role.ADMIN)
+    admin = logged_in(app, "admin@example.com", Role.ADMIN)
     data = admin.client.get(f"/admin/privacy/contacts/{contact_id}/export.json").json
     events = data["rasa_trackers"][sender]
     assert len(events) == stored

@@ -39,23 +39,21 @@ def test_an_explicit_url_wins_and_other_stores_are_refused(tmp_path: Path) -> No
 
 
 def test_an_unsupported_store_is_a_clear_503_and_cli_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gateway_helpers import ScriptedRasa
-    from unanswered_helpers import login
-
-    from bot import create_app
     from bot.db import get_session
     from bot.models import Contact, Role
+    from tests.support.app import make_app
+    from tests.support.gateway import ScriptedRasa
+    from tests.support.login import logged_in
 
     mongo = tmp_path / "mongo.yml"
     mongo.write_text("tracker_store:\n  type: mongod\n  url: mongodb://localhost:27017\n")
     monkeypatch.setenv("AUSKUNFT_RASA_ENDPOINTS", str(mongo))
     monkeypatch.delenv("AUSKUNFT_RASA_TRACKER_STORE_URL", raising=False)
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}",
-                      "RASA_CLIENT": ScriptedRasa()})
+    app = make_app(tmp_path, ScriptedRasa())
     with app.app_context():
         get_session().add(Contact(email="a@example.com"))
         get_session().commit()
-    admin = login(app, Role.ADMIN)
+    admin = logged_in(app, "admin@example.com", Role.ADMIN)
     response = admin.client.get("/admin/privacy/contacts/1/export.json")
     assert response.status_code == 503 and "AUSKUNFT_RASA_TRACKER_STORE_URL" in response.get_data(as_text=True)
     result = app.test_cli_runner().invoke(args=["purge", "--older-than-days", "30"])

@@ -6,19 +6,19 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import privacy_helpers
 import pytest
 from flask import Flask
-from gateway_helpers import ScriptedRasa
-from privacy_helpers import add_tracker_events, customer_with_everything, tracker_senders
 from sqlalchemy import func, select, update
 
 from actions.feedback_store import record_feedback
 from bot.customers.action_feedback import ActionFeedback
 from bot.db import get_session
 from bot.models import Contact, Conversation, Message, Rating, UnansweredQuestion, now
+from tests.support import privacy
+from tests.support.gateway import ScriptedRasa
+from tests.support.privacy import add_tracker_events, customer_with_everything, tracker_senders
 
-stores, app = privacy_helpers.stores, privacy_helpers.app  # the two stores and the gateway writing to them
+stores, app = privacy.stores, privacy.app  # the two stores and the gateway writing to them
 
 
 @pytest.fixture

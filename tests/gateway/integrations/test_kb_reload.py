@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from kb_admin_helpers import BROKEN_ENTRY, NEW_ENTRY, Login, append_entry, make_kb_app, replace_in
 from prometheus_client import REGISTRY
 from werkzeug.serving import make_server
 
@@ -22,6 +21,9 @@ from knowledge_base import training
 from knowledge_base.authoring.faq_files import load_faqs
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.settings import Settings
+from tests.support.app import faq_search, make_app
+from tests.support.faq_edits import BROKEN_ENTRY, NEW_ENTRY, append_entry, replace_in
+from tests.support.login import logged_in
 
 OLD_ANSWER = "Der Versand kostet 4,95 €, ab 50 € ist er kostenlos."
 NEW_ANSWER = "Der Versand kostet jetzt 3,95 €, ab 40 € ist er kostenlos."
@@ -103,7 +105,7 @@ def test_only_changed_texts_are_embedded_and_the_change_is_reported(kb_settings:
 def test_broken_file_is_rejected_with_file_and_line_and_the_last_index_answers(
     kb_app: Flask, kb_settings: Settings
 ) -> None:
-    editor = Login(kb_app, "eva@example.com", Role.EDITOR)
+    editor = logged_in(kb_app, "eva@example.com", Role.EDITOR)
     assert editor.reload().status_code == 200
     failures = metric("auskunft_kb_reload_failures_total")
     faq_file = kb_settings.faq_dir / "versand.yml"
@@ -131,7 +133,7 @@ def test_broken_file_is_rejected_with_file_and_line_and_the_last_index_answers(
 
 
 def test_reload_endpoint_reports_counts_timings_and_moves_the_metrics(kb_app: Flask, kb_settings: Settings) -> None:
-    editor = Login(kb_app, "eva@example.com", Role.EDITOR)
+    editor = logged_in(kb_app, "eva@example.com", Role.EDITOR)
     editor.get("/admin/faq/")  # loads the knowledge base
     reloads = metric("auskunft_kb_reloads_total")
     append_entry(kb_settings.faq_dir / "versand.yml", NEW_ENTRY)
@@ -148,8 +150,8 @@ def test_reload_endpoint_reports_counts_timings_and_moves_the_metrics(kb_app: Fl
 def test_unreachable_action_server_is_a_502_not_a_silent_success(
     tmp_path: Path, kb_settings: Settings, fake_embedder  # type: ignore[no-untyped-def]
 ) -> None:
-    app = make_kb_app(tmp_path, kb_settings, fake_embedder, actions_url="http://127.0.0.1:9")
-    editor = Login(app, "eva@example.com", Role.EDITOR)
+    app = make_app(tmp_path, FAQ_SEARCH=faq_search(kb_settings, fake_embedder), ACTIONS_URL="http://127.0.0.1:9")
+    editor = logged_in(app, "eva@example.com", Role.EDITOR)
     response = editor.reload()
     assert response.status_code == 502
     assert "nicht erreichbar" in response.json["processes"]["actions"]["error"]
@@ -157,7 +159,7 @@ def test_unreachable_action_server_is_a_502_not_a_silent_success(
 
 
 def test_plain_form_reload_redirects_with_a_message(kb_app: Flask) -> None:
-    editor = Login(kb_app, "eva@example.com", Role.EDITOR)
+    editor = logged_in(kb_app, "eva@example.com", Role.EDITOR)
     response = editor.client.post("/admin/kb/reload", data={"csrf_token": editor.csrf})
     assert response.status_code == 302 and response.location.endswith("/admin/faq/")
     page = editor.get("/admin/faq/").get_data(as_text=True)
@@ -165,7 +167,7 @@ def test_plain_form_reload_redirects_with_a_message(kb_app: Flask) -> None:
 
 
 def test_reload_without_csrf_token_is_refused(kb_app: Flask) -> None:
-    editor = Login(kb_app, "eva@example.com", Role.EDITOR)
+    editor = logged_in(kb_app, "eva@example.com", Role.EDITOR)
     response = editor.client.post("/admin/kb/reload", headers={"Accept": "application/json"})
     assert response.status_code == 400 and "CSRF" in response.json["error"]
 
@@ -196,7 +198,7 @@ def test_reload_under_http_load_fails_no_question(kb_app: Flask, kb_settings: Se
     server = make_server("127.0.0.1", 0, kb_app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
-    editor = Login(kb_app, "eva@example.com", Role.EDITOR)
+    editor = logged_in(kb_app, "eva@example.com", Role.EDITOR)
     cookie = editor.client.get_cookie("session")
     assert cookie is not None
     import requests

@@ -13,7 +13,6 @@ whose FAQ folder is the repository's.
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 import uuid
@@ -25,8 +24,6 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
-from kb_admin_helpers import BROKEN_ENTRY, Login, add_account, append_entry, make_kb_app, replace_in
-from kb_browser import chromium, click_reload, log_in, try_question
 from werkzeug.serving import make_server
 
 from bot.integrations.rasa_client import RasaClient
@@ -37,6 +34,12 @@ from rasa_runtime import training
 from rasa_runtime.paths import RASA
 from rasa_runtime.processes import Services
 from rasa_runtime.processes import Settings as RasaSettings
+from tests.support.app import faq_search, make_app
+from tests.support.browser import chromium, log_in
+from tests.support.faq_browser import FAQ_PAGE, click_reload, try_question
+from tests.support.faq_edits import BROKEN_ENTRY, append_entry, replace_in
+from tests.support.login import AgentSession, add_account
+from tests.support.net import free_port
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
@@ -54,12 +57,6 @@ BITCOIN_ENTRY = f"""\
     updated: 2026-11-25
 """
 TECHNICAL_PROBLEM = "technisch"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -108,8 +105,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     kb_settings = Settings(faq_dir=faq_dir, index_dir=index_dir, models_dir=work / "models", use_trained_model=False)
     with Services(settings) as services:
         services.wait_until_ready()
-        app = make_kb_app(work, kb_settings, None, actions_url=settings.actions_url,
-                          RASA_CLIENT=RasaClient(settings.rasa_url, timeout=120))
+        app = make_app(work, RasaClient(settings.rasa_url, timeout=120), FAQ_SEARCH=faq_search(kb_settings),
+                       ACTIONS_URL=settings.actions_url)
         add_account(app, "eva@example.com", Role.EDITOR)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -126,7 +123,7 @@ def pristine(stack: Stack) -> Iterator[Stack]:
     original = (PROJECT_ROOT / "knowledge_base" / "faqs" / "versand.yml").read_text(encoding="utf-8")
     yield stack
     stack.versand.write_text(original, encoding="utf-8")
-    editor = Login(stack.app, "eva@example.com")
+    editor = AgentSession(stack.app, "eva@example.com")
     assert editor.reload().status_code == 200
 
 
@@ -142,7 +139,7 @@ def test_editor_makes_the_bot_answer_an_unanswered_question_within_a_minute(pris
     stack = pristine
     assert BITCOIN_ANSWER not in stack.ask_bot(BITCOIN_QUESTION)
     with chromium() as browser:
-        log_in(browser, stack.url, "eva@example.com")
+        log_in(browser, stack.url, "eva@example.com", next_path=FAQ_PAGE)
         assert "zahlung-bitcoin" not in try_question(browser, BITCOIN_QUESTION, timeout=60)["candidates"]
         started = time.monotonic()
         append_entry(stack.versand, BITCOIN_ENTRY)  # the editor's edit in the file
@@ -156,7 +153,7 @@ def test_editor_makes_the_bot_answer_an_unanswered_question_within_a_minute(pris
 
 def test_customers_keep_getting_answers_while_the_faq_reloads(pristine: Stack) -> None:
     stack = pristine
-    editor = Login(stack.app, "eva@example.com")
+    editor = AgentSession(stack.app, "eva@example.com")
     replies: list[str] = []
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -198,7 +195,7 @@ def test_customers_keep_getting_answers_while_the_faq_reloads(pristine: Stack) -
 
 def test_broken_file_is_rejected_by_both_processes_and_the_bot_keeps_answering(pristine: Stack) -> None:
     stack = pristine
-    editor = Login(stack.app, "eva@example.com")
+    editor = AgentSession(stack.app, "eva@example.com")
     replace_in(stack.versand, OLD_PRICE, NEW_PRICE)
     line = len(stack.versand.read_text().splitlines()) + 1
     append_entry(stack.versand, BROKEN_ENTRY)

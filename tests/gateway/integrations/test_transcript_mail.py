@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from gateway_helpers import Customer, ScriptedRasa
-from test_inbox import HANDOFF, conversation_id
 
-
-class Inbox:
-    """aiosmtpd handler: keeps every delivered message."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.support.bot_replies import HANDOFF
+from tests.support.gateway import Customer, ScriptedRasa, conversation_id
+from tests.support.net import free_port
+from tests.support.smtp import Inbox
 
 
 @pytest.fixture

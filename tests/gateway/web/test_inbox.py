@@ -6,19 +6,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from gateway_helpers import Customer, ScriptedRasa
 
-HANDOFF = [
-    {"text": "Ich verbinde Sie."},
-    {
-        "custom": {
-            "type": "handoff",
-            "reason": "requested",
-            "summary": "Übergabe: requested.",
-            "candidates": [{"faq_id": "versand-kosten", "question": "Was kostet der Versand?", "score": 0.42}],
-        }
-    },
-]
+from tests.support.bot_replies import HANDOFF
+from tests.support.gateway import Customer, ScriptedRasa, conversation_id
+from tests.support.login import csrf_of
 
 
 class FakeFaq:
@@ -36,14 +27,6 @@ def waiting(customer: Customer, rasa: ScriptedRasa) -> Customer:
     return customer
 
 
-def conversation_id(app: Flask, token: str) -> int:
-    from bot.conversation import states
-    from bot.db import get_session
-
-    with app.app_context():
-        return states.by_token(get_session(), token).id
-
-
 def test_login_and_csrf_required(app: Flask, client, waiting: Customer, make_agent) -> None:  # type: ignore[no-untyped-def]
     cid = conversation_id(app, waiting.token)
     assert client.get("/agent/").status_code == 302
@@ -53,8 +36,7 @@ def test_login_and_csrf_required(app: Flask, client, waiting: Customer, make_age
     no_csrf = agent.client.post(f"/agent/conversations/{cid}/take", json={})
     assert no_csrf.status_code == 400 and "CSRF" in no_csrf.json["error"]
     wrong = app.test_client()
-    page = wrong.get("/agent/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    token = csrf_of(wrong.get("/agent/login").get_data(as_text=True))
     bad = wrong.post(
         "/agent/login", data={"email": "anna@example.com", "password": "falsch-falsch", "csrf_token": token}
     )

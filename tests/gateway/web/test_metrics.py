@@ -4,11 +4,11 @@ only a local scraper or one with the configured token reads them."""
 from __future__ import annotations
 
 from flask import Flask
-from gateway_helpers import Customer, ScriptedRasa
 from prometheus_client import REGISTRY
 
 from bot.db import get_session
 from bot.models import Conversation
+from tests.support.gateway import Customer, ScriptedRasa
 
 DECISION = {"custom": {"type": "decision", "action": "answer", "question": "Versand?", "faq_id": "versand-kosten"}}
 HANDOFF = {"custom": {"type": "handoff", "reason": "requested", "candidates": [], "summary": "Übergabe"}}

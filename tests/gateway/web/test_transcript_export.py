@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask
-from gateway_helpers import Customer, ScriptedRasa
-from test_inbox import HANDOFF, conversation_id
+
+from tests.support.bot_replies import HANDOFF
+from tests.support.gateway import Customer, ScriptedRasa, conversation_id
 
 
 def test_export_requires_login(app: Flask, client, customer: Customer) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from flask.testing import FlaskClient
-from gateway_helpers import Customer, ScriptedRasa
+
+from tests.support.gateway import Customer, ScriptedRasa
 
 HANDOFF = {
     "custom": {
