@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "gateway")]
+sys.path.insert(0, str(ROOT))
 
-from channel_helpers import (  # noqa: E402
+from tests.support.channels import (  # noqa: E402
     ACCOUNT_SID,
     AUTH_TOKEN,
     GRAPH_VERSION,
@@ -29,8 +29,8 @@ from channel_helpers import (  # noqa: E402
     channel_app,
     served,
 )
-from gateway_helpers import ScriptedRasa  # noqa: E402
-from mock_providers import GraphApi, TwilioApi  # noqa: E402
+from tests.support.gateway import ScriptedRasa  # noqa: E402
+from tests.support.mock_providers import GraphApi, TwilioApi  # noqa: E402
 
 
 def describe(name: str, samples: list[float]) -> str:

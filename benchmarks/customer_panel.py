@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "gateway")]
+sys.path.insert(0, str(ROOT))
 
-from gateway_helpers import AgentSession, ScriptedRasa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from bot import create_app  # noqa: E402
@@ -28,6 +27,8 @@ from bot.customers import identities  # noqa: E402
 from bot.db import get_session  # noqa: E402
 from bot.models import Direction, IdentifierKind, Sender  # noqa: E402
 from bot.web import auth  # noqa: E402
+from tests.support.gateway import ScriptedRasa  # noqa: E402
+from tests.support.login import AgentSession  # noqa: E402
 
 
 def main() -> None:

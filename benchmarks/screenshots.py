@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 LIMIT = 300 * 1024  # docs live in git: keep each picture small
 TESTS = [
-    "tests/gateway/test_handoff_journey_browser.py",
-    "tests/admin/test_analytics_browser.py",
-    "tests/admin/test_faq_browser.py",
-    "tests/gateway/test_admin_privacy_unanswered_browser.py",
+    "tests/gateway/conversation/test_handoff_journey_browser.py",
+    "tests/gateway/analytics/test_analytics_browser.py",
+    "tests/gateway/admin/test_faq_browser.py",
+    "tests/gateway/admin/test_admin_privacy_unanswered_browser.py",
 ]
 
 

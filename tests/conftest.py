@@ -132,7 +132,7 @@ def rasa_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def rasa_services(rasa_dir: Path) -> Iterator[Services]:
-    """One real Rasa + action server for the whole session, shared by tests/bot and tests/gateway.
+    """One real Rasa + action server for the whole session, shared by tests/dialogue and tests/gateway.
 
     Each takes about 1 GB, so one pair rather than one per folder; tests keep apart by sender id.
     The knowledge base uses the base model for stable answers.

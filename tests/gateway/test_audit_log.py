@@ -8,19 +8,19 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import privacy_helpers
 import pytest
 from flask import Flask
-from gateway_helpers import ScriptedRasa
-from privacy_helpers import customer_with_everything
-from unanswered_helpers import PASSWORD, csrf_of, login
 
 from bot.db import get_session
 from bot.models import Agent, Conversation, Role
 from common.logging_setup import AUDIT_LOGGER, LogSettings, configure_logging
+from tests.support import privacy
+from tests.support.gateway import ScriptedRasa
+from tests.support.login import PASSWORD, csrf_of, logged_in
+from tests.support.privacy import customer_with_everything
 
 CUSTOMER_EMAIL, CUSTOMER_PHONE = "erika.muster@example.com", "0151 12345678"
-stores, app = privacy_helpers.stores, privacy_helpers.app  # the gateway with Rasa's and the action server's stores
+stores, app = privacy.stores, privacy.app  # the gateway with Rasa's and the action server's stores
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def agent_id(app: Flask, email: str) -> int:
 
 
 def test_logins_failed_logins_and_logout_name_the_account_by_number_only(app: Flask, audit_log: Path) -> None:
-    anna = login(app, Role.AGENT, "anna.agentin@example.com")
+    anna = logged_in(app, "anna.agentin@example.com", Role.AGENT)
     anna_id = agent_id(app, "anna.agentin@example.com")
     client = app.test_client()
     page = client.get("/agent/login").get_data(as_text=True)
@@ -82,7 +82,7 @@ def test_export_and_erasure_name_the_customer_by_number_and_the_admin_by_number(
     mine: Conversation = customer_with_everything(
         app, app.test_client(), rasa, *stores, CUSTOMER_EMAIL, CUSTOMER_PHONE
     )
-    admin = login(app, Role.ADMIN, "chefin@example.com")
+    admin = logged_in(app, "chefin@example.com", Role.ADMIN)
     admin_id = agent_id(app, "chefin@example.com")
     assert admin.client.get(f"/admin/privacy/contacts/{mine.contact_id}/export.json").status_code == 200
     url = f"/admin/privacy/contacts/{mine.contact_id}/delete"
