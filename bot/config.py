@@ -116,6 +116,8 @@ class GatewaySettings(BaseSettings):
     channel_timeout: float = Field(default=10.0, gt=0)
     delivery_max_attempts: int = Field(default=6, ge=1)
     delivery_backoff_seconds: float = Field(default=2.0, ge=0)
+    retention_days: int | None = Field(default=None, ge=1)
+    """`flask --app bot purge` deletes what is older than this many days unless told otherwise."""
 
     @field_validator("business_hours")
     @classmethod
@@ -184,6 +186,7 @@ class GatewaySettings(BaseSettings):
             "MAIL_FROM": self.mail_from,
             "MAX_TRANSCRIPT_MAILS": 3,
             "METRICS_TOKEN": self.metrics_token.get_secret_value(),
+            "RETENTION_DAYS": self.retention_days,
         }
 
 

@@ -13,7 +13,6 @@ are the editors' work list.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -86,18 +85,14 @@ def purge(
     return report
 
 
-def default_days() -> int | None:
-    value = os.environ.get("AUSKUNFT_RETENTION_DAYS", "").strip()
-    return int(value) if value else None
-
-
 @click.command("purge")
 @with_appcontext
-@click.option("--older-than-days", type=click.IntRange(min=1), default=default_days,
+@click.option("--older-than-days", type=click.IntRange(min=1), default=None,
               help="delete what is older than this many days (default: AUSKUNFT_RETENTION_DAYS)")
 @click.option("--dry-run", is_flag=True, help="only count what would be deleted")
 def purge_command(older_than_days: int | None, dry_run: bool) -> None:
     """Delete conversations, Rasa trackers and feedback older than N days (cron-able)."""
+    older_than_days = older_than_days or current_app.config["RETENTION_DAYS"]
     if older_than_days is None:
         raise click.UsageError("--older-than-days N fehlt (oder AUSKUNFT_RETENTION_DAYS setzen)")
     try:

@@ -61,6 +61,7 @@ def test_defaults_without_any_setting(tmp_path: Path) -> None:
         ("AUSKUNFT_SMTP_STARTTLS", "vielleicht", "expected 1/true/yes/on or 0/false/no/off"),
         ("AUSKUNFT_RASA_TIMEOUT", "-1", "greater than 0"),
         ("AUSKUNFT_DELIVERY_MAX_ATTEMPTS", "viele", "valid integer"),
+        ("AUSKUNFT_RETENTION_DAYS", "0", "greater than or equal to 1"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_variable_and_its_form(

@@ -118,10 +118,9 @@ def test_a_contact_with_a_recent_conversation_stays(app: Flask, old_and_new: tup
 def test_days_from_the_environment_or_a_clear_error(
     app: Flask, old_and_new: tuple[Conversation, Conversation], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("AUSKUNFT_RETENTION_DAYS", raising=False)
     missing = app.test_cli_runner().invoke(args=["purge"])
     assert missing.exit_code == 2 and "AUSKUNFT_RETENTION_DAYS" in missing.output
     assert app.test_cli_runner().invoke(args=["purge", "--older-than-days", "0"]).exit_code == 2
-    monkeypatch.setenv("AUSKUNFT_RETENTION_DAYS", "200")
+    app.config["RETENTION_DAYS"] = 200  # AUSKUNFT_RETENTION_DAYS, read and checked with the other settings
     result = app.test_cli_runner().invoke(args=["purge"])
     assert result.exit_code == 0 and "(200 Tage)" in result.output and "conversations" not in result.output
