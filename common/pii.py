@@ -10,15 +10,16 @@ is one token, "0151 1234567" two, "(030)" three, an IBAN with spaces six), so to
 one variant per spelling where one regex covers them all. Each rule is tested with the forms it must
 catch and the ordinary words and numbers (prices, dates, postcodes, years, "30 Tage") it must leave alone.
 
-Phone numbers by regex too, not `phonenumbers.PhoneNumberMatcher` (region DE), which fails these tests at every
-leniency: POSSIBLE masks prices, postcodes, years and order numbers; VALID misses numbers it judges invalid
-("0151 1234567" has a digit too few for its range, but is still someone's personal data), joins a following
-count to the number ("030 1234567 2 Pakete") and takes "05-06-2024" for one; STRICT_GROUPING and
-EXACT_GROUPING miss "+49 151 1234567", "0151-1234567" and two numbers in a row. Where numbers are stored and
+Phone numbers are found by regex and judged by `phonenumbers` (`is_possible_number`, region DE), not found by
+`phonenumbers.PhoneNumberMatcher`, which fails these tests at every leniency: POSSIBLE masks prices, postcodes,
+years and order numbers; VALID misses numbers it judges invalid ("0151 1234567" has a digit too few for its
+range, but is still someone's personal data), joins a following count to the number ("030 1234567 2 Pakete")
+and takes "05-06-2024" for one; STRICT_GROUPING and EXACT_GROUPING miss "+49 151 1234567", "0151-1234567" and
+two numbers in a row. Where numbers are stored and
 compared (`bot/customers/identities.py`), `phonenumbers` reads and checks them.
 
 The order number pattern is the shop's and configurable: `AUSKUNFT_ORDER_NUMBER_PATTERN` (a regex,
-case-insensitive). The default is the one the bot itself recognises (`actions/orders.py`: `LG-123456`,
+case-insensitive). The default is the one the bot itself recognises (`common/order_numbers.py`: `LG-123456`,
 `lg 123456`, `LG123456`, or the six digits alone).
 """
 
@@ -30,12 +31,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+import phonenumbers
+
+from common.order_numbers import ORDER_NUMBER_PATTERN as DEFAULT_ORDER_NUMBER_PATTERN
+
 EMAIL = "[E-MAIL]"
 PHONE = "[TELEFON]"
 IBAN = "[IBAN]"
 ORDER_NUMBER = "[BESTELLNUMMER]"
-
-from common.order_numbers import ORDER_NUMBER_PATTERN as DEFAULT_ORDER_NUMBER_PATTERN  # noqa: E402 (one pattern)
 
 _EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
 # country code, check digits, then 11–30 letters/digits, in groups of four with or without spaces
@@ -48,7 +51,7 @@ _PHONE = re.compile(
     r"(?:\+\d{1,3}(?:\s?\(0\))?[\s\-/]?\d+|\(0\d{1,5}\)|0\d{1,5})"
     r"(?:(?:[\-/]|\s(?!0))?\d{2,})+"
 )
-_PHONE_DIGITS = range(7, 16)  # E.164 has at most 15 digits; fewer than 7 is no phone number
+_PHONE_MIN_DIGITS = 7  # "030 123" could be dialled, but in a customer's text it is a count or a code
 _IBAN_MIN_DIGITS = 10  # "ab12 test wort …" is a phrase, not an IBAN
 
 
@@ -64,7 +67,14 @@ def _digits(text: str) -> int:
 
 
 def _phone_like(text: str) -> bool:
-    return _digits(text) in _PHONE_DIGITS and "  " not in text
+    """The regex finds candidates; `phonenumbers` (German by default, as where numbers are stored) says whether
+    one can be a phone number at all (length for its country and area, at most 15 digits)."""
+    if _digits(text) < _PHONE_MIN_DIGITS or "  " in text:
+        return False
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse(text, "DE"))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 @lru_cache(maxsize=4)

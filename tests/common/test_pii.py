@@ -18,6 +18,7 @@ from common.pii import mask
         # phone numbers, German and international
         ("Rufen Sie mich an: +49 151 1234567", "Rufen Sie mich an: [TELEFON]"),
         ("0151-1234567", "[TELEFON]"),
+        ("+49 0151 1234567 ist meine Nummer", "[TELEFON] ist meine Nummer"),  # a 0 after the country code
         ("0151 1234567 ab 18 Uhr", "[TELEFON] ab 18 Uhr"),
         ("(030) 1234567", "[TELEFON]"),
         ("0049 30 12345678", "[TELEFON]"),
@@ -56,6 +57,7 @@ def test_personal_data_is_masked(text: str, expected: str) -> None:
     [
         "Der Versand kostet 4,95 € und ab 50 € nichts.",
         "Lieferung bis 24.12.2026?",
+        "Referenz +1 212 555 01000",  # digits enough, but no number anywhere: too long for the US (phonenumbers)
         "am 01.12.2026 bestellt",
         "Meine Postleitzahl ist 10115, in 01067 Dresden auch?",
         "Seit 2025 Kunde, Rückgabe in 30 Tage",
