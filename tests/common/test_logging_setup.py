@@ -29,9 +29,7 @@ from common.logging_setup import (
 )
 from common.settings_errors import SettingsError
 from knowledge_base.tools import cli as kb_cli
-
-CONFIGURED = ("", AUDIT_LOGGER, "werkzeug", "faiss.loader")
-"""The loggers configure_logging changes (root included)."""
+from tests.support.logs import restored_logging
 
 
 @pytest.fixture(autouse=True)
@@ -39,20 +37,8 @@ def restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """configure_logging replaces the process's set-up: put pytest's back afterwards, and the environment."""
     for name in PROGRESS_BARS_OFF:
         monkeypatch.delenv(name, raising=False)  # recorded, so what configure_logging sets is undone too
-    saved = {
-        name: (logger.handlers[:], logger.level, logger.propagate)
-        for name in CONFIGURED
-        for logger in [logging.getLogger(name)]
-    }
-    yield
-    for name, (handlers, level, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        for handler in logger.handlers:
-            if handler not in handlers:
-                handler.close()
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
+    with restored_logging():
+        yield
 
 
 def test_lines_go_to_stderr_and_the_process_file_without_colour_codes(

@@ -21,8 +21,10 @@ from knowledge_base.settings import Settings
 from rasa_runtime.processes import Services
 from tests.support.app import faq_search, make_app
 from tests.support.browser import chromium, serve
+from tests.support.channels import ACCOUNT_SID, AUTH_TOKEN, GRAPH_VERSION, PAGE_TOKEN
 from tests.support.gateway import Customer, ScriptedRasa
 from tests.support.login import AgentSession, logged_in
+from tests.support.mock_providers import GraphApi, TwilioApi
 
 
 @pytest.fixture
@@ -85,3 +87,19 @@ def live_url(app: Flask) -> Iterator[str]:
     """The test's `app` served over real HTTP (threaded, for the SSE stream) on a free port."""
     with serve(app) as url:
         yield url
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphApi]:
+    """Facebook's Graph API as a local server: records what the gateway sends, can fail on purpose."""
+    server = GraphApi(PAGE_TOKEN, GRAPH_VERSION)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioApi]:
+    """Twilio's Messages API as a local server, for the test account of `tests.support.channels`."""
+    server = TwilioApi(ACCOUNT_SID, AUTH_TOKEN)
+    yield server
+    server.close()

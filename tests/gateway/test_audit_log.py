@@ -3,7 +3,6 @@ erasure, purge — who by staff account number, what, when; never a customer's o
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +12,11 @@ from flask import Flask
 
 from bot.db import get_session
 from bot.models import Agent, Conversation, Role
-from common.logging_setup import AUDIT_LOGGER, LogSettings, configure_logging
+from common.logging_setup import LogSettings, configure_logging
 from tests.support import privacy
 from tests.support.gateway import ScriptedRasa
 from tests.support.login import PASSWORD, csrf_of, logged_in
+from tests.support.logs import restored_logging
 from tests.support.privacy import customer_with_everything
 
 CUSTOMER_EMAIL, CUSTOMER_PHONE = "erika.muster@example.com", "0151 12345678"
@@ -26,17 +26,9 @@ stores, app = privacy.stores, privacy.app  # the gateway with Rasa's and the act
 @pytest.fixture
 def audit_log(tmp_path: Path) -> Iterator[Path]:
     """Logging as a real gateway sets it up, into tmp_path; pytest's own set-up comes back afterwards."""
-    loggers = [logging.getLogger(name) for name in ("", AUDIT_LOGGER, "werkzeug", "faiss.loader")]
-    saved = [(logger, logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
-    configure_logging("gateway", LogSettings(dir=tmp_path / "log"))
-    yield tmp_path / "log" / "audit.log"
-    for logger, handlers, level, propagate in saved:
-        for handler in logger.handlers:
-            if handler not in handlers:
-                handler.close()
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
+    with restored_logging():
+        configure_logging("gateway", LogSettings(dir=tmp_path / "log"))
+        yield tmp_path / "log" / "audit.log"
 
 
 def lines(path: Path) -> list[str]:

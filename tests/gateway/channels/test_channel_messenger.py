@@ -20,9 +20,7 @@ from bot.models import ContactIdentifier, Conversation, DeliveryStatus, Message,
 from rasa_runtime.processes import Services
 from tests.support.channels import (
     APP_SECRET,
-    GRAPH_VERSION,
     HANDOFF_REPLIES,
-    PAGE_TOKEN,
     VERIFY_TOKEN,
     MessengerCustomer,
     agent,
@@ -38,20 +36,6 @@ from tests.support.channels import (
 )
 from tests.support.gateway import ScriptedRasa
 from tests.support.mock_providers import GraphApi, TwilioApi, is_message, messenger_signature
-
-
-@pytest.fixture
-def graph() -> Iterator[GraphApi]:
-    server = GraphApi(PAGE_TOKEN, GRAPH_VERSION)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def twilio() -> Iterator[TwilioApi]:
-    server = TwilioApi("ACunused", "unused")
-    yield server
-    server.close()
 
 
 @pytest.fixture

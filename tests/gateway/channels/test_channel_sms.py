@@ -47,20 +47,6 @@ from tests.support.mock_providers import GraphApi, TwilioApi, twilio_signature
 
 
 @pytest.fixture
-def graph() -> Iterator[GraphApi]:
-    server = GraphApi("unused", "v21.0")
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def twilio() -> Iterator[TwilioApi]:
-    server = TwilioApi(ACCOUNT_SID, AUTH_TOKEN)
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def reply_mode() -> str:
     return "twiml"
 

@@ -8,7 +8,6 @@ when someone is there — the gateway's notice; the action server's text says on
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -120,20 +119,6 @@ def test_the_decision_is_kept_with_the_question(app: Flask, customer: Customer, 
 
 
 # --- SMS: the same, where every stored message is sent ---------------------------------------------------------
-
-
-@pytest.fixture
-def graph() -> Iterator[GraphApi]:
-    server = GraphApi("unused", "v21.0")
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def twilio() -> Iterator[TwilioApi]:
-    server = TwilioApi("AC" + "0123456789abcdef" * 2, "test-twilio-auth-token")
-    yield server
-    server.close()
 
 
 def test_on_sms_the_goodbye_asks_and_no_payload_is_sent(
