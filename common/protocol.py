@@ -9,13 +9,19 @@ custom message (`{"custom": {"type": …, …}}` on the REST channel) that the g
 - `goodbye`: the bot has said goodbye (it rides along with every `utter_goodbye` text in domain.yml); the
   gateway then asks for a CSAT rating.
 
-The action server builds them with `to_dict()`; the gateway reads them with `read(custom)`.
+The action server builds them with `to_dict()`; the gateway reads them with `read(custom)` (pydantic checks the
+fields, so a malformed payload is ignored rather than half-read).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, TypedDict
+from dataclasses import asdict, field
+from functools import cache
+from typing import Any, ClassVar
+
+from pydantic import TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from Python 3.12
 
 TYPE = "type"
 DECISION_ACTIONS = ("answer", "clarify", "handoff", "chosen")
@@ -28,14 +34,6 @@ class CandidateDict(TypedDict):
     faq_id: str
     question: str
     score: float
-
-
-def _candidates(value: object) -> list[CandidateDict]:
-    return [c for c in value if isinstance(c, dict)] if isinstance(value, list) else []
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -54,18 +52,6 @@ class DecisionPayload:
     def to_dict(self) -> dict[str, Any]:
         return {TYPE: self.TYPE, **asdict(self)}
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DecisionPayload:
-        confidence = data.get("confidence")
-        return cls(
-            action=str(data.get("action")),
-            question=str(data.get("question") or ""),
-            faq_id=_text(data.get("faq_id")),
-            confidence=float(confidence) if isinstance(confidence, int | float) else None,
-            reason=_text(data.get("reason")),
-            candidates=_candidates(data.get("candidates")),
-        )
-
 
 @dataclass(frozen=True)
 class HandoffPayload:
@@ -81,15 +67,6 @@ class HandoffPayload:
     def to_dict(self) -> dict[str, Any]:
         return {TYPE: self.TYPE, **asdict(self)}
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> HandoffPayload:
-        return cls(
-            reason=str(data.get("reason") or "requested"),
-            candidates=_candidates(data.get("candidates")),
-            summary=str(data.get("summary") or ""),
-            last_question=_text(data.get("last_question")),
-        )
-
 
 @dataclass(frozen=True)
 class GoodbyePayload:
@@ -100,10 +77,6 @@ class GoodbyePayload:
     def to_dict(self) -> dict[str, Any]:
         return {TYPE: self.TYPE}
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GoodbyePayload:
-        return cls()
-
 
 Payload = DecisionPayload | HandoffPayload | GoodbyePayload
 KINDS: dict[str, type[DecisionPayload] | type[HandoffPayload] | type[GoodbyePayload]] = {
@@ -111,8 +84,17 @@ KINDS: dict[str, type[DecisionPayload] | type[HandoffPayload] | type[GoodbyePayl
 }
 
 
+@cache
+def _adapter(kind: type[Payload]) -> TypeAdapter[Payload]:
+    return TypeAdapter(kind)
+
+
 def read(custom: object) -> Payload | None:
-    """A reply's `custom` part as the payload it is; None for anything else (no custom part, an unknown type)."""
+    """A reply's `custom` part as the payload it is (checked by pydantic; unknown fields ignored); None for
+    anything else: no custom part, an unknown type, or fields that do not fit (logged by nobody: never shown)."""
     if not isinstance(custom, dict) or (kind := KINDS.get(str(custom.get(TYPE)))) is None:
         return None
-    return kind.from_dict(custom)
+    try:
+        return _adapter(kind).validate_python({key: value for key, value in custom.items() if key != TYPE})
+    except ValidationError:
+        return None
