@@ -15,8 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import faq_reply, handoff, orders
-from common.frustration import is_frustrated
 from common.feedback_log import FeedbackLog
+from common.frustration import is_frustrated
 from common.order_numbers import normalise_order_number
 from knowledge_base import service
 
