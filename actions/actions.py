@@ -10,13 +10,13 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import faq_reply, handoff, orders
-from actions.frustration import is_frustrated
 from common.feedback_log import FeedbackLog
+from common.frustration import is_frustrated
 from common.order_numbers import normalise_order_number
 from knowledge_base import service
 
@@ -41,9 +41,11 @@ def _user_texts(tracker: Tracker) -> list[str]:
 
 
 def handoff_events(tracker: Tracker, dispatcher: CollectingDispatcher, reason: str) -> list[EventType]:
-    """Tell the customer, hand the agent a payload, pause the bot (a form in progress ends).
+    """Tell the customer, hand the agent a payload, listen on (a form in progress ends).
 
-    The customer hears only that the question goes on; whether and when someone is there the gateway says."""
+    The customer hears only that the question goes on; whether and when someone is there the gateway says.
+    Rasa is not paused: while the customer waits for an agent the gateway still asks the bot and keeps only
+    confident answers, and once an agent has taken the conversation the gateway sends Rasa nothing."""
     candidates = tracker.get_slot("kb_candidates") or []
     summary = handoff.summarise(reason, _user_texts(tracker), tracker.get_slot("last_faq_id"))
     dispatcher.utter_message(text=handoff.CUSTOMER_TEXT[reason])
@@ -57,7 +59,7 @@ def handoff_events(tracker: Tracker, dispatcher: CollectingDispatcher, reason: s
     ]
     if tracker.active_loop.get("name"):
         events += [ActiveLoop(None), SlotSet("requested_slot", None)]
-    return [*events, ConversationPaused()]
+    return [*events, *LISTEN]
 
 
 def frustration_events(dispatcher: CollectingDispatcher) -> list[EventType]:

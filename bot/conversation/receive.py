@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import metrics
-from bot.conversation import csat, states, unanswered
+from bot.conversation import csat, states, unanswered, waiting
 from bot.conversation.availability import Availability, handoff_notice
 from bot.hub import Hub
 from bot.integrations.rasa_client import RasaClient, RasaUnavailable
@@ -86,8 +86,18 @@ def receive(
         ]
         session.commit()
         hub.notify(conversation.id)
+        if conversation.state == State.WAITING:
+            new.extend(_while_waiting(session, conversation, new[0], intent, rasa, hub, availability, now))
+            session.commit()
+            hub.notify(conversation.id)
+            return new
         if conversation.state != State.BOT:
-            return new  # a human has it (or will): the bot gets nothing
+            return new  # an agent has taken it: the bot stays silent
+        if intent == waiting.WITHDRAW_INTENT:  # a withdraw button pressed after the wait ended: nothing to withdraw
+            new.append(states.system_note(session, conversation, "back_to_bot"))
+            session.commit()
+            hub.notify(conversation.id)
+            return new
         hub.set_typing(conversation.id, "bot", True)
         started = time.perf_counter()
         try:
@@ -105,10 +115,42 @@ def receive(
             hub.set_typing(conversation.id, "bot", False)
             metrics.BOT_RESPONSE_SECONDS.labels(conversation.channel).observe(time.perf_counter() - started)
         if availability is not None and conversation.state == State.WAITING:
-            new.append(handoff_notice(session, conversation, availability, now or models_now()))
+            notice = handoff_notice(session, conversation, availability, now or models_now())
+            notice.payload = {**(notice.payload or {}), "buttons": [waiting.WITHDRAW_BUTTON]}
+            new.append(notice)
         session.commit()
         hub.notify(conversation.id)
         return new
+
+
+def _while_waiting(
+    session: Session,
+    conversation: Conversation,
+    question: Message,
+    intent: str | None,
+    rasa: RasaClient,
+    hub: Hub,
+    availability: Availability | None,
+    now: datetime | None,
+) -> list[Message]:
+    """A customer waiting for an agent (not yet taken) gets a reply at once; `waiting` says which.
+
+    Rasa still hears the message, so the knowledge base decides whether it has a confident answer; Rasa not
+    answering is no new handoff (the message is with the request already).
+    """
+    if waiting.is_withdrawal(question.text, intent):
+        return [waiting.withdraw(session, conversation, rasa)]
+    hub.set_typing(conversation.id, "bot", True)
+    try:
+        replies = rasa.send(conversation.rasa_sender_id, intent or question.text)
+    except RasaUnavailable:
+        replies = []
+    finally:
+        hub.set_typing(conversation.id, "bot", False)
+    shown, text = waiting.reply(session, conversation, question, intent, replies, availability, now or models_now())
+    new = store_replies(session, conversation, shown, question=question)
+    unanswered.capture(session, conversation, question)  # a question the bot could not answer: for the editors
+    return [*new, waiting.say(session, conversation, text)]
 
 
 def store_replies(

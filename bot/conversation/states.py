@@ -40,17 +40,24 @@ TEXTS = {
     "back_to_bot": "Sie chatten wieder mit dem digitalen Assistenten.",
     "closed": "Das Gespräch wurde beendet. Vielen Dank!",
     "outside_hours": "Unser Kundenservice ist gerade nicht besetzt – unsere Servicezeiten: {hours}. "
-    "Ihre Anfrage bleibt mit dem ganzen Verlauf gespeichert. Wenn Sie möchten, hinterlassen Sie uns Ihre "
-    "E-Mail-Adresse oder Telefonnummer, dann melden wir uns bei Ihnen.",
+    "Ihre Anfrage bleibt mit dem ganzen Verlauf gespeichert; sobald das Team wieder da ist, antworten wir Ihnen hier. "
+    "Wenn Sie möchten, hinterlassen Sie uns Ihre E-Mail-Adresse oder Telefonnummer, dann melden wir uns dort. "
+    "Bis dahin beantworte ich Ihnen gern weitere Fragen.",
     "nobody_online": "Gerade ist leider niemand aus unserem Kundenservice erreichbar. Ihre Anfrage bleibt mit "
-    "dem ganzen Verlauf gespeichert. Wenn Sie möchten, hinterlassen Sie uns Ihre E-Mail-Adresse oder "
-    "Telefonnummer, dann melden wir uns bei Ihnen.",
+    "dem ganzen Verlauf gespeichert; sobald jemand frei ist, antworten wir Ihnen hier. Wenn Sie möchten, "
+    "hinterlassen Sie uns Ihre E-Mail-Adresse oder Telefonnummer, dann melden wir uns dort. "
+    "Bis dahin beantworte ich Ihnen gern weitere Fragen.",
     # Messenger/SMS: the channel itself is the way back, so nobody asks for an address
     "outside_hours_reachable": "Unser Kundenservice ist gerade nicht besetzt – unsere Servicezeiten: {hours}. "
-    "Ihre Anfrage bleibt mit dem ganzen Verlauf gespeichert; wir antworten Ihnen hier, sobald wieder jemand da ist.",
+    "Ihre Anfrage bleibt mit dem ganzen Verlauf gespeichert; wir antworten Ihnen hier, sobald wieder jemand da ist. "
+    "Bis dahin beantworte ich Ihnen gern weitere Fragen.",
     "nobody_online_reachable": "Gerade ist leider niemand aus unserem Kundenservice erreichbar. Ihre Anfrage bleibt "
-    "mit dem ganzen Verlauf gespeichert; wir antworten Ihnen hier, sobald jemand frei ist.",
-    "queue_position": "Sie sind auf Platz {position} der Warteschlange. Ein Mitarbeiter meldet sich hier im Chat.",
+    "mit dem ganzen Verlauf gespeichert; wir antworten Ihnen hier, sobald jemand frei ist. "
+    "Bis dahin beantworte ich Ihnen gern weitere Fragen.",
+    "queue_position": "Sie sind auf Platz {position} der Warteschlange. Ein Mitarbeiter meldet sich hier im Chat. "
+    "Bis dahin beantworte ich Ihnen gern weitere Fragen.",
+    "withdrawn": "Alles klar, Ihre Anfrage an den Kundenservice ist zurückgezogen. Sie chatten wieder mit dem "
+    "digitalen Assistenten – fragen Sie mich gern.",
     "contact_saved": "Danke! Wir melden uns unter {contact} bei Ihnen.",
     "transcript_sent": "Wir haben Ihnen den Gesprächsverlauf an {email} geschickt.",
     "transcript_subject": "Ihr Chat mit unserem Kundenservice",
@@ -182,6 +189,16 @@ def give_back(session: Session, conversation: Conversation, agent: Agent) -> Non
     else:
         note = system_note(session, conversation, "back_to_bot")
     note.payload = {"event": "given_back"}  # analytics: the end of the human part
+
+
+def withdraw(session: Session, conversation: Conversation) -> Message:
+    """The customer no longer needs a person (still waiting, not taken): back to the bot, out of the queue."""
+    _move(conversation, State.BOT)
+    conversation.assignee_id = None
+    conversation.waiting_since = None
+    note = system_note(session, conversation, "withdrawn")
+    note.payload = {"event": "withdrawn"}  # the end of the wait, but no agent's close (analytics' time to close)
+    return note
 
 
 def close(session: Session, conversation: Conversation) -> None:

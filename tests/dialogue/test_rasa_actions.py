@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions, faq_reply, orders
-from actions.frustration import is_frustrated
+from common.frustration import is_frustrated
 from common.order_numbers import normalise_order_number
 from knowledge_base import service
 from knowledge_base.decision import NO_TEXT, Candidate, Decision
@@ -111,7 +111,7 @@ def test_low_confidence_hands_off_with_candidates(kb: StubKnowledgeBase) -> None
     assert payload["reason"] == "low_confidence"
     assert payload["candidates"] == [{"faq_id": "versand-kosten", "question": "Frage zu versand-kosten?", "score": 0.2}]
     assert "Wie wird das Wetter?" in payload["summary"]
-    assert events[-1] == ConversationPaused()
+    assert events[-1] == LISTEN
 
 
 def test_second_failure_in_a_row_is_repeated_failure(kb: StubKnowledgeBase) -> None:
@@ -170,7 +170,7 @@ def test_typed_yes_accepts_the_offered_human(kb: StubKnowledgeBase) -> None:
     track = tracker("ja", "affirm", pending="human", handoff_reason="frustration")
     messages, events = run(actions.ActionConfirm(), track)
     assert messages[-1]["custom"]["reason"] == "frustration"
-    assert events[-1] == ConversationPaused()
+    assert events[-1] == LISTEN
 
 
 def test_typed_no_after_an_answer_is_negative_feedback(kb: StubKnowledgeBase) -> None:

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from bot.channels.base import TEXT_ONLY
+from bot.conversation import states, waiting
 from bot.db import session_factory
 from bot.models import ContactIdentifier, Conversation, DeliveryStatus, Message, WebhookReceipt
 from rasa_runtime.processes import Services
@@ -483,3 +484,23 @@ def test_full_conversation_with_the_real_rasa(
         customer.say("Wie lange dauert die Lieferung?")
         graph.wait_for(lambda r: len(graph.texts()) > count + 1, timeout=60)
         assert only_conversation(app).state == "bot"
+
+
+# --- while waiting for an agent -------------------------------------------------------------------------------
+
+
+def test_while_waiting_an_unclear_message_is_acknowledged_and_the_quick_reply_withdraws(
+    app: Flask, rasa: ScriptedRasa, graph: GraphApi, customer: MessengerCustomer
+) -> None:
+    """Nobody online (the channels' test gateway is always open): the acknowledgement says so."""
+    rasa.replies = [HANDOFF_REPLIES, [{"text": "Das habe ich nicht verstanden."}]]
+    customer.say("Mitarbeiter")
+    customer.say("und sonst so")
+    graph.wait_for(lambda r: waiting.TEXTS["noted_unstaffed"] in graph.texts())
+    (acknowledgement,) = [m for m in graph.messages() if m["text"] == waiting.TEXTS["noted_unstaffed"]]
+    assert acknowledgement["quick_replies"][0]["payload"] == waiting.WITHDRAW_INTENT
+    assert "Das habe ich nicht verstanden." not in graph.texts()
+    assert "„und sonst so“" in only_conversation(app).handoff["summary"]
+    customer.say("Hat sich erledigt", quick_reply=waiting.WITHDRAW_INTENT)
+    graph.wait_for(lambda r: states.TEXTS["withdrawn"] in graph.texts())
+    assert only_conversation(app).state == "bot"

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from bot.channels.base import TEXT_ONLY
 from bot.channels.sms import TEXTS
-from bot.channels.text import sms_segments
+from bot.channels.text import sms_friendly, sms_segments
+from bot.conversation import states
 from bot.conversation.receive import RASA_DOWN_TEXT
 from bot.db import session_factory
 from bot.models import ChannelOptOut, ContactIdentifier
@@ -380,3 +381,21 @@ def test_full_conversation_with_the_real_rasa(
         assert anna.post(f"/agent/conversations/{conversation.id}/give-back").status_code == 200
         again = phone.say("Wie lange dauert die Lieferung?")
         assert again and only_conversation(app).state == "bot", again
+
+
+# --- while waiting for an agent -------------------------------------------------------------------------------
+
+
+def test_while_waiting_the_bot_answers_and_1_withdraws(app: Flask, rasa: ScriptedRasa, phone: SmsCustomer) -> None:
+    """Nobody online: the honest notice first, then an answer with the note that the request stays open; "1"
+    presses the note's button and the customer is back with the bot."""
+    rasa.replies = [HANDOFF_REPLIES]
+    assert "niemand" in phone.say("Mitarbeiter bitte")[-1]
+    rasa.replies = [answer_replies()]
+    replies = phone.say("Was kostet der Versand?")
+    assert replies[0] == "Versand 4,95 €, ab 50 € kostenlos. Express 9,95 €."
+    assert replies[-1].startswith("Ihre Anfrage an unseren Kundenservice bleibt bestehen.")  # „“ become "" in SMS
+    assert replies[-1].endswith("1 = Hat sich erledigt\nAntworten Sie mit 1.")
+    assert only_conversation(app).state == "waiting_for_agent"
+    assert phone.say("1") == [sms_friendly(states.TEXTS["withdrawn"])]
+    assert only_conversation(app).state == "bot"

@@ -34,15 +34,18 @@ def test_message_goes_to_rasa_and_replies_are_stored(customer: Customer, rasa: S
     assert [m["text"] for m in customer.transcript()["messages"]][-2:-1] == ["Ja"]
 
 
-def test_handoff_queues_and_bot_gets_nothing_while_waiting(customer: Customer, rasa: ScriptedRasa) -> None:
+def test_handoff_queues_and_the_gateway_chooses_the_replies_while_waiting(
+    customer: Customer, rasa: ScriptedRasa
+) -> None:
     rasa.replies.append([{"text": "Ich verbinde Sie."}, HANDOFF])
     result = customer.say("Ich will einen Menschen")
     assert result["state"] == "waiting_for_agent"
     assert result["messages"][-1]["sender"] == "system"
     assert "candidates" not in json.dumps(result)  # scores are for the agent, not the customer
-    sent = len(rasa.received)
-    assert customer.say("Hallo?")["state"] == "waiting_for_agent"
-    assert len(rasa.received) == sent
+    waiting = customer.say("Hallo?")  # the bot is asked, but no confident answer: the gateway acknowledges
+    assert waiting["state"] == "waiting_for_agent" and rasa.received[-1][1] == "Hallo?"
+    assert [m["sender"] for m in waiting["messages"]] == ["contact", "bot"]
+    assert "Echo" not in json.dumps(waiting)
 
 
 def test_rasa_down_tells_customer_and_queues(customer: Customer, rasa: ScriptedRasa) -> None:
