@@ -24,7 +24,7 @@ from common.settings_errors import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIT_LOGGER = "auskunft.audit"
-ProcessKind = Literal["gateway", "actions", "cli"]
+ProcessKind = Literal["gateway", "actions", "cli", "supervisor"]
 
 PROGRESS_BARS_OFF = {
     "TQDM_DISABLE": "1",  # tqdm reads it when imported: bars of the processes started from here (Rasa's training)
@@ -98,6 +98,7 @@ def logging_config(
             AUDIT_LOGGER: {"handlers": ["audit"], "level": "INFO", "propagate": True},
             # request lines carry client addresses: on the console as before, not kept in a file
             "werkzeug": {"handlers": ["console"], "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "propagate": False},
             "faiss.loader": {"level": "WARNING"},  # which CPU instructions it tried, at every start
         },
         "root": {"handlers": ["console", "file"], "level": settings.level},
