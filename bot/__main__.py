@@ -122,7 +122,8 @@ def run(host: str, port: int | None) -> int:
         ):
             if trainer is not None:
                 print("Fine-tuning on the FAQ in the background (var/train.log); the base model answers meanwhile.")
-            print("Starting Rasa and the action server (logs: var/rasa.log, var/actions.log) …", flush=True)
+            logs = rasa_settings.log_dir
+            print(f"Starting Rasa and the action server (logs: {logs}/rasa.log, {logs}/actions.log) …", flush=True)
             services.wait_until_ready()
             gateway = Gateway(host, port)
             try:

@@ -2,10 +2,10 @@
 
 Called once by each entry point (never at import, never for a test app), so pytest's caplog keeps working.
 Each process writes to stderr and to its own size-rotated file under `var/log/` (`gateway.log`, `actions.log`,
-`cli.log`); audit events (logger `auskunft.audit`: who did what to accounts and customers' data, no personal
-data) go to `var/log/audit.log` as well, a record of their own that operators can keep and ship apart. They
-also stay in the process's main log: an error reads best next to the action that preceded it, and the audit
-lines carry nothing the main log may not hold.
+`cli.log`, `supervisor.log` for `python -m bot run`); audit events (logger `auskunft.audit`: who did what to
+accounts and customers' data, no personal data) go to `var/log/audit.log` as well, a record of their own that
+operators can keep and ship apart. They also stay in the process's main log: an error reads best next to the
+action that preceded it, and the audit lines carry nothing the main log may not hold.
 """
 
 from __future__ import annotations
