@@ -55,7 +55,7 @@ setup-dev: setup $(INSTALLED_DEV)
 # (`train`, a few minutes) is built in the background and swapped in by the action server when ready.
 run: setup
 	$(PY) -m knowledge_base build
-	$(PY) -m bot run
+	exec $(PY) -m bot run  # exec: signals reach the service (see rasa_runtime/make_parent.py)
 
 # Interactive questions to the knowledge base alone, without Rasa.
 ask: setup

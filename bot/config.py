@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -79,7 +79,16 @@ class GatewaySettings(BaseSettings):
     )
 
     database_url: str = f"sqlite:///{VAR / 'gateway.db'}"
-    rasa_url: str = "http://127.0.0.1:5005"
+    # the three processes' ports (`python -m bot run` starts them there; two stacks on one machine differ here)
+    gateway_port: int = Field(default=8000, ge=1, le=65535)
+    rasa_port: int = Field(default=5005, ge=1, le=65535)
+    actions_port: int = Field(default=5055, ge=1, le=65535)
+    gateway_threads: int = Field(default=100, ge=4)
+    """gunicorn threads: one per open SSE stream (a widget or inbox page) plus the requests being answered."""
+    rasa_url: str = ""
+    """Empty: Rasa on this machine at `rasa_port`."""
+    actions_url: str = ""
+    """The action server (its `POST /kb/reload`); empty: this machine at `actions_port`."""
     rasa_timeout: float = Field(default=30.0, gt=0)
     secure_cookies: bool = False
     """The session cookie travels over HTTPS only; off for the plain-HTTP localhost demo."""
@@ -118,6 +127,12 @@ class GatewaySettings(BaseSettings):
     delivery_backoff_seconds: float = Field(default=2.0, ge=0)
     retention_days: int | None = Field(default=None, ge=1)
     """`flask --app bot purge` deletes what is older than this many days unless told otherwise."""
+
+    @model_validator(mode="after")
+    def _local_urls_follow_ports(self) -> GatewaySettings:
+        self.rasa_url = (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
+        self.actions_url = (self.actions_url or f"http://127.0.0.1:{self.actions_port}").rstrip("/")
+        return self
 
     @field_validator("business_hours")
     @classmethod
@@ -169,6 +184,7 @@ class GatewaySettings(BaseSettings):
             "DELIVERY_WORKER": True,  # tests switch the background sender off and drive it by hand
             "DATABASE_URL": self.database_url,
             "RASA_URL": self.rasa_url,
+            "ACTIONS_URL": self.actions_url,
             "RASA_TIMEOUT": self.rasa_timeout,
             "SESSION_COOKIE_SECURE": self.secure_cookies,
             "SESSION_COOKIE_HTTPONLY": True,

@@ -2,10 +2,10 @@
 
 Called once by each entry point (never at import, never for a test app), so pytest's caplog keeps working.
 Each process writes to stderr and to its own size-rotated file under `var/log/` (`gateway.log`, `actions.log`,
-`cli.log`); audit events (logger `auskunft.audit`: who did what to accounts and customers' data, no personal
-data) go to `var/log/audit.log` as well, a record of their own that operators can keep and ship apart. They
-also stay in the process's main log: an error reads best next to the action that preceded it, and the audit
-lines carry nothing the main log may not hold.
+`cli.log`, `supervisor.log` for `python -m bot run`); audit events (logger `auskunft.audit`: who did what to
+accounts and customers' data, no personal data) go to `var/log/audit.log` as well, a record of their own that
+operators can keep and ship apart. They also stay in the process's main log: an error reads best next to the
+action that preceded it, and the audit lines carry nothing the main log may not hold.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from common.settings_errors import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIT_LOGGER = "auskunft.audit"
-ProcessKind = Literal["gateway", "actions", "cli"]
+ProcessKind = Literal["gateway", "actions", "cli", "supervisor"]
 
 PROGRESS_BARS_OFF = {
     "TQDM_DISABLE": "1",  # tqdm reads it when imported: bars of the processes started from here (Rasa's training)
@@ -98,6 +98,7 @@ def logging_config(
             AUDIT_LOGGER: {"handlers": ["audit"], "level": "INFO", "propagate": True},
             # request lines carry client addresses: on the console as before, not kept in a file
             "werkzeug": {"handlers": ["console"], "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "propagate": False},
             "faiss.loader": {"level": "WARNING"},  # which CPU instructions it tried, at every start
         },
         "root": {"handlers": ["console", "file"], "level": settings.level},

@@ -1,7 +1,8 @@
 """Start Rasa and the action server, wait until both answer, stop both.
 
 Ready means: the action server answers /health and has loaded the knowledge base (a warm-up
-call), and Rasa answers /status with a loaded model. Logs go to files under var/.
+call), and Rasa answers /status with a loaded model. Logs go to files under var/. The ports must be
+free at start (a leftover's answers are never taken for ours), and the children die with this process.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from knowledge_base.reload_token import ENV as RELOAD_TOKEN_ENV
 from knowledge_base.reload_token import reload_token
+from rasa_runtime.children import die_with_parent, require_free
 from rasa_runtime.paths import CREDENTIALS, MODEL, RASA, ROOT, VAR, rasa_env
 
 START_TIMEOUT = 240.0
@@ -30,8 +32,10 @@ class Settings:
     rasa_port: int = 5005
     actions_port: int = 5055
     endpoints: Path = ROOT / os.environ.get("AUSKUNFT_RASA_ENDPOINTS", "endpoints.yml")
-    tracker_db: Path = VAR / "trackers.db"
-    log_dir: Path = VAR
+    tracker_db: Path = field(default_factory=lambda: Path(os.environ.get("AUSKUNFT_TRACKER_DB") or VAR / "trackers.db"))
+    """The SQLite tracker store; the gateway finds the same file through the same variable (GDPR erasure)."""
+    log_dir: Path = field(default_factory=lambda: Path(os.environ.get("AUSKUNFT_LOG_DIR") or VAR))
+    """rasa.log and actions.log (the processes' own output); var/ unless the log folder is set."""
     extra_env: dict[str, str] = field(default_factory=dict)
     """Extra environment for both processes (tests point feedback/orders at temporary files)."""
 
@@ -74,18 +78,26 @@ class Services:
             **{RELOAD_TOKEN_ENV: reload_token()},  # the gateway reads the same one: POST /kb/reload
             **s.extra_env,
         )
-        log = (s.log_dir / log_name).open("ab")
-        # own process group: Ctrl-C in the terminal reaches us only, and we stop the children in order
-        return subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        # own process group: Ctrl-C in the terminal reaches us only, and we stop the children in order;
+        # the parent-death signal stops them when we die without a chance to (SIGKILL)
+        with (s.log_dir / log_name).open("ab") as log:
+            return subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=die_with_parent(),
+            )
 
     def start(self) -> None:
         s = self.settings
         if not MODEL.exists():
             raise FileNotFoundError(f"{MODEL} is missing: run `python -m rasa_runtime train` first")
         s.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        require_free({"action server": s.actions_port, "Rasa": s.rasa_port})
         self.start_actions()
+        self.start_rasa()
+
+    def start_rasa(self) -> None:
+        """`rasa run` with the REST channel and the HTTP API; its action endpoint follows `actions_port`."""
+        s = self.settings
         self.rasa = self._spawn(
             [str(RASA), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(s.rasa_port), "--model", str(MODEL),
              "--endpoints", str(s.endpoints), "--credentials", str(CREDENTIALS)],
@@ -125,12 +137,20 @@ class Services:
         self.ready_after["knowledge_base"] = time.perf_counter() - started
         return time.perf_counter() - started
 
+    def answering(self, name: str) -> bool:
+        """Whether `"rasa"` (with a model loaded) or `"actions"` answers now (the supervisor's check)."""
+        return self._rasa_ready() if name == "rasa" else self._actions_ready()
+
     def _actions_ready(self) -> bool:
         try:
             http_json(f"{self.settings.actions_url}/health", timeout=2)
         except (OSError, ValueError):
             return False
         return True
+
+    def warm_up(self) -> None:
+        """Public for the supervisor: a restarted action server loads the knowledge base before a customer waits."""
+        self._warm_up()
 
     def _warm_up(self) -> None:
         """Load the knowledge base in the action server now rather than on the first customer's question."""

@@ -8,7 +8,6 @@ server is reached over its token-guarded `POST /kb/reload` (actions/server.py), 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from knowledge_base.authoring.reload_report import ReloadResult
 from knowledge_base.reload_token import authorization_header, reload_token
 from knowledge_base.settings import Settings
 
-DEFAULT_ACTIONS_URL = "http://127.0.0.1:5055"
 ACTIONS_TIMEOUT = 120.0
 """The action server's first reload may load the model (tens of seconds on a busy machine)."""
 
@@ -106,12 +104,9 @@ def watch_enabled(app: Flask) -> bool:
 
 
 def actions_url(app: Flask) -> str:
-    """`ACTIONS_URL` in the config (empty: no action server, e.g. a gateway in front of a scripted Rasa),
-    else `AUSKUNFT_ACTIONS_URL`, else the port `python -m bot run` starts it on."""
-    configured = app.config.get("ACTIONS_URL")
-    if configured is not None:
-        return str(configured).rstrip("/")
-    return os.environ.get("AUSKUNFT_ACTIONS_URL", DEFAULT_ACTIONS_URL).rstrip("/")
+    """`ACTIONS_URL` in the config (`AUSKUNFT_ACTIONS_URL`, else derived from `AUSKUNFT_ACTIONS_PORT`: bot/config.py;
+    empty: no action server, e.g. a gateway in front of a scripted Rasa)."""
+    return str(app.config.get("ACTIONS_URL") or "").rstrip("/")
 
 
 def reload_everywhere(app: Flask) -> ReloadOutcome:

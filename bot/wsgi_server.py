@@ -1,0 +1,68 @@
+"""The gateway under gunicorn (`python -m bot gateway`, started and watched by `python -m bot run`).
+
+Werkzeug's server is a development server; gunicorn's `gthread` worker was chosen by measurement
+(docs/supervision.md, benchmarks/wsgi_servers.py): one process, a thread per request. The widget and the inbox
+keep a Server-Sent-Events stream open per browser, each holding a thread for as long as it is open, so `threads`
+(`AUSKUNFT_GATEWAY_THREADS`) must exceed the streams expected at once plus the messages being answered
+meanwhile. SIGTERM lets requests in flight finish for up to GRACEFUL_SECONDS, then the worker is stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from bot import config
+from common.logging_setup import configure_logging
+
+GRACEFUL_SECONDS = 10
+
+
+class ProjectLogger(Logger):
+    """gunicorn's loggers without gunicorn's handlers: `common/logging_setup.py` routes them (no duplicates)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.propagate = True
+
+
+class GatewayServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn embedded: one worker process that builds the app itself (not preloaded: its threads are its own)."""
+
+    def __init__(self, host: str, port: int, threads: int) -> None:
+        self.options = {
+            "bind": f"{host}:{port}",
+            "workers": 1,  # several processes come with the scale-out (the hub is in-process)
+            "worker_class": "gthread",
+            "threads": threads,
+            "graceful_timeout": GRACEFUL_SECONDS,
+            "timeout": 60,  # the worker's heartbeat, not a request limit: SSE streams stay open longer
+            "accesslog": "-",  # request lines: to the console only (logging_setup), as Werkzeug's were
+            "logger_class": ProjectLogger,
+            "proc_name": "auskunft-gateway",
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        configure_logging("gateway")  # the master's lines; the worker's app sets up the same again
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        from bot import create_app
+
+        return create_app()
+
+
+def serve(host: str, port: int | None = None) -> None:
+    """Run the gateway until SIGTERM/SIGINT; the port and threads default to the settings."""
+    settings = config.load_settings(config.GatewaySettings)
+    logging.getLogger(__name__).info("gateway on %s:%s with %d threads", host, port, settings.gateway_threads)
+    GatewayServer(host, port or settings.gateway_port, settings.gateway_threads).run()
