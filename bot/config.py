@@ -81,6 +81,10 @@ class GatewaySettings(BaseSettings):
     database_url: str = f"sqlite:///{VAR / 'gateway.db'}"
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout: float = Field(default=30.0, gt=0)
+    rasa_retry_seconds: float = Field(default=5.0, gt=0)
+    """How often messages left unanswered by a Rasa outage (or a crash) are offered to Rasa again."""
+    db_pool_size: int = Field(default=20, ge=1)
+    """Database connections kept open (as many again may open under load): at least the server's threads."""
     secure_cookies: bool = False
     """The session cookie travels over HTTPS only; off for the plain-HTTP localhost demo."""
     max_message_chars: int = Field(default=4000, ge=1)
@@ -168,6 +172,9 @@ class GatewaySettings(BaseSettings):
             "DATABASE_URL": self.database_url,
             "RASA_URL": self.rasa_url,
             "RASA_TIMEOUT": self.rasa_timeout,
+            "RASA_RETRY_SECONDS": self.rasa_retry_seconds,
+            "PENDING_WORKER": True,  # answers owed messages in the background (bot.conversation.pending)
+            "DB_POOL_SIZE": self.db_pool_size,
             "SESSION_COOKIE_SECURE": self.secure_cookies,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
