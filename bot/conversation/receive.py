@@ -164,6 +164,7 @@ def answer_pending(
                     left.outcome = Outcome.QUEUED
             session.commit()
             break
+        session.commit()  # nothing to write yet: no connection is held while Rasa thinks
         try:
             replies = _ask(rasa, conversation, message, hub, known_to_rasa=message is not fresh)
         except RasaUnavailable:

@@ -164,7 +164,7 @@ def test_a_request_for_a_person_during_the_outage_keeps_the_conversation_with_th
 @pytest.fixture
 def slow_gateway(tmp_path: Path, rasa: ScriptedRasa) -> Iterator[tuple[Flask, str]]:
     """A small pool on purpose: a request that kept its connection while waiting for the lock would starve it."""
-    rasa.delay = 0.1
+    rasa.delay = 0.2
     app = make_app(tmp_path, rasa, DB_POOL_SIZE=2)
     with served(app) as url:
         yield app, url
