@@ -168,11 +168,22 @@ def answer_pending(
         try:
             replies = _ask(rasa, conversation, message, hub, known_to_rasa=message is not fresh)
         except RasaUnavailable:
-            new.extend(_outage(session, conversation, [m for m in owed if m.outcome in PENDING_OUTCOMES],
-                               availability, now))  # fmt: skip
+            session.refresh(conversation)  # an agent may have taken it meanwhile: then the agent answers
+            if bot_has_it(conversation):
+                new.extend(_outage(session, conversation, [m for m in owed if m.outcome in PENDING_OUTCOMES],
+                                   availability, now))  # fmt: skip
+            else:
+                for left in owed:
+                    if left.outcome in PENDING_OUTCOMES:
+                        left.outcome = Outcome.QUEUED
             session.commit()
             hub.notify(conversation.id)
             break
+        session.refresh(conversation)
+        if not bot_has_it(conversation):  # an agent took it while Rasa thought: the agent answers
+            message.outcome = Outcome.QUEUED
+            session.commit()
+            continue
         if conversation.state == State.WAITING:  # Rasa is back: the conversation returns to the bot
             new.append(states.return_to_bot(session, conversation))
         new.extend(store_replies(session, conversation, replies, question=message))
