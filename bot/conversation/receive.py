@@ -30,11 +30,11 @@ from bot.models import now as models_now
 from common import protocol
 
 RASA_DOWN_TEXT = (
-    "Unser digitaler Assistent ist gerade nicht erreichbar – wir antworten Ihnen hier, sobald er wieder da ist. "
-    "Bis dahin liegt Ihre Nachricht auch bei unserem Kundenservice."
-)  # whether someone is there, and how soon, says the handoff notice right after
+    "Unser digitaler Assistent ist gerade nicht erreichbar. Wir antworten Ihnen hier, sobald er wieder da ist; "
+    "bis dahin liegt Ihre Nachricht auch bei unserem Kundenservice."
+)  # whether someone is there, and how soon, says the handoff notice right after; no dashes: SMS folds them
 RASA_STILL_DOWN_TEXT = (
-    "Unser digitaler Assistent ist noch nicht wieder erreichbar. Ihre Nachricht ist gespeichert – wir antworten, "
+    "Unser digitaler Assistent ist noch nicht wieder erreichbar. Ihre Nachricht ist gespeichert; wir antworten, "
     "sobald er wieder da ist."
 )
 RASA_DOWN_REASON = "bot_unavailable"
