@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import atexit
 from typing import Any
 
 from flask import Flask
 
 from bot import config, db, errors
 from bot.conversation.availability import Availability
+from bot.conversation.pending import Retrier
 from bot.hub import Hub
 from bot.integrations.rasa_client import RasaClient
 from bot.models import now
 from common.logging_setup import configure_logging
+
+
+def init_pending(app: Flask) -> None:
+    """Messages still owed a bot answer (a crash, a Rasa outage) are answered by a background thread, started by
+    the first request — not here, so `flask --app bot create-agent` beside a running gateway starts none."""
+    retrier = Retrier(
+        app.extensions["db_sessions"],
+        app.extensions["rasa"],
+        app.extensions["hub"],
+        app.extensions["availability"],
+        app.extensions["clock"],
+        app.config["RASA_RETRY_SECONDS"],
+    )
+    app.extensions["pending"] = retrier
+    if app.config["PENDING_WORKER"]:
+        app.before_request(retrier.ensure_started)
+        atexit.register(retrier.stop)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -42,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["RASA_URL"], app.config["RASA_TIMEOUT"]
     )
     errors.init_app(app)
+    init_pending(app)
 
     from bot import channels, cli
     from bot.analytics.seed import seed_demo_command

@@ -90,6 +90,10 @@ class GatewaySettings(BaseSettings):
     actions_url: str = ""
     """The action server (its `POST /kb/reload`); empty: this machine at `actions_port`."""
     rasa_timeout: float = Field(default=30.0, gt=0)
+    rasa_retry_seconds: float = Field(default=5.0, gt=0)
+    """How often messages left unanswered by a Rasa outage (or a crash) are offered to Rasa again."""
+    db_pool_size: int = Field(default=20, ge=1)
+    """Database connections kept open (as many again may open under load): at least the server's threads."""
     secure_cookies: bool = False
     """The session cookie travels over HTTPS only; off for the plain-HTTP localhost demo."""
     max_message_chars: int = Field(default=4000, ge=1)
@@ -186,6 +190,9 @@ class GatewaySettings(BaseSettings):
             "RASA_URL": self.rasa_url,
             "ACTIONS_URL": self.actions_url,
             "RASA_TIMEOUT": self.rasa_timeout,
+            "RASA_RETRY_SECONDS": self.rasa_retry_seconds,
+            "PENDING_WORKER": True,  # answers owed messages in the background (bot.conversation.pending)
+            "DB_POOL_SIZE": self.db_pool_size,
             "SESSION_COOKIE_SECURE": self.secure_cookies,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",

@@ -44,6 +44,19 @@ class DeliveryStatus(enum.StrEnum):
     OPTED_OUT = "opted_out"  # the customer sent STOP: not sent, on purpose
 
 
+class Outcome(enum.StrEnum):
+    """What became of a customer message meant for the bot; NULL = nothing owed (notes, ratings, older rows)."""
+
+    PENDING = "pending"  # stored, the bot not yet asked (or a crash came in between): the retrier takes it
+    NOTIFIED = "notified"  # Rasa did not answer: the customer was told; answered once Rasa is back
+    ANSWERED = "answered"  # the bot's replies are stored (set in the same transaction as they are)
+    QUEUED = "queued"  # a human has (or will have) the conversation: the agent answers
+
+
+PENDING_OUTCOMES = (Outcome.PENDING, Outcome.NOTIFIED)
+"""Still owed a bot answer."""
+
+
 class Sender(enum.StrEnum):
     CONTACT = "contact"
     BOT = "bot"
@@ -170,6 +183,8 @@ class Message(Base):
     delivery_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column()
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(String(20), index=True)
+    """A customer message's `Outcome`; pending/notified ones are answered by `bot.conversation.pending`."""
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     agent: Mapped[Agent | None] = relationship()

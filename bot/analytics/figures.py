@@ -47,6 +47,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 CHANNELS = tuple(channels.LABELS)  # the known channels, in the order of bot.channels.MODULES
 ANSWERED = ("answer", "chosen")
 FEEDBACK = {"/feedback_helpful": True, "/feedback_not_helpful": False}
+HUMAN_PART_ENDS = ("closed", "given_back", "bot_available")  # the conversation is with the bot again
 
 
 def berlin_day(moment: datetime) -> date:
@@ -279,7 +280,7 @@ def conversation_facts(conversation: Conversation, messages: list[Message], star
             with_humans, waiting_for_bot = True, None
             if open_handoff is None:
                 open_handoff, first_response_done = message, False
-        elif message.direction == Direction.ACTIVITY and payload.get("event") in ("closed", "given_back"):
+        elif message.direction == Direction.ACTIVITY and payload.get("event") in HUMAN_PART_ENDS:
             if open_handoff is not None:
                 seconds = (aware(message.created_at) - aware(open_handoff.created_at)).total_seconds()
                 add(open_handoff.created_at, "close_seconds", value=seconds)

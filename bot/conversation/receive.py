@@ -1,8 +1,12 @@
 """A customer message in, the bot's replies out: store first, then route to Rasa or to the agent.
 
 Messages of one conversation are handled one at a time (a lock per conversation), so replies
-cannot overtake each other; every message is committed before Rasa is asked, so nothing is lost
-when Rasa is down — the customer is told, and the conversation goes to the agent queue.
+cannot overtake each other. Every customer message is committed with its `Outcome` before Rasa is asked
+(`pending`), and becomes `answered` in the same transaction as the bot's replies, so a crash in between
+leaves a message that `bot.conversation.pending` answers at the next start. When Rasa does not answer
+(or answers nothing), the customer is told, the conversation waits in the agent queue as `bot_unavailable`
+and the message stays owed (`notified`): once Rasa answers again its messages are answered in order and the
+conversation goes back to the bot, unless an agent took it or the customer asked for a person.
 """
 
 from __future__ import annotations
@@ -21,13 +25,17 @@ from bot.conversation import csat, states, unanswered, waiting
 from bot.conversation.availability import Availability, handoff_notice
 from bot.hub import Hub
 from bot.integrations.rasa_client import RasaClient, RasaUnavailable
-from bot.models import Conversation, Direction, Message, Sender, State
+from bot.models import PENDING_OUTCOMES, Conversation, Direction, Message, Outcome, Sender, State
 from bot.models import now as models_now
 from common import protocol
 
 RASA_DOWN_TEXT = (
-    "Unser digitaler Assistent ist gerade nicht erreichbar. Ich habe Ihre Nachricht an unseren Kundenservice "
-    "weitergegeben."  # whether someone is there, and how soon, says the handoff notice right after
+    "Unser digitaler Assistent ist gerade nicht erreichbar. Wir antworten Ihnen hier, sobald er wieder da ist; "
+    "bis dahin liegt Ihre Nachricht auch bei unserem Kundenservice."
+)  # whether someone is there, and how soon, says the handoff notice right after; no dashes: SMS folds them
+RASA_STILL_DOWN_TEXT = (
+    "Unser digitaler Assistent ist noch nicht wieder erreichbar. Ihre Nachricht ist gespeichert; wir antworten, "
+    "sobald er wieder da ist."
 )
 RASA_DOWN_REASON = "bot_unavailable"
 
@@ -40,9 +48,20 @@ _locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
 _locks_guard = threading.Lock()
 
 
-def _lock(conversation_id: int) -> threading.Lock:
+def lock(conversation_id: int) -> threading.Lock:
+    """The conversation's lock. Whoever waits for it holds no database connection (callers end their read
+    first), so the holder can always get one to store its replies."""
     with _locks_guard:
         return _locks[conversation_id]
+
+
+def bot_has_it(conversation: Conversation) -> bool:
+    """The bot answers: its own conversation, or one queued only because Rasa was not answering."""
+    return conversation.state == State.BOT or (
+        conversation.state == State.WAITING
+        and conversation.handoff_reason == RASA_DOWN_REASON
+        and conversation.assignee_id is None
+    )
 
 
 def receive(
@@ -59,68 +78,179 @@ def receive(
     """Store the customer's message and everything it caused; the new messages in order.
 
     `intent` is a button's payload (`/feedback_helpful`), sent to Rasa instead of the text shown.
-    A resend with a known `source_id` returns [] and changes nothing. With `availability`, a handoff is
-    followed by the honest notice: queue position, or nobody there and an offer to leave contact details.
+    A resend with a known `source_id` stores nothing new: it returns that message with the replies it already
+    has, or answers it now if it is still owed one. With `availability`, a handoff is followed by the honest
+    notice: queue position, or nobody there and an offer to leave contact details.
     A CSAT rating (`/csat{"score":N}`, or a bare digit after the request) is recorded here and never reaches
     Rasa; it is the only message a closed conversation accepts (`csat.InvalidRating` for a bad score).
     """
-    with _lock(conversation.id):
+    with lock(conversation.id):
         session.refresh(conversation)
+        if source_id and (
+            known := session.scalar(
+                select(Message).where(Message.conversation_id == conversation.id, Message.source_id == source_id)
+            )
+        ):
+            return resend(session, conversation, known, rasa, hub, availability, now)
         score = csat.score_of(session, conversation, text, intent)
         if conversation.state == State.CLOSED and score is None:
             raise ConversationClosed
-        if source_id and session.scalar(
-            select(Message.id).where(Message.conversation_id == conversation.id, Message.source_id == source_id)
-        ):
-            return []
         if score is not None:
             new = csat.record(session, conversation, score, text, intent, source_id)
             session.commit()
             hub.notify(conversation.id)
             return new
         payload = {"intent": intent} if intent else None
-        new = [
-            states.add_message(
-                session, conversation, Direction.INCOMING, Sender.CONTACT, text, payload, source_id
-            )
-        ]
+        message = states.add_message(
+            session, conversation, Direction.INCOMING, Sender.CONTACT, text, payload, source_id
+        )
+        message.outcome = Outcome.PENDING if bot_has_it(conversation) else Outcome.QUEUED  # a human has it
         session.commit()
         hub.notify(conversation.id)
-        if conversation.state == State.WAITING:
-            new.extend(_while_waiting(session, conversation, new[0], intent, rasa, hub, availability, now))
+        if conversation.state == State.WAITING and not bot_has_it(conversation):  # waiting for a person
+            new = [message, *_while_waiting(session, conversation, message, intent, rasa, hub, availability, now)]
             session.commit()
             hub.notify(conversation.id)
             return new
-        if conversation.state != State.BOT:
-            return new  # an agent has taken it: the bot stays silent
-        if intent == waiting.WITHDRAW_INTENT:  # a withdraw button pressed after the wait ended: nothing to withdraw
-            new.append(states.system_note(session, conversation, "back_to_bot"))
+        if intent == waiting.WITHDRAW_INTENT and conversation.state == State.BOT:  # the wait has ended already
+            message.outcome = Outcome.ANSWERED
+            note = states.system_note(session, conversation, "back_to_bot")
             session.commit()
             hub.notify(conversation.id)
-            return new
-        hub.set_typing(conversation.id, "bot", True)
-        started = time.perf_counter()
+            return [message, note]
+        return [message, *answer_pending(session, conversation, rasa, hub, availability, now, fresh=message)]
+
+
+def resend(
+    session: Session,
+    conversation: Conversation,
+    message: Message,
+    rasa: RasaClient,
+    hub: Hub,
+    availability: Availability | None,
+    now: datetime | None,
+) -> list[Message]:
+    """The widget sent a message again (no answer reached it): answer it if it is still owed one, then the
+    message with everything stored after it up to the customer's next message (its replies)."""
+    if message.outcome in PENDING_OUTCOMES:
+        answer_pending(session, conversation, rasa, hub, availability, now)
+    later = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.id > message.id)
+        .order_by(Message.id)
+    )
+    replies: list[Message] = []
+    for reply in later:
+        if reply.direction == Direction.INCOMING:
+            break
+        replies.append(reply)
+    return [message, *replies]
+
+
+def answer_pending(
+    session: Session,
+    conversation: Conversation,
+    rasa: RasaClient,
+    hub: Hub,
+    availability: Availability | None = None,
+    now: datetime | None = None,
+    fresh: Message | None = None,
+) -> list[Message]:
+    """Ask Rasa for every message of the conversation still owed an answer, oldest first; the messages stored.
+
+    The caller holds the conversation's lock. Each answered message is committed with its replies. A message
+    that may have reached Rasa before (all but `fresh`, the one just stored) is first looked up in Rasa's
+    tracker, so Rasa never gets it twice. Stops at the first outage: those left are told once and stay owed.
+    """
+    new: list[Message] = []
+    owed = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.outcome.in_(PENDING_OUTCOMES))
+        .order_by(Message.id)
+    ).all()
+    for message in owed:
+        if not bot_has_it(conversation):  # an agent took it, or the customer asked for one meanwhile
+            for left in owed:
+                if left.outcome in PENDING_OUTCOMES:
+                    left.outcome = Outcome.QUEUED
+            session.commit()
+            break
+        session.commit()  # nothing to write yet: no connection is held while Rasa thinks
         try:
-            replies = rasa.send(conversation.rasa_sender_id, intent or text)
+            replies = _ask(rasa, conversation, message, hub, known_to_rasa=message is not fresh)
         except RasaUnavailable:
-            new.append(states.add_message(session, conversation, Direction.OUTGOING, Sender.BOT, RASA_DOWN_TEXT))
-            if note := states.hand_off(session, conversation, RASA_DOWN_REASON, None):
-                new.append(note)
-        else:
-            new.extend(store_replies(session, conversation, replies, question=new[0]))
-            unanswered.capture(session, conversation, new[0])  # low confidence or "Nein": for the editors
-            if csat.said_goodbye(replies) and (request := csat.request(session, conversation)):
-                new.append(request)  # the bot said goodbye: the end of a conversation, time to ask for a rating
-        finally:
-            hub.set_typing(conversation.id, "bot", False)
-            metrics.BOT_RESPONSE_SECONDS.labels(conversation.channel).observe(time.perf_counter() - started)
+            session.refresh(conversation)  # an agent may have taken it meanwhile: then the agent answers
+            if bot_has_it(conversation):
+                new.extend(_outage(session, conversation, [m for m in owed if m.outcome in PENDING_OUTCOMES],
+                                   availability, now))  # fmt: skip
+            else:
+                for left in owed:
+                    if left.outcome in PENDING_OUTCOMES:
+                        left.outcome = Outcome.QUEUED
+            session.commit()
+            hub.notify(conversation.id)
+            break
+        session.refresh(conversation)
+        if not bot_has_it(conversation):  # an agent took it while Rasa thought: the agent answers
+            message.outcome = Outcome.QUEUED
+            session.commit()
+            continue
+        if conversation.state == State.WAITING:  # Rasa is back: the conversation returns to the bot
+            new.append(states.return_to_bot(session, conversation))
+        new.extend(store_replies(session, conversation, replies, question=message))
+        message.outcome = Outcome.ANSWERED
+        unanswered.capture(session, conversation, message)  # low confidence or "Nein": for the editors
+        if csat.said_goodbye(replies) and (request := csat.request(session, conversation)):
+            new.append(request)  # the bot said goodbye: the end of a conversation, time to ask for a rating
         if availability is not None and conversation.state == State.WAITING:
             notice = handoff_notice(session, conversation, availability, now or models_now())
             notice.payload = {**(notice.payload or {}), "buttons": [waiting.WITHDRAW_BUTTON]}
             new.append(notice)
         session.commit()
         hub.notify(conversation.id)
-        return new
+    return new
+
+
+def _ask(
+    rasa: RasaClient, conversation: Conversation, message: Message, hub: Hub, known_to_rasa: bool
+) -> list[dict[str, Any]]:
+    """Rasa's replies to one stored message (from its tracker if it had the message already)."""
+    sender = conversation.rasa_sender_id
+    hub.set_typing(conversation.id, "bot", True)
+    started = time.perf_counter()
+    try:
+        if known_to_rasa and (replies := rasa.replies_to(sender, message.id)) is not None:
+            return replies
+        intent = (message.payload or {}).get("intent")
+        return rasa.send(sender, intent or message.text, message.id)
+    finally:
+        hub.set_typing(conversation.id, "bot", False)
+        metrics.BOT_RESPONSE_SECONDS.labels(conversation.channel).observe(time.perf_counter() - started)
+
+
+def _outage(
+    session: Session,
+    conversation: Conversation,
+    owed: list[Message],
+    availability: Availability | None,
+    now: datetime | None,
+) -> list[Message]:
+    """Rasa is not answering: the customer is told once per message (the first time into the agent queue,
+    with the honest availability notice); the messages stay owed."""
+    unnotified = [m for m in owed if m.outcome == Outcome.PENDING]
+    for message in owed:
+        message.outcome = Outcome.NOTIFIED
+    if not unnotified:
+        return []  # a retry that failed again: the customer has been told
+    if conversation.state == State.WAITING:
+        text = RASA_STILL_DOWN_TEXT
+        return [states.add_message(session, conversation, Direction.OUTGOING, Sender.BOT, text)]
+    new = [states.add_message(session, conversation, Direction.OUTGOING, Sender.BOT, RASA_DOWN_TEXT)]
+    if note := states.hand_off(session, conversation, RASA_DOWN_REASON, None):
+        new.append(note)
+        if availability is not None:
+            new.append(handoff_notice(session, conversation, availability, now or models_now()))
+    return new
 
 
 def _while_waiting(
@@ -140,13 +270,11 @@ def _while_waiting(
     """
     if waiting.is_withdrawal(question.text, intent):
         return [waiting.withdraw(session, conversation, rasa)]
-    hub.set_typing(conversation.id, "bot", True)
+    session.commit()  # nothing to write yet: no connection is held while Rasa thinks
     try:
-        replies = rasa.send(conversation.rasa_sender_id, intent or question.text)
+        replies = _ask(rasa, conversation, question, hub, known_to_rasa=False)
     except RasaUnavailable:
         replies = []
-    finally:
-        hub.set_typing(conversation.id, "bot", False)
     shown, text = waiting.reply(session, conversation, question, intent, replies, availability, now or models_now())
     new = store_replies(session, conversation, shown, question=question)
     unanswered.capture(session, conversation, question)  # a question the bot could not answer: for the editors

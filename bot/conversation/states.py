@@ -201,6 +201,16 @@ def withdraw(session: Session, conversation: Conversation) -> Message:
     return note
 
 
+def return_to_bot(session: Session, conversation: Conversation) -> Message:
+    """Rasa answers again after an outage: the conversation it was queued for goes back to the bot (Rasa's own
+    tracker was never paused, so there is nothing to resume)."""
+    _move(conversation, State.BOT)
+    conversation.waiting_since = None
+    note = system_note(session, conversation, "back_to_bot")
+    note.payload = {"event": "bot_available"}
+    return note
+
+
 def close(session: Session, conversation: Conversation) -> None:
     _move(conversation, State.CLOSED)
     conversation.waiting_since = None

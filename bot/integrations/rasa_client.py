@@ -6,9 +6,12 @@ from typing import Any
 
 import requests
 
+MESSAGE_KEY = "auskunft_message_id"
+"""The gateway's message id, sent as the user event's metadata: the tracker then says whether Rasa has it."""
+
 
 class RasaUnavailable(Exception):
-    """Rasa did not answer, answered with an error, or sent something that is not a list of replies."""
+    """Rasa did not answer, answered with an error or with nothing, or sent something that is not a list of replies."""
 
 
 class RasaClient:
@@ -17,20 +20,48 @@ class RasaClient:
         self.timeout = timeout
         self.http = requests.Session()  # keeps connections open: the gateway adds little per message
 
-    def _post(self, path: str, body: Any) -> Any:
+    def _request(self, method: str, path: str, body: Any = None) -> Any:
         try:
-            response = self.http.post(f"{self.base_url}{path}", json=body, timeout=(3.0, self.timeout))
+            response = self.http.request(
+                method, f"{self.base_url}{path}", json=body, timeout=(3.0, self.timeout)
+            )
             response.raise_for_status()
             return response.json()
         except (requests.RequestException, ValueError) as error:
             raise RasaUnavailable(f"Rasa at {self.base_url}{path}: {error}") from error
 
-    def send(self, sender: str, message: str) -> list[dict[str, Any]]:
-        """The bot's replies to one customer message (text, buttons, custom payloads)."""
-        replies = self._post("/webhooks/rest/webhook", {"sender": sender, "message": message})
+    def _post(self, path: str, body: Any) -> Any:
+        return self._request("POST", path, body)
+
+    def send(self, sender: str, message: str, message_id: int | None = None) -> list[dict[str, Any]]:
+        """The bot's replies to one customer message (text, buttons, custom payloads).
+
+        Every message is owed a reply, so none at all (no model loaded, an action that failed) is an outage too:
+        the message is kept and asked again later rather than counted as answered.
+        """
+        body: dict[str, Any] = {"sender": sender, "message": message}
+        if message_id is not None:
+            body["metadata"] = {MESSAGE_KEY: message_id}
+        replies = self._post("/webhooks/rest/webhook", body)
         if not isinstance(replies, list) or not all(isinstance(r, dict) for r in replies):
             raise RasaUnavailable(f"Rasa sent {type(replies).__name__}, not a list of replies")
+        if not replies:
+            raise RasaUnavailable("Rasa answered nothing (no model loaded, or an action failed)")
         return replies
+
+    def replies_to(self, sender: str, message_id: int) -> list[dict[str, Any]] | None:
+        """The replies Rasa already gave to this gateway message, read from its tracker: a message asked again
+        after a crash or a timeout must not reach Rasa twice. None when the tracker's last user event is another
+        message (or it holds no replies): then it is to be sent."""
+        tracker = self._request("GET", f"/conversations/{sender}/tracker")
+        events = tracker.get("events") if isinstance(tracker, dict) else None
+        if not isinstance(events, list):
+            raise RasaUnavailable("Rasa sent a tracker without events")
+        last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
+        if last_user is None or (events[last_user].get("metadata") or {}).get(MESSAGE_KEY) != message_id:
+            return None
+        replies = [_reply(e) for e in events[last_user + 1 :] if e.get("event") == "bot"]
+        return replies or None
 
     def resume(self, sender: str) -> None:
         """Give a paused conversation back to the bot (`resume` alone would hand off again)."""
@@ -38,3 +69,15 @@ class RasaClient:
             f"/conversations/{sender}/tracker/events",
             [{"event": "resume"}, {"event": "action", "name": "action_listen"}],
         )
+
+
+def _reply(event: dict[str, Any]) -> dict[str, Any]:
+    """A tracker's `bot` event in the REST channel's reply shape (text, buttons, custom)."""
+    data = event.get("data") or {}
+    reply: dict[str, Any] = {}
+    if event.get("text"):
+        reply["text"] = event["text"]
+    for key in ("buttons", "custom"):
+        if data.get(key):
+            reply[key] = data[key]
+    return reply

@@ -68,6 +68,7 @@ def send(token: str):
     text = text_field(body)
     intent = optional_pattern(body, "payload", INTENT)
     source_id = optional_pattern(body, "client_id", SOURCE_ID)
+    get_session().commit()  # ends the read: no connection is held while `receive` waits for the conversation
     try:
         new = receive.receive(
             get_session(),

@@ -23,8 +23,10 @@ def make_app(tmp_path: Path, rasa: RasaClient | None = None, **overrides: Any) -
     """A gateway in testing mode with its own SQLite file (and action-server feedback file) in `tmp_path`.
 
     It reaches nothing the test did not start: `rasa` (else a Rasa that refuses at once), no action server
-    to reload, no watcher on the FAQ folder. Quick SSE keep-alives so streams end soon. `overrides` replace or
-    add config keys (`RASA_CLIENT`, `FAQ_SEARCH`, channel secrets, `CLOCK`, …).
+    to reload, no watcher on the FAQ folder. Quick SSE keep-alives so streams end soon. No background answering
+    of owed messages (`PENDING_WORKER`): a test that needs it switches it on and stops it, or calls
+    `app.extensions["pending"].run_once()`. `overrides` replace or add config keys (`RASA_CLIENT`, `FAQ_SEARCH`,
+    channel secrets, `CLOCK`, …).
     """
     return create_app(
         {
@@ -36,6 +38,7 @@ def make_app(tmp_path: Path, rasa: RasaClient | None = None, **overrides: Any) -
             "ACTIONS_URL": "",
             "KB_WATCH": False,
             "SSE_KEEPALIVE_SECONDS": 0.2,
+            "PENDING_WORKER": False,
             **overrides,
         }
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from flask import Flask
@@ -13,7 +15,8 @@ from bot.integrations.rasa_client import RasaClient, RasaUnavailable
 
 
 class ScriptedRasa(RasaClient):
-    """Answers from a list the test fills; `down = True` behaves like a Rasa that does not answer."""
+    """Answers from a list the test fills; `down = True` behaves like a Rasa that does not answer, `delay` like a
+    slow one. Like Rasa's tracker, it remembers each sender's last message and the replies it got."""
 
     def __init__(self) -> None:
         super().__init__("http://scripted.invalid")
@@ -21,12 +24,27 @@ class ScriptedRasa(RasaClient):
         self.received: list[tuple[str, str]] = []
         self.resumed: list[str] = []
         self.down = False
+        self.delay = 0.0
+        self.last: dict[str, tuple[int | None, list[dict[str, Any]]]] = {}
+        self.guard = threading.Lock()
 
-    def send(self, sender: str, message: str) -> list[dict[str, Any]]:
+    def send(self, sender: str, message: str, message_id: int | None = None) -> list[dict[str, Any]]:
         if self.down:
             raise RasaUnavailable("scripted: down")
-        self.received.append((sender, message))
-        return self.replies.pop(0) if self.replies else [{"text": f"Echo: {message}"}]
+        time.sleep(self.delay)
+        with self.guard:
+            self.received.append((sender, message))
+            replies = self.replies.pop(0) if self.replies else [{"text": f"Echo: {message}"}]
+            self.last[sender] = (message_id, replies)
+        if not replies:
+            raise RasaUnavailable("scripted: nothing")
+        return replies
+
+    def replies_to(self, sender: str, message_id: int) -> list[dict[str, Any]] | None:
+        if self.down:
+            raise RasaUnavailable("scripted: down")
+        last_id, replies = self.last.get(sender, (None, []))
+        return replies if last_id == message_id and replies else None
 
     def resume(self, sender: str) -> None:
         if self.down:

@@ -49,8 +49,8 @@ def test_rating_after_the_agent_closes(app: Flask, customer: Customer, rasa: Scr
     page = make_agent("ben@example.com", "Ben").client.get(f"/agent/conversations/{cid}").get_data(as_text=True)
     assert "Feedback: Bewertung 4 von 5" in page  # the agents see it
 
-    # the same click resent: nothing new; a second rating: refused politely, the first one stands
-    assert customer.say("4", '/csat{"score":4}', client_id="rate-1")["messages"] == []
+    # the same click resent: nothing new, the stored answer again; a second rating: refused politely
+    assert customer.say("4", '/csat{"score":4}', client_id="rate-1")["messages"] == reply["messages"]
     again = customer.say("1", '/csat{"score":1}')
     assert again["messages"][-1]["text"] == csat.ALREADY_TEXT
     assert ratings(app) == [(cid, 4, "web")]

@@ -56,11 +56,13 @@ def test_rasa_down_tells_customer_and_queues(customer: Customer, rasa: ScriptedR
     assert customer.transcript()["messages"][0]["text"] == "Wo ist mein Paket?"
 
 
-def test_resend_with_same_client_id_is_stored_once(customer: Customer, rasa: ScriptedRasa) -> None:
-    customer.say("Hallo", client_id="m-1")
+def test_resend_with_same_client_id_is_stored_once_and_gets_the_stored_replies(
+    customer: Customer, rasa: ScriptedRasa
+) -> None:
+    first = customer.say("Hallo", client_id="m-1")
     again = customer.say("Hallo", client_id="m-1")
-    assert again["messages"] == []
-    assert len(rasa.received) == 1
+    assert again["messages"] == first["messages"]  # the message and its reply, as the first answer had them
+    assert [text for _sender, text in rasa.received] == ["Hallo"]
     assert len(customer.transcript()["messages"]) == 2
 
 
