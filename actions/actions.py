@@ -43,12 +43,14 @@ def _user_texts(tracker: Tracker) -> list[str]:
 def handoff_events(tracker: Tracker, dispatcher: CollectingDispatcher, reason: str) -> list[EventType]:
     """Tell the customer, hand the agent a payload, listen on (a form in progress ends).
 
-    The customer hears only that the question goes on; whether and when someone is there the gateway says.
+    The customer hears at most a short reason; that the question goes on, and whether and when someone is there,
+    the gateway says in one message with it.
     Rasa is not paused: while the customer waits for an agent the gateway still asks the bot and keeps only
     confident answers, and once an agent has taken the conversation the gateway sends Rasa nothing."""
     candidates = tracker.get_slot("kb_candidates") or []
     summary = handoff.summarise(reason, _user_texts(tracker), tracker.get_slot("last_faq_id"))
-    dispatcher.utter_message(text=handoff.CUSTOMER_TEXT[reason])
+    if text := handoff.CUSTOMER_TEXT[reason]:
+        dispatcher.utter_message(text=text)
     last_question = tracker.get_slot("last_question") or tracker.latest_message.get("text")
     dispatcher.utter_message(json_message=handoff.handoff_payload(reason, candidates, summary, last_question))
     log.info("handoff %s for %s", reason, tracker.sender_id)

@@ -1,9 +1,11 @@
 """The handoff message: what a human agent needs to take the conversation over.
 
-The gateway routes the custom payload (common/protocol.py) to an agent; the customer sees a short text that
-says the question goes to the customer service, and nothing about when or how soon: whether someone is there
-(business hours, agents online, the queue position) only the gateway knows, and it tells the customer right
-after. Reasons: `requested`, `low_confidence`, `repeated_failure`, `frustration`.
+The gateway routes the custom payload (common/protocol.py) to an agent. The customer hears from the bot at most
+a short reason ("Darauf habe ich leider keine sichere Antwort."), never who takes over or when: whether someone
+is there (business hours, agents online, the queue position) only the gateway knows, and it says so in the same
+message, right after this text — so a customer nobody will answer soon is never first told "gern, ich verbinde".
+A customer who asked for a person (or agreed to one) gets no text from the bot at all: the gateway's answer is the
+first thing they read. Reasons: `requested`, `low_confidence`, `repeated_failure`, `frustration`.
 """
 
 from __future__ import annotations
@@ -15,15 +17,12 @@ from common.protocol import HANDOFF_REASONS, CandidateDict, HandoffPayload
 REASONS = HANDOFF_REASONS
 
 CUSTOMER_TEXT = {
-    "requested": "Gern, ich gebe Ihr Anliegen an unseren Kundenservice weiter.",
-    "low_confidence": (
-        "Darauf habe ich leider keine sichere Antwort. Ich gebe Ihre Frage an unseren Kundenservice weiter."
-    ),
-    "repeated_failure": (
-        "Ich konnte Ihnen leider nicht weiterhelfen. Ich gebe Ihr Anliegen an unseren Kundenservice weiter."
-    ),
-    "frustration": "Ich gebe Ihr Anliegen jetzt an unseren Kundenservice weiter.",
+    "requested": "",
+    "low_confidence": "Darauf habe ich leider keine sichere Antwort.",
+    "repeated_failure": "Es tut mir leid, dass ich Ihnen nicht weiterhelfen konnte.",
+    "frustration": "",
 }
+"""The bot's own words before the handoff payload; "" = none. No person, no time, no forwarding promise."""
 SUMMARY_QUESTIONS = 3
 SUMMARY_TEXT_CHARS = 160
 

@@ -103,7 +103,8 @@ class Messenger(Channel):
     def send(self, session: Session, conversation: Conversation, message: Message) -> str | None:
         ids = []
         kind: dict[str, str] = {"messaging_type": "RESPONSE"}
-        if self.human_agent_tag and message.sender != Sender.BOT:
+        if self.human_agent_tag and message.sender != Sender.BOT and not (message.payload or {}).get("handoff"):
+            # a person's message (or news about one); the handoff's note answers the customer's message itself
             kind = {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
         for body in self.render(message):
             sent = self._post({"recipient": {"id": conversation.channel_address}, **kind, "message": body})

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.conversation import states
-from bot.models import Agent, Conversation, Message, Role, State, aware
+from bot.models import Agent, Conversation, Direction, Message, Role, Sender, State, aware
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEFAULT_HOURS = "mo-fr 08:00-20:00; sa 09:00-16:00"
@@ -136,27 +136,44 @@ def queue_position(session: Session, conversation: Conversation) -> int | None:
     return waiting.index(conversation.id) + 1 if conversation.id in waiting else None
 
 
-def handoff_notice(session: Session, conversation: Conversation, availability: Availability, now: datetime) -> Message:
-    """Right after a handoff, tell the customer honestly whether someone can take over, and how soon.
+def handoff_notice(
+    session: Session,
+    conversation: Conversation,
+    availability: Availability,
+    now: datetime,
+    note: Message | None = None,
+    bot_helps: bool = True,
+) -> Message:
+    """Right after a handoff, tell the customer honestly whether someone can take over, and what happens next.
 
-    Nobody there (outside hours, or no agent online): say so and offer to leave a way back (the widget shows
-    the fields for `contact_form`); the conversation stays in the queue either way. A Messenger or SMS customer
-    is reachable where they wrote (`channel_address`): they are told the answer comes there, and asked nothing.
+    `note` is the handoff's note (`states.hand_off`): its text becomes the bot's lead, if any, and this notice,
+    so the customer reads one message, not three; without `note` a new system note is written. Nobody there
+    (outside hours, or no agent online): say so and offer to leave a way back (the widget shows the fields for
+    `contact_form`); the conversation stays in the queue either way. A Messenger or SMS customer is reachable
+    where they wrote (`channel_address`): they are told the answer comes there, and asked nothing. `bot_helps`:
+    the bot answers meanwhile (not when Rasa is the reason for the handoff), said at the end.
     """
     reachable = conversation.channel_address is not None
     suffix = "_reachable" if reachable else ""
+    extra: dict[str, object] = {}
     if not is_open(availability.hours, now):
-        message = states.system_note(
-            session, conversation, "outside_hours" + suffix, hours=describe(availability.hours)
-        )
+        text = states.TEXTS["outside_hours" + suffix].format(hours=describe(availability.hours))
     elif agents_online(session, availability, now) == 0:
-        message = states.system_note(session, conversation, "nobody_online" + suffix)
+        text = states.TEXTS["nobody_online" + suffix]
     else:
         position = queue_position(session, conversation) or 1
-        return states.system_note(session, conversation, "queue_position", position=str(position))
+        text = states.TEXTS["queue_position"].format(position=str(position))
+        reachable = True  # someone is coming: no contact form
     if not reachable:
-        message.payload = {"contact_form": True}
-    return message
+        extra["contact_form"] = True
+    text = states.join(text, states.TEXTS["bot_still_helps"] if bot_helps else "")
+    if note is None:
+        return states.add_message(
+            session, conversation, Direction.ACTIVITY, Sender.SYSTEM, text, dict(extra) or None
+        )
+    note.text = states.join(str((note.payload or {}).get("lead") or ""), text)
+    note.payload = {**(note.payload or {}), **extra}  # a new dict: the JSON column notices only a new value
+    return note
 
 
 def mark_seen(session: Session, agent: Agent, now: datetime, force: bool = False) -> None:

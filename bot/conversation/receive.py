@@ -202,10 +202,12 @@ def answer_pending(
         unanswered.capture(session, conversation, message)  # low confidence or "Nein": for the editors
         if csat.said_goodbye(replies) and (request := csat.request(session, conversation)):
             new.append(request)  # the bot said goodbye: the end of a conversation, time to ask for a rating
-        if availability is not None and conversation.state == State.WAITING:
-            notice = handoff_notice(session, conversation, availability, now or models_now())
+        if availability is not None and conversation.state == State.WAITING:  # handed off just now
+            note = next((m for m in reversed(new) if states.is_handoff_note(m)), None)
+            notice = handoff_notice(session, conversation, availability, now or models_now(), note)
             notice.payload = {**(notice.payload or {}), "buttons": [waiting.WITHDRAW_BUTTON]}
-            new.append(notice)
+            if note is None:
+                new.append(notice)
         session.commit()
         hub.notify(conversation.id)
     return new
@@ -248,8 +250,8 @@ def _outage(
     new = [states.add_message(session, conversation, Direction.OUTGOING, Sender.BOT, RASA_DOWN_TEXT)]
     if note := states.hand_off(session, conversation, RASA_DOWN_REASON, None):
         new.append(note)
-        if availability is not None:
-            new.append(handoff_notice(session, conversation, availability, now or models_now()))
+        if availability is not None:  # the bot cannot help meanwhile: no "Bis dahin beantworte ich …"
+            handoff_notice(session, conversation, availability, now or models_now(), note, bot_helps=False)
     return new
 
 
@@ -286,24 +288,40 @@ def store_replies(
 ) -> list[Message]:
     """Texts with their buttons become bot messages; a handoff payload moves the conversation to the queue.
 
+    The bot's text right before a new handoff (the action server's "Darauf habe ich leider keine sichere
+    Antwort.") is no message of its own: it opens the handoff's note, which `answer_pending` completes with
+    whether someone is there, so the customer reads that first and in one message.
+
     The action server's payloads (common/protocol.py) are read, never shown to anyone, on any channel: the
     knowledge base's decision is kept with the customer's `question` as `payload["decision"]` (analytics, the
     unanswered list and an entry's history read it there); the goodbye is `receive`'s cue for the rating request.
     """
     stored: list[Message] = []
-    for reply in replies:
-        signal = protocol.read(reply.get("custom"))
+    signals = [protocol.read(reply.get("custom")) for reply in replies]
+    lead = ""  # the bot's text right before a new handoff: it opens the handoff's one message
+    for index, (reply, signal) in enumerate(zip(replies, signals, strict=True)):
         if isinstance(signal, protocol.DecisionPayload):
             if question is not None:
                 question.payload = {**(question.payload or {}), "decision": signal.to_dict()}
             metrics.KB_DECISIONS.labels(signal.action).inc()
-        elif isinstance(signal, protocol.HandoffPayload) and (
-            note := states.hand_off(session, conversation, signal.reason, signal.to_dict())
-        ):
-            stored.append(note)  # hand_off gives the note the payload, with the reason filled in
+        elif isinstance(signal, protocol.HandoffPayload):
+            if note := states.hand_off(session, conversation, signal.reason, signal.to_dict(), lead):
+                stored.append(note)  # hand_off gives the note the payload, with the reason filled in
+            elif lead:  # no new handoff after all: the text is shown as it came
+                stored.append(states.add_message(session, conversation, Direction.OUTGOING, Sender.BOT, lead))
+            lead = ""
         if signal is not None:
             continue
         text = reply.get("text")
+        following = signals[index + 1] if index + 1 < len(signals) else None
+        if (
+            isinstance(following, protocol.HandoffPayload)
+            and conversation.state != State.WAITING
+            and text
+            and not reply.get("buttons")
+        ):
+            lead = str(text)  # said together with whether someone is there, in one message
+            continue
         buttons = [
             {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
             for b in reply.get("buttons") or []

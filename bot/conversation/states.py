@@ -34,28 +34,28 @@ TRANSITIONS: dict[State, set[State]] = {
     State.CLOSED: set(),
 }
 TEXTS = {
-    "queued": "Ihre Anfrage liegt jetzt beim Kundenservice. Sie können hier weiterschreiben – nichts geht verloren.",
+    # Around a handoff the customer gets one message from the gateway (`hand_off`'s note, completed by
+    # `availability.handoff_notice`): the bot's own short text first if it sent one, then whether someone is there.
+    "queued": "Ihre Anfrage liegt jetzt bei unserem Kundenservice. Sie können hier weiterschreiben, nichts geht "
+    "verloren.",
     "joined": "{name} vom Kundenservice ist jetzt im Chat.",
     "left": "{name} hat das Gespräch an den digitalen Assistenten zurückgegeben.",
     "back_to_bot": "Sie chatten wieder mit dem digitalen Assistenten.",
     "closed": "Das Gespräch wurde beendet. Vielen Dank!",
-    "outside_hours": "Unser Kundenservice ist gerade nicht besetzt – unsere Servicezeiten: {hours}. "
-    "Ihre Anfrage bleibt mit dem ganzen Verlauf gespeichert; sobald das Team wieder da ist, antworten wir Ihnen hier. "
-    "Wenn Sie möchten, hinterlassen Sie uns Ihre E-Mail-Adresse oder Telefonnummer, dann melden wir uns dort. "
-    "Bis dahin beantworte ich Ihnen gern weitere Fragen.",
-    "nobody_online": "Gerade ist leider niemand aus unserem Kundenservice erreichbar. Ihre Anfrage bleibt mit "
-    "dem ganzen Verlauf gespeichert; sobald jemand frei ist, antworten wir Ihnen hier. Wenn Sie möchten, "
-    "hinterlassen Sie uns Ihre E-Mail-Adresse oder Telefonnummer, dann melden wir uns dort. "
-    "Bis dahin beantworte ich Ihnen gern weitere Fragen.",
-    # Messenger/SMS: the channel itself is the way back, so nobody asks for an address
-    "outside_hours_reachable": "Unser Kundenservice ist gerade nicht besetzt – unsere Servicezeiten: {hours}. "
-    "Ihre Anfrage bleibt mit dem ganzen Verlauf gespeichert; wir antworten Ihnen hier, sobald wieder jemand da ist. "
-    "Bis dahin beantworte ich Ihnen gern weitere Fragen.",
-    "nobody_online_reachable": "Gerade ist leider niemand aus unserem Kundenservice erreichbar. Ihre Anfrage bleibt "
-    "mit dem ganzen Verlauf gespeichert; wir antworten Ihnen hier, sobald jemand frei ist. "
-    "Bis dahin beantworte ich Ihnen gern weitere Fragen.",
-    "queue_position": "Sie sind auf Platz {position} der Warteschlange. Ein Mitarbeiter meldet sich hier im Chat. "
-    "Bis dahin beantworte ich Ihnen gern weitere Fragen.",
+    "outside_hours": "Unser Kundenservice ist leider gerade nicht besetzt (Servicezeiten: {hours}). Ihre Anfrage "
+    "bleibt gespeichert, und sobald das Team wieder da ist, antworten wir Ihnen hier. Wenn Sie möchten, "
+    "hinterlassen Sie uns Ihre E-Mail-Adresse oder Telefonnummer, dann melden wir uns dort.",
+    "nobody_online": "Gerade ist leider niemand aus unserem Kundenservice erreichbar. Ihre Anfrage bleibt "
+    "gespeichert, und sobald jemand frei ist, antworten wir Ihnen hier. Wenn Sie möchten, hinterlassen Sie uns "
+    "Ihre E-Mail-Adresse oder Telefonnummer, dann melden wir uns dort.",
+    # Messenger/SMS: the channel itself is the way back, so nobody asks for an address; short (SMS segments)
+    "outside_hours_reachable": "Unser Kundenservice ist leider gerade nicht besetzt (Servicezeiten: {hours}). "
+    "Ihre Anfrage bleibt gespeichert; wir antworten Ihnen hier, sobald das Team wieder da ist.",
+    "nobody_online_reachable": "Gerade ist leider niemand aus unserem Kundenservice erreichbar. Ihre Anfrage "
+    "bleibt gespeichert; wir antworten Ihnen hier, sobald jemand frei ist.",
+    "queue_position": "Sie sind auf Platz {position} der Warteschlange unseres Kundenservice; ein Mitarbeiter "
+    "meldet sich hier im Chat.",
+    "bot_still_helps": "Bis dahin beantworte ich Ihnen gern weitere Fragen.",
     "withdrawn": "Alles klar, Ihre Anfrage an den Kundenservice ist zurückgezogen. Sie chatten wieder mit dem "
     "digitalen Assistenten – fragen Sie mich gern.",
     "contact_saved": "Danke! Wir melden uns unter {contact} bei Ihnen.",
@@ -145,9 +145,13 @@ def system_note(session: Session, conversation: Conversation, key: str, **values
 
 
 def hand_off(
-    session: Session, conversation: Conversation, reason: str, payload: dict[str, Any] | None
+    session: Session, conversation: Conversation, reason: str, payload: dict[str, Any] | None, lead: str = ""
 ) -> Message | None:
-    """The bot gives up (or Rasa is down): into the queue with reason and candidates. Idempotent while waiting."""
+    """The bot gives up (or Rasa is down): into the queue with reason and candidates. Idempotent while waiting.
+
+    The note is the one message the customer gets about the handoff: `lead` (the bot's own short text, e.g.
+    "Darauf habe ich leider keine sichere Antwort.") first, then "queued"; `availability.handoff_notice` replaces
+    the latter with whether someone is there and what happens next."""
     if conversation.state == State.WAITING:
         return None
     _move(conversation, State.WAITING)
@@ -156,9 +160,22 @@ def hand_off(
     conversation.waiting_since = now()
     conversation.assignee_id = None
     metrics.HANDOFFS.labels(reason).inc()
-    note = system_note(session, conversation, "queued")
+    note = add_message(
+        session, conversation, Direction.ACTIVITY, Sender.SYSTEM, join(lead, TEXTS["queued"])
+    )
     note.payload = {"handoff": {**(payload or {}), "reason": reason}}  # analytics: when, and why
+    if lead:
+        note.payload["lead"] = lead
     return note
+
+
+def join(*sentences: str) -> str:
+    """Sentences into one message, the empty ones left out."""
+    return " ".join(s.strip() for s in sentences if s and s.strip())
+
+
+def is_handoff_note(message: Message) -> bool:
+    return message.direction == Direction.ACTIVITY and bool((message.payload or {}).get("handoff"))
 
 
 def take(session: Session, conversation_id: int, agent: Agent) -> bool:

@@ -11,7 +11,6 @@ FEEDBACK_BUTTONS = [
 
 
 HANDOFF = [
-    {"text": "Ich verbinde Sie."},
     {
         "custom": {
             "type": "handoff",
@@ -21,7 +20,8 @@ HANDOFF = [
         }
     },
 ]
-"""The customer asked for a person: the bot's notice and its handoff (one FAQ candidate)."""
+"""The customer asked for a person: the bot's handoff (one FAQ candidate), without a text of its own, as
+`actions/handoff.py` sends it: what the customer reads about it is the gateway's."""
 
 
 def decision(action: str, question: str, candidates: list[tuple[str, float]], faq_id: str | None = None) -> dict:
@@ -49,7 +49,7 @@ def answered(question: str, faq_id: str, score: float) -> list[dict[str, Any]]:
 def handed_off(question: str, candidates: list[tuple[str, float]]) -> list[dict[str, Any]]:
     return [
         decision("handoff", question, candidates),
-        {"text": "Das kann ich leider nicht sicher beantworten. Ich gebe Sie an einen Menschen weiter."},
+        {"text": "Darauf habe ich leider keine sichere Antwort."},  # the lead of the gateway's handoff message,
         {
             "custom": {
                 "type": "handoff",

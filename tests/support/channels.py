@@ -71,7 +71,7 @@ def answer_replies(faq_id: str = "versand-kosten", text: str = ANSWER_TEXT) -> l
 
 
 HANDOFF_REPLIES = [
-    {"text": "Das tut mir leid. Ich verbinde Sie mit unserem Kundenservice."},
+    {"text": "Es tut mir leid, dass ich Ihnen nicht weiterhelfen konnte."},  # the lead of the handoff message
     {"custom": {"type": "handoff", "reason": "not_helpful", "summary": "Übergabe: Antwort nicht hilfreich"}},
 ]
 

@@ -82,8 +82,9 @@ def test_question_short_answer_no_handoff_agent_reply_give_back(
     replies = phone.say("2")  # "Nein"
     assert rasa.received[-1][1] == "/feedback_not_helpful"
     assert stored(app)[-len(replies) - 1].text == "Nein"  # stored as the button's title, as in the widget
-    assert replies[0] == "Das tut mir leid. Ich verbinde Sie mit unserem Kundenservice."
-    assert replies[1].startswith("Ihre Anfrage liegt jetzt beim Kundenservice.")
+    (handoff,) = replies  # one SMS: the bot's reason, then honestly that nobody is online, and what happens next
+    assert handoff.startswith("Es tut mir leid, dass ich Ihnen nicht weiterhelfen konnte. Gerade ist leider niemand")
+    assert handoff.endswith("\n1 = Hat sich erledigt\nAntworten Sie mit 1.") and sms_segments(handoff) <= 2
     conversation = only_conversation(app)
     assert (conversation.state, conversation.channel, conversation.channel_address) == (
         "waiting_for_agent",
@@ -307,7 +308,8 @@ def test_rasa_down_the_customer_is_told_and_the_conversation_waits_for_an_agent(
 ) -> None:
     rasa.down = True
     replies = phone.say("Was kostet der Versand?")
-    assert replies[0] == RASA_DOWN_TEXT and replies[1].startswith("Ihre Anfrage liegt jetzt beim Kundenservice.")
+    assert replies[0] == RASA_DOWN_TEXT and replies[1].startswith("Gerade ist leider niemand")
+    assert len(replies) == 2 and "beantworte ich" not in replies[1]  # the bot is down: it cannot help meanwhile
     assert only_conversation(app).state == "waiting_for_agent"
     assert stored(app)[0].text == "Was kostet der Versand?"  # kept for the agent
 

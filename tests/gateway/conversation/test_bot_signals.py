@@ -2,7 +2,8 @@
 
 The goodbye is recognised by its payload, not its text, and asks for a rating; an ordinary answer does not;
 no payload reaches a customer on any channel. Around a handoff exactly one message speaks about whether and
-when someone is there — the gateway's notice; the action server's text says only that the question goes on.
+when someone is there — the gateway's, the first after the customer's; the action server's short reason, if
+any, opens that same message and promises no person.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ GOODBYE_TEXT = "Tschüss! Melden Sie sich gern wieder."
 GOODBYE = [{"text": GOODBYE_TEXT}, {"custom": GoodbyePayload().to_dict()}]  # as Rasa's REST channel sends it
 DECISION = DecisionPayload("answer", "Was kostet der Versand?", "versand-kosten", 0.81, "clear match")
 ANSWER = [{"custom": DECISION.to_dict()}, {"text": "Der Versand kostet **4,95 €**."}]
+PROMISES_A_PERSON = re.compile(r"verbinde|Mitarbeiter meldet|übernimmt|Moment|gleich|sofort", re.I)
 # a message that speaks about availability: hours, presence, how soon, the queue
 AVAILABILITY = re.compile(
     r"\bUhr\b|Servicezeit|erreichbar|besetzt|meldet sich|melden uns|Warteschlange|Moment|\d{1,2}[:.]\d{2}", re.I
@@ -38,9 +40,10 @@ AVAILABILITY = re.compile(
 
 
 def handoff_replies(reason: str) -> list[dict[str, Any]]:
-    """What Rasa sends when the action server hands off: its text for the customer, then the payload."""
+    """What Rasa sends when the action server hands off: its text for the customer (if any), then the payload."""
     payload = handoff.handoff_payload(reason, [], handoff.summarise(reason, ["Frage"], None), "Frage")
-    return [{"text": handoff.CUSTOMER_TEXT[reason]}, {"custom": payload}]
+    text = handoff.CUSTOMER_TEXT[reason]
+    return [*([{"text": text}] if text else []), {"custom": payload}]
 
 
 def closed_today() -> str:
@@ -141,8 +144,12 @@ def test_on_sms_the_goodbye_asks_and_no_payload_is_sent(
 
 def test_the_action_servers_handoff_texts_say_nothing_about_availability() -> None:
     for reason in handoff.REASONS:
-        assert "Kundenservice" in handoff.CUSTOMER_TEXT[reason]
         assert not AVAILABILITY.search(handoff.CUSTOMER_TEXT[reason]), reason
+        assert not PROMISES_A_PERSON.search(handoff.CUSTOMER_TEXT[reason]), reason
+    responses = domain_responses()
+    for name in ("utter_offer_human", "utter_frustration", "utter_iamabot"):  # the offers that lead to a handoff
+        for variant in responses[name]:
+            assert not PROMISES_A_PERSON.search(variant["text"]) and not AVAILABILITY.search(variant["text"]), variant
     for variant in domain_responses()["utter_technical_problem"]:
         assert not AVAILABILITY.search(variant["text"]), variant  # the hours are the gateway's setting alone
 
@@ -158,9 +165,9 @@ def test_in_the_widget_one_message_speaks_about_availability(
     reply = Customer(app.test_client()).say("Ich möchte einen Menschen")
     assert reply["state"] == "waiting_for_agent"
     texts = [m["text"] for m in reply["messages"]]
-    assert texts[1] == handoff.CUSTOMER_TEXT[reason]
+    assert len(texts) == 2 and texts[1].startswith(handoff.CUSTOMER_TEXT[reason]), texts  # one message, told first
     speaking = [t for t in texts if AVAILABILITY.search(t)]
-    assert len(speaking) == 1, texts
+    assert speaking == [texts[1]], texts
     assert ("nicht besetzt" in speaking[0]) == (hours == "closed")
 
 
@@ -172,8 +179,8 @@ def test_on_sms_one_message_speaks_about_availability(
     with served(app) as url:
         texts = SmsCustomer(url).say("Mitarbeiter")
         settled(app)
-    assert texts[0] == handoff.CUSTOMER_TEXT["requested"]
-    assert [t for t in texts if AVAILABILITY.search(t)] == [texts[-1]] and "Servicezeiten" in texts[-1]
+    assert len(texts) == 1 and texts[0].startswith("Unser Kundenservice ist leider gerade nicht besetzt"), texts
+    assert "Servicezeiten" in texts[0] and "E-Mail" not in texts[0]
 
 
 # --- the real Rasa ---------------------------------------------------------------------------------------------
@@ -198,5 +205,5 @@ def test_the_real_handoff_speaks_once_about_availability(live_app: Flask) -> Non
     reply = customer.say("Ich möchte mit einem Mitarbeiter sprechen")
     assert reply["state"] == "waiting_for_agent", reply
     texts = [m["text"] for m in reply["messages"]]
-    assert texts[1] == handoff.CUSTOMER_TEXT["requested"]
-    assert len([t for t in texts if AVAILABILITY.search(t)]) == 1, texts  # nobody online: the gateway says so
+    assert len(texts) == 2 and texts[1].startswith("Gerade ist leider niemand"), texts  # nobody online: said first
+    assert len([t for t in texts if AVAILABILITY.search(t)]) == 1, texts
