@@ -58,7 +58,11 @@ def test_on_a_sunday_the_bot_answers_while_the_request_waits_and_the_customer_wi
     handed = customer.say("Ich möchte bitte mit einem Mitarbeiter sprechen")
     assert handed["state"] == "waiting_for_agent", handed
     said = [m["text"] for m in handed["messages"]]
-    assert "nicht besetzt" in said[-1] and not any("meldet sich" in t or "Moment" in t for t in said), said
+    # told first, in one message: nobody there, the hours, what happens next, that the bot still helps
+    assert len(said) == 2 and said[1].startswith("Unser Kundenservice ist leider gerade nicht besetzt (Servicezeiten:")
+    assert said[1].endswith("Bis dahin beantworte ich Ihnen gern weitere Fragen."), said
+    assert not any("meldet sich" in t or "Moment" in t for t in said), said
+    assert handed["messages"][1]["buttons"] == [waiting.WITHDRAW_BUTTON] and handed["messages"][1]["contact_form"]
     answered = customer.say("Was kostet der Versand?")
     said = [m["text"] for m in answered["messages"]]
     assert answered["state"] == "waiting_for_agent" and "4,95" in " ".join(said), said

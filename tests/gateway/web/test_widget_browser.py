@@ -24,7 +24,16 @@ from tests.support.browser import wait
 from tests.support.gateway import ScriptedRasa
 from tests.support.net import free_port
 from tests.support.smtp import Inbox
-from tests.support.widget_browser import HANDOFF, closed_by_anna, messages, open_chat, say, taken_by_anna, texts
+from tests.support.widget_browser import (
+    HANDOFF,
+    ask_for_a_person,
+    closed_by_anna,
+    messages,
+    open_chat,
+    say,
+    taken_by_anna,
+    texts,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -106,8 +115,7 @@ def test_reload_continues_the_conversation(browser: WebDriver, live_url: str, ra
 
 
 def test_agent_reply_arrives_over_sse(browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa) -> None:
-    question, bot_reply = "Ich möchte mit einem Menschen sprechen", "Ich verbinde Sie mit einem Mitarbeiter."
-    conversation_id, anna = taken_by_anna(browser, live_url, app, rasa, question, bot_reply)
+    conversation_id, anna = taken_by_anna(browser, live_url, app, rasa, "Ich möchte mit einem Menschen sprechen")
     wait(browser, lambda: "Anna vom Kundenservice ist jetzt im Chat." in browser.find_element(By.ID, "log").text)
     sent = time.monotonic()
     assert (
@@ -136,9 +144,9 @@ def test_nobody_there_the_customer_leaves_an_email_address(
     browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa
 ) -> None:
     app.extensions["clock"] = lambda: datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # a Sunday: closed
-    rasa.replies.append([{"text": "Ich verbinde Sie."}, HANDOFF])
+    rasa.replies.append([HANDOFF])
     open_chat(browser, live_url)
-    say(browser, "Mensch bitte")
+    ask_for_a_person(browser, "Mensch bitte")
     form = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#log form.contact-form"))
     assert "nicht besetzt" in browser.find_element(By.ID, "log").text
     field = form.find_element(By.TAG_NAME, "input")
