@@ -71,7 +71,7 @@ def test_clarify_then_button_choice(services: Services) -> None:
 def test_none_of_these_offers_a_human(services: Services) -> None:
     chat, _ = clarifying_chat(services.settings.rasa_url)
     replies = chat.say("/none_of_these")
-    assert "Mitarbeiter" in texts(replies)
+    assert "an unseren Kundenservice" in texts(replies)
     assert [b["payload"] for b in buttons(replies)] == ["/affirm", "/deny"]
     handoff = custom(chat.say("ja"))
     assert handoff["reason"] == "requested"
@@ -155,7 +155,7 @@ def test_an_answer_comes_with_the_decision_for_analytics(chat: Chat) -> None:
 
 def test_two_unhelpful_answers_in_a_row_hand_off(chat: Chat) -> None:
     chat.say("Was kostet der Versand?")
-    assert "Mitarbeiter" in texts(chat.say("/feedback_not_helpful"))
+    assert "an unseren Kundenservice" in texts(chat.say("/feedback_not_helpful"))
     assert texts(chat.say("nein"))  # no human yet, thanks
     chat.say("Was kostet der Versand?")
     assert custom(chat.say("/feedback_not_helpful"))["reason"] == "repeated_failure"

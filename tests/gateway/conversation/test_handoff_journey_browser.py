@@ -21,7 +21,7 @@ from rasa_runtime.processes import Services
 from tests.support.app import make_app
 from tests.support.browser import chromium, log_in, shoot, wait
 from tests.support.login import add_account
-from tests.support.widget_browser import messages, open_chat, say, texts
+from tests.support.widget_browser import ask_for_a_person, messages, open_chat, say, texts
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa]
 
@@ -79,7 +79,7 @@ def test_customer_bot_agent_and_back(browser: WebDriver, agent_browser: WebDrive
     [no] = [b for b in customer.find_elements(By.CSS_SELECTOR, "#log .buttons button") if b.text == "Nein"]
     no.click()
     wait(customer, lambda: len(messages(customer)) >= before + 2, timeout=60)
-    say(customer, "Ich möchte mit einem Menschen sprechen")
+    ask_for_a_person(customer, "Ich möchte mit einem Menschen sprechen")  # answered by one system note
     wait(customer, lambda: "Sie sind auf Platz 1 der Warteschlange" in customer.find_element(By.ID, "log").text, 60)
 
     agent.get(f"{live_url}/agent")  # the queue again, now with the customer
