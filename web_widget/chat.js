@@ -63,6 +63,8 @@
     after = Math.max(after, m.id);
     const li = document.createElement("li");
     li.className = `msg ${m.sender}`;
+    // a notice that asks something of the customer (the handoff's: buttons, contact form) reads as an answer
+    if (m.sender === "system" && ((m.buttons && m.buttons.length) || m.contact_form)) li.classList.add("notice");
     li.dataset.id = m.id;
     if (m.sender === "contact" || m.sender === "system") {
       li.textContent = m.text; // customer text is text, never HTML

@@ -148,7 +148,8 @@ def test_nobody_there_the_customer_leaves_an_email_address(
     open_chat(browser, live_url)
     ask_for_a_person(browser, "Mensch bitte")
     form = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#log form.contact-form"))
-    assert "nicht besetzt" in browser.find_element(By.ID, "log").text
+    [notice] = browser.find_elements(By.CSS_SELECTOR, "#log .msg.system.notice")  # an answer, not a grey aside
+    assert "nicht besetzt" in notice.text and notice.value_of_css_property("text-align") == "left"
     field = form.find_element(By.TAG_NAME, "input")
     field.send_keys("keine adresse", Keys.ENTER)
     wait(browser, lambda: "gültige E-Mail-Adresse" in form.find_element(By.CSS_SELECTOR, "[role=alert]").text)
