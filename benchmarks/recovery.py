@@ -12,6 +12,8 @@ file; then the seconds from the reload until that customer's owed message is ans
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 import urllib.request
@@ -63,7 +65,10 @@ def kill(supervisor: int, marker: str, port: str) -> None:
     child = next(c for c in psutil.Process(supervisor).children() if marker in " ".join(c.cmdline()))
     assert answered(port), "the service does not answer before the kill"
     started = time.monotonic()
-    child.kill()
+    if os.getpgid(child.pid) == child.pid:  # its own process group (the gateway: gunicorn's master and worker)
+        os.killpg(child.pid, signal.SIGKILL)  # all of it, or the orphaned worker would serve on for a moment
+    else:
+        child.kill()
     seconds = until(lambda: answered(port), started)
     print(f"{marker}: kill -9 -> customer answered from the FAQ again after {seconds:.1f} s")
 
