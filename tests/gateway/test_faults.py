@@ -10,6 +10,8 @@ their content ("4,95" for "Was kostet der Versand?").
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import threading
 import time
@@ -153,7 +155,7 @@ def test_a_sigkilled_gateway_is_restarted_and_owes_nobody_an_answer(stack: Stack
             sender.start()
         eventually(lambda: len(ledger(stack, tokens)) == len(tokens), limit=WITHIN, what="all messages stored")
         assert all(q["outcome"] == "pending" for q, _ in ledger(stack, tokens))
-        gateway.kill()  # SIGKILL of gunicorn's master; the supervisor kills its worker with its process group
+        os.killpg(gateway.pid, signal.SIGKILL)  # gunicorn's master and its worker (their own process group)
         killed = time.monotonic()
     finally:
         rasa.resume()
@@ -173,6 +175,37 @@ def test_a_sigkilled_gateway_is_restarted_and_owes_nobody_an_answer(stack: Stack
         assert bot_texts(customer.say("Kann ich auf Rechnung bezahlen?"))
     check_answered_once(stack, tokens)
     assert stack.process.poll() is None
+
+
+def test_a_sigkilled_gateway_worker_is_replaced_and_answers_what_it_left_unasked(stack: Stack) -> None:
+    """The kernel's OOM killer takes the biggest process: gunicorn's worker, not its master. gunicorn starts a new
+    worker (the supervisor sees nothing exit); the messages left `pending` are answered although no customer writes
+    again and nobody asks the gateway anything meanwhile."""
+    customers = [Customer(stack) for _ in range(4)]
+    tokens = [c.token for c in customers]
+    master, rasa = stack.child("bot gateway"), stack.child(".venv-rasa")
+    assert master is not None and rasa is not None
+    (worker,) = master.children()
+    rasa.suspend()
+    try:
+        senders = [threading.Thread(target=c.say, args=(SHIPPING,)) for c in customers]  # and then they leave
+        for sender in senders:
+            sender.start()
+        eventually(lambda: len(ledger(stack, tokens)) == len(tokens), limit=WITHIN, what="all messages stored")
+        worker.kill()
+        killed = time.monotonic()
+    finally:
+        rasa.resume()
+    for sender in senders:
+        sender.join(WITHIN)
+    eventually(lambda: [w.pid for w in master.children()] not in ([], [worker.pid]), limit=WITHIN,
+               what="a new worker")
+    eventually(lambda: not without_outcome(stack, tokens), limit=max(1.0, killed + WITHIN - time.monotonic()),
+               what="an outcome for every message within 60 s of the kill, with no request to the gateway")
+    eventually(lambda: settled(stack, tokens), limit=WITHIN, what="every message answered")
+    check_answered_once(stack, tokens)
+    assert stack.child("bot gateway").pid == master.pid  # gunicorn replaced its worker, nothing else restarted
+    eventually(lambda: answers(stack), limit=WITHIN, what="a new question answered")
 
 
 def rasa_model(stack: Stack, method: str) -> int:
