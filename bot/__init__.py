@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import atexit
-from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 
 from bot import config, db, errors
+from bot.background import background
 from bot.conversation.availability import Availability
 from bot.conversation.pending import Retrier
 from bot.hub import Hub
 from bot.integrations.rasa_client import RasaClient
 from bot.models import now
 from common.logging_setup import configure_logging
-
-
-def background(app: Flask, ensure_started: Callable[[], None]) -> None:
-    """A background thread of the serving gateway: started by `start_background` when a server process starts
-    (gunicorn's worker, `bot.wsgi_server`), and by the first request otherwise (Werkzeug, tests) — never by
-    `create_app` itself, so `flask --app bot create-agent` beside a running gateway starts none."""
-    app.extensions.setdefault("background", []).append(ensure_started)
-    app.before_request(ensure_started)
-
-
-def start_background(app: Flask) -> None:
-    """Start the background threads now, not at the first request: a gateway restarted after a crash has messages
-    owed an answer (and deliveries owed a send) although nobody may ask it anything for a long while."""
-    for ensure_started in app.extensions.get("background", []):
-        ensure_started()
 
 
 def init_pending(app: Flask) -> None:

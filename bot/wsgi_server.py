@@ -57,7 +57,8 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         """Runs in the worker (at its start, also a worker gunicorn started again after it was killed)."""
-        from bot import create_app, start_background
+        from bot import create_app
+        from bot.background import start_background
 
         app = create_app()
         start_background(app)  # owed answers and deliveries left by a crash: now, not at the first request

@@ -11,6 +11,7 @@ import atexit
 
 from flask import Flask
 
+from bot.background import background
 from bot.channels import delivery, messenger, sms, web
 from bot.channels.base import Channel
 from bot.channels.delivery import Outbox
@@ -44,7 +45,5 @@ def init_app(app: Flask) -> None:
     if app.config["DELIVERY_WORKER"] and set(channels) - {web.NAME}:  # only when something is to be pushed
         # when the server starts (or at the first request), not here: `flask --app bot create-agent` beside a
         # running gateway must not start a second sender
-        from bot import background
-
         background(app, outbox.ensure_started)
         atexit.register(outbox.stop)
