@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from bot import config, db, errors
+from bot.background import background
 from bot.conversation.availability import Availability
 from bot.conversation.pending import Retrier
 from bot.hub import Hub
@@ -17,8 +18,7 @@ from common.logging_setup import configure_logging
 
 
 def init_pending(app: Flask) -> None:
-    """Messages still owed a bot answer (a crash, a Rasa outage) are answered by a background thread, started by
-    the first request — not here, so `flask --app bot create-agent` beside a running gateway starts none."""
+    """Messages still owed a bot answer (a crash, a Rasa outage) are answered by a background thread."""
     retrier = Retrier(
         app.extensions["db_sessions"],
         app.extensions["rasa"],
@@ -29,7 +29,7 @@ def init_pending(app: Flask) -> None:
     )
     app.extensions["pending"] = retrier
     if app.config["PENDING_WORKER"]:
-        app.before_request(retrier.ensure_started)
+        background(app, retrier.ensure_started)
         atexit.register(retrier.stop)
 
 

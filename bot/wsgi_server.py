@@ -56,9 +56,13 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
+        """Runs in the worker (at its start, also a worker gunicorn started again after it was killed)."""
         from bot import create_app
+        from bot.background import start_background
 
-        return create_app()
+        app = create_app()
+        start_background(app)  # owed answers and deliveries left by a crash: now, not at the first request
+        return app
 
 
 def serve(host: str, port: int | None = None) -> None:

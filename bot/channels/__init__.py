@@ -11,6 +11,7 @@ import atexit
 
 from flask import Flask
 
+from bot.background import background
 from bot.channels import delivery, messenger, sms, web
 from bot.channels.base import Channel
 from bot.channels.delivery import Outbox
@@ -42,7 +43,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["channel_label"] = label
     app.jinja_env.globals["undelivered"] = delivery.undelivered  # the inbox's list of failed sends
     if app.config["DELIVERY_WORKER"] and set(channels) - {web.NAME}:  # only when something is to be pushed
-        # on the first request, not here: `flask --app bot create-agent` beside a running gateway must not
-        # start a second sender
-        app.before_request(outbox.ensure_started)
+        # when the server starts (or at the first request), not here: `flask --app bot create-agent` beside a
+        # running gateway must not start a second sender
+        background(app, outbox.ensure_started)
         atexit.register(outbox.stop)

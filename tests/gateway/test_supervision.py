@@ -6,18 +6,12 @@ in file order and the last one stops it. Waits are "eventually" with generous li
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,87 +22,9 @@ from rasa_runtime.children import port_in_use
 from rasa_runtime.paths import ROOT
 from tests.support.net import free_port
 from tests.support.rest_chat import Chat, custom
+from tests.support.supervised import Stack, answers, environment, eventually, gone, http, start, stop
 
 pytestmark = pytest.mark.rasa
-LIMIT = 240.0
-
-
-def eventually(check: Callable[[], Any], limit: float = LIMIT, what: str = "") -> Any:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"not within {limit:.0f} s: {what}")
-
-
-def http(url: str, body: Any = None, timeout: float = 60) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, None
-
-
-@dataclass
-class Stack:
-    process: subprocess.Popen[bytes]
-    ports: dict[str, int]
-    work: Path
-
-    @property
-    def gateway(self) -> str:
-        return f"http://127.0.0.1:{self.ports['gateway']}"
-
-    def child(self, marker: str) -> psutil.Process | None:
-        """The supervisor's child whose command line contains `marker` (`actions.server`, `rasa`, `gateway`)."""
-        for child in psutil.Process(self.process.pid).children():
-            try:
-                if marker in " ".join(child.cmdline()):
-                    return child
-            except psutil.NoSuchProcess:
-                continue
-        return None
-
-    def descendants(self) -> list[psutil.Process]:
-        return psutil.Process(self.process.pid).children(recursive=True)
-
-
-def environment(work: Path, ports: dict[str, int]) -> dict[str, str]:
-    return {
-        **os.environ,
-        "AUSKUNFT_GATEWAY_PORT": str(ports["gateway"]),
-        "AUSKUNFT_RASA_PORT": str(ports["rasa"]),
-        "AUSKUNFT_ACTIONS_PORT": str(ports["actions"]),
-        "AUSKUNFT_DATABASE_URL": f"sqlite:///{work / 'gateway.db'}",
-        "AUSKUNFT_LOG_DIR": str(work / "log"),
-        "AUSKUNFT_TRACKER_DB": str(work / "trackers.db"),
-        "AUSKUNFT_FEEDBACK_DB": str(work / "feedback.db"),
-        "AUSKUNFT_ORDERS_DB": str(work / "orders.db"),
-        "AUSKUNFT_ORDER_API_URL": "",
-        "AUSKUNFT_USE_TRAINED_MODEL": "false",  # no fine-tuning in the background, stable answers
-        "AUSKUNFT_KB_WATCH": "false",
-        "AUSKUNFT_DEMO_AGENT_PASSWORD": "demo-passwort",
-        "AUSKUNFT_RELOAD_TOKEN": "test-token",
-        "SECRET_KEY": "test",
-    }
-
-
-def start(work: Path) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
-    ports = {"gateway": free_port(), "rasa": free_port(), "actions": free_port()}
-    (work / "log").mkdir(parents=True, exist_ok=True)
-    with (work / "run.out").open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=environment(work, ports), stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return process, ports
-
-
-def gone(processes: list[psutil.Process]) -> bool:
-    return not [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
 def test_a_taken_port_stops_the_start_naming_it(tmp_path: Path) -> None:
@@ -150,24 +66,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         eventually(lambda: process.poll() is None and answers(running), what="the service answers")
         yield running
     finally:
-        if process.poll() is None:
-            process.kill()
-        for child in psutil.Process().children(recursive=True):
-            child.kill()
-
-
-def answers(stack: Stack) -> bool:
-    """A customer question answered from the knowledge base through gateway, Rasa and the action server."""
-    try:
-        status, body = http(f"{stack.gateway}/api/widget/conversations", {})
-        if status != 201:
-            return False
-        status, body = http(f"{stack.gateway}/api/widget/conversations/{body['token']}/messages",
-                            {"text": "Was kostet der Versand?"})
-        return status == 201 and any(m.get("sender") == "bot" and "Versand" in (m.get("text") or "") for m in
-                                     body["messages"])
-    except OSError:
-        return False
+        stop(process)
 
 
 def faq_answer_over_rasa(stack: Stack) -> bool:
