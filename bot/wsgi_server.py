@@ -47,6 +47,7 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
             "accesslog": "-",  # request lines: to the console only (logging_setup), as Werkzeug's were
             "logger_class": ProjectLogger,
             "proc_name": "auskunft-gateway",
+            "control_socket_disable": True,  # one fixed path per machine (~/.gunicorn): two stacks would share it
         }
         super().__init__()
 
