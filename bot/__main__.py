@@ -26,12 +26,12 @@ from bot.db import get_session
 from bot.models import Agent, Role
 from bot.web import auth
 from bot.wsgi_server import GRACEFUL_SECONDS
+from common.child_processes import PortTaken, die_with_parent, kill_group, require_free
 from common.logging_setup import AUDIT_LOGGER, configure_logging
 from common.settings_errors import SettingsError, load_settings
 from knowledge_base import training as faq_training
 from knowledge_base.settings import Settings as KnowledgeBaseSettings
 from rasa_runtime import training
-from rasa_runtime.children import PortTaken, die_with_parent, kill_group, require_free
 from rasa_runtime.make_parent import forward_sigint_from_make
 from rasa_runtime.processes import Services, Settings
 from rasa_runtime.supervisor import Supervisor, Unit

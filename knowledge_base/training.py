@@ -16,11 +16,12 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.child_processes import die_with_parent
 from knowledge_base.schema import FaqEntry
 from knowledge_base.settings import Settings
 
@@ -163,6 +164,17 @@ def train(
     return TrainingResult(target, len(pairs), seconds, cached=False)
 
 
+def _low_priority_and_dies_with_parent() -> Callable[[], None]:
+    """Nice 10, and stopped by the kernel if the service is killed (even by SIGKILL): no orphan keeps training."""
+    dies_with_parent = die_with_parent()
+
+    def preexec() -> None:
+        os.nice(10)
+        dies_with_parent()
+
+    return preexec
+
+
 @contextmanager
 def training_in_background(settings: Settings, log_path: Path) -> Iterator[subprocess.Popen[bytes] | None]:
     """Fine-tune in a low-priority child process while the service answers with the base model.
@@ -185,7 +197,7 @@ def training_in_background(settings: Settings, log_path: Path) -> Iterator[subpr
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the service, which then stops this child itself
-            preexec_fn=lambda: os.nice(10),
+            preexec_fn=_low_priority_and_dies_with_parent(),
             env={
                 **os.environ,
                 "AUSKUNFT_FAQ_DIR": str(settings.faq_dir),

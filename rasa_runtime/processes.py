@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.child_processes import die_with_parent, require_free
 from knowledge_base.reload_token import ENV as RELOAD_TOKEN_ENV
 from knowledge_base.reload_token import reload_token
-from rasa_runtime.children import die_with_parent, require_free
 from rasa_runtime.paths import CREDENTIALS, MODEL, RASA, ROOT, VAR, rasa_env
 
 START_TIMEOUT = 240.0

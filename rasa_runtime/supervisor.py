@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rasa_runtime.children import kill_group, port_in_use
+from common.child_processes import kill_group, port_in_use
 
 log = logging.getLogger(__name__)
 

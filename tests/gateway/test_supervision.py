@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 import pytest
 
-from rasa_runtime.children import port_in_use
+from common.child_processes import port_in_use
 from rasa_runtime.paths import ROOT
 from tests.support.net import free_port
 from tests.support.rest_chat import Chat, custom

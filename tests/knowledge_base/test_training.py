@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -92,3 +97,31 @@ def test_background_training_skips_trained_content_and_stops_with_the_service(tr
         assert process is not None and process.poll() is None
     assert process.returncode is not None  # leaving the block stopped the unfinished run
     assert not list(edited.trained_models_dir.glob("*/training.json"))
+
+
+def test_the_background_training_dies_with_a_killed_service(tmp_path: Path) -> None:
+    """SIGKILL of `python -m bot run` must not leave `knowledge_base train` (GBs of RAM, both cores) running."""
+    pid_file = tmp_path / "child.pid"
+    service = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import os, subprocess, sys, time\n"
+            "from knowledge_base.training import _low_priority_and_dies_with_parent\n"
+            "child = subprocess.Popen(['sleep', '60'], start_new_session=True,"
+            " preexec_fn=_low_priority_and_dies_with_parent())\n"
+            f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+            "time.sleep(60)\n"
+        )],
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the service did not start its child"
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    assert os.getpriority(os.PRIO_PROCESS, child) >= 10  # low priority: the customers' answers come first
+    service.send_signal(signal.SIGKILL)
+    service.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]:
+        assert time.monotonic() < deadline, "the training child outlived its killed parent"
+        time.sleep(0.05)
