@@ -37,6 +37,7 @@ from bot import create_app  # noqa: E402
 from bot.db import session_factory  # noqa: E402
 from bot.integrations.rasa_client import RasaClient  # noqa: E402
 from bot.models import Message  # noqa: E402
+from tests.support.supervised import FAQ_QUESTIONS as QUESTIONS  # noqa: E402
 
 
 class SlowEcho(RasaClient):
@@ -127,18 +128,6 @@ def latency_summary(results: list[tuple[int, float]], wall: float) -> dict[str, 
     }
 
 
-QUESTIONS = [
-    "Was kostet der Versand?",
-    "Wie lange dauert die Lieferung?",
-    "Ist die Rücksendung kostenlos?",
-    "Wie löse ich einen Gutscheincode ein?",
-    "Welche Zahlungsarten kann ich nutzen?",
-    "Kann ich auf Rechnung bezahlen?",
-    "Liefern Sie auch ins Ausland?",
-    "Wie erstelle ich ein Kundenkonto?",
-    "Kann ich eine Geschenkkarte kaufen?",
-    "Wie lange habe ich Zeit, etwas zurückzuschicken?",
-]
 
 
 def run_real(gateway: str, database: Path, customers: int, settle: float = 60.0) -> dict[str, Any]:

@@ -24,39 +24,22 @@ import pytest
 import requests
 
 from rasa_runtime.paths import MODEL
-from tests.support.supervised import Stack, answers, eventually, start, stop
+from tests.support.supervised import FAQ_QUESTIONS, Stack, answers, eventually, running_stack
 
 pytestmark = pytest.mark.rasa
 
 WITHIN = 60.0
 """The issue's limit: an outcome for every message, and answering again, within 60 s of the fault."""
 SHIPPING, SHIPPING_ANSWER = "Was kostet der Versand?", "4,95"
-QUESTIONS = [
-    SHIPPING,
-    "Wie lange dauert die Lieferung?",
-    "Ist die Rücksendung kostenlos?",
-    "Wie löse ich einen Gutscheincode ein?",
-    "Welche Zahlungsarten kann ich nutzen?",
-    "Kann ich auf Rechnung bezahlen?",
-    "Liefern Sie auch ins Ausland?",
-    "Wie erstelle ich ein Kundenkonto?",
-    "Kann ich eine Geschenkkarte kaufen?",
-    "Wie lange habe ich Zeit, etwas zurückzuschicken?",
-]
+QUESTIONS = FAQ_QUESTIONS  # the first is SHIPPING
 OWED = ("pending", "notified")
 SETTLED = ("answered", "queued")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    work = tmp_path_factory.mktemp("faults")
-    process, ports = start(work)
-    running = Stack(process, ports, work)
-    try:
-        eventually(lambda: process.poll() is None and answers(running), what="the service answers")
+    with running_stack(tmp_path_factory.mktemp("faults")) as running:
         yield running
-    finally:
-        stop(process)
 
 
 class Customer:

@@ -22,7 +22,7 @@ from common.child_processes import port_in_use
 from rasa_runtime.paths import ROOT
 from tests.support.net import free_port
 from tests.support.rest_chat import Chat, custom
-from tests.support.supervised import Stack, answers, environment, eventually, gone, http, start, stop
+from tests.support.supervised import Stack, answers, environment, eventually, gone, http, running_stack, start
 
 pytestmark = pytest.mark.rasa
 
@@ -59,14 +59,8 @@ def test_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    work = tmp_path_factory.mktemp("supervised")
-    process, ports = start(work)
-    running = Stack(process, ports, work)
-    try:
-        eventually(lambda: process.poll() is None and answers(running), what="the service answers")
+    with running_stack(tmp_path_factory.mktemp("supervised")) as running:
         yield running
-    finally:
-        stop(process)
 
 
 def faq_answer_over_rasa(stack: Stack) -> bool:

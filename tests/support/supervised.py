@@ -15,7 +15,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,3 +148,30 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.kill()
     for child in psutil.Process().children(recursive=True):
         child.kill()
+
+
+@contextmanager
+def running_stack(work: Path) -> Iterator[Stack]:
+    """A supervised stack in `work`, answering questions; killed with whatever it left afterwards."""
+    process, ports = start(work)
+    stack = Stack(process, ports, work)
+    try:
+        eventually(lambda: process.poll() is None and answers(stack), what="the service answers")
+        yield stack
+    finally:
+        stop(process)
+
+
+FAQ_QUESTIONS = [
+    "Was kostet der Versand?",
+    "Wie lange dauert die Lieferung?",
+    "Ist die Rücksendung kostenlos?",
+    "Wie löse ich einen Gutscheincode ein?",
+    "Welche Zahlungsarten kann ich nutzen?",
+    "Kann ich auf Rechnung bezahlen?",
+    "Liefern Sie auch ins Ausland?",
+    "Wie erstelle ich ein Kundenkonto?",
+    "Kann ich eine Geschenkkarte kaufen?",
+    "Wie lange habe ich Zeit, etwas zurückzuschicken?",
+]
+"""Questions the demo FAQ answers, for load on the real stack (tests and benchmarks/concurrency_benchmark.py)."""
