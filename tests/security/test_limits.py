@@ -16,11 +16,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from bot import config
 from bot.web import auth, limits
 from tests.support.app import make_app
 from tests.support.bot_replies import HANDOFF
+from tests.support.browser import chromium, serve, wait
 from tests.support.channels import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -36,6 +39,7 @@ from tests.support.login import PASSWORD, AgentSession, add_account, csrf_of, lo
 from tests.support.mock_providers import GraphApi, TwilioApi
 from tests.support.net import free_port
 from tests.support.smtp import Inbox
+from tests.support.widget_browser import open_chat, say
 
 GERMAN = "Zu viele Anfragen"
 STRANGER = "fremde@example.org"
@@ -292,3 +296,16 @@ def test_signed_provider_webhooks_are_not_throttled_by_customer_limits(
     finally:
         graph.close()
         twilio.close()
+
+
+@pytest.mark.browser
+def test_the_widget_shows_the_throttled_message(gateway: Callable[..., Flask], rasa: ScriptedRasa) -> None:
+    app = gateway(RATELIMIT_MESSAGES_PER_CONVERSATION="1 per minute")
+    with chromium() as browser, serve(app) as url:
+        open_chat(browser, url)
+        say(browser, "Was kostet der Versand?")
+        browser.find_element(By.ID, "input").send_keys("Und nach Österreich?", Keys.ENTER)
+        notes = lambda: [n.text for n in browser.find_elements(By.CSS_SELECTOR, "#log .msg.system")]  # noqa: E731
+        wait(browser, lambda: any(GERMAN in note for note in notes()))
+        assert not any("konnte nicht gesendet werden" in note for note in notes())  # not the network error
+    assert [text for _, text in rasa.received] == ["Was kostet der Versand?"]
