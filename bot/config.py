@@ -144,6 +144,8 @@ class GatewaySettings(BaseSettings):
     ratelimit_enabled: bool = True
     redis_url: SecretStr = SecretStr("")
     """The limits' counts in Redis (shared by several gateway processes or machines); empty: in memory."""
+    proxy_hops: int = Field(default=0, ge=0)
+    """Reverse proxies in front of the gateway: the client address for the limits is then read from X-Forwarded-For."""
     limit_login_per_ip: RateLimit = "30 per 15 minutes"
     """Failed logins from one address (a correct password does not count)."""
     limit_login_per_account: RateLimit = "10 per 15 minutes"
@@ -235,6 +237,7 @@ class GatewaySettings(BaseSettings):
             "RETENTION_DAYS": self.retention_days,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "RATELIMIT_STORAGE_URI": self.redis_url.get_secret_value() or "memory://",
+            "RATELIMIT_PROXY_HOPS": self.proxy_hops,
             "RATELIMIT_LOGIN_PER_IP": self.limit_login_per_ip,
             "RATELIMIT_LOGIN_PER_ACCOUNT": self.limit_login_per_account,
             "RATELIMIT_STARTS_PER_IP": self.limit_starts_per_ip,

@@ -25,6 +25,13 @@ ATTRIBUTE = "_auskunft_throttles"
 
 
 def per_ip() -> str:
+    """The client's address: the connection's, or behind `RATELIMIT_PROXY_HOPS` reverse proxies (each appending to
+    X-Forwarded-For, as nginx's `$proxy_add_x_forwarded_for` does) the one the outermost proxy saw. Entries further
+    left are the client's own word and never trusted."""
+    hops = current_app.config.get("RATELIMIT_PROXY_HOPS", 0)
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    if hops and len(forwarded) >= hops:
+        return forwarded[-hops]
     return get_remote_address() or "unknown"
 
 

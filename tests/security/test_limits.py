@@ -8,6 +8,8 @@ limits unless a test narrows one), all requests from one address as a script's w
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -309,3 +311,35 @@ def test_the_widget_shows_the_throttled_message(gateway: Callable[..., Flask], r
         wait(browser, lambda: any(GERMAN in note for note in notes()))
         assert not any("konnte nicht gesendet werden" in note for note in notes())  # not the network error
     assert [text for _, text in rasa.received] == ["Was kostet der Versand?"]
+
+
+def test_with_redis_the_gateway_processes_share_the_counts(tmp_path: Path, production_switch: dict[str, Any]) -> None:
+    """`AUSKUNFT_REDIS_URL`: two gateway processes (here two apps) count one address together."""
+    redis = pytest.importorskip("redis")
+    url = os.environ.get("AUSKUNFT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {url}")
+    settings = {**production_switch, "RATELIMIT_STORAGE_URI": url, "RATELIMIT_STARTS_PER_IP": "3 per minute"}
+    first = make_app(tmp_path / "first", ScriptedRasa(), **settings)
+    second = make_app(tmp_path / "second", ScriptedRasa(), **settings)
+    address = f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"  # fresh counts on a shared Redis
+
+    statuses = [start(from_address(app, address)).status_code for app in (first, second, first, second)]
+
+    assert statuses == [201, 201, 201, 429]
+
+
+def test_behind_a_proxy_the_forwarded_address_counts_and_a_forged_one_never(gateway: Callable[..., Flask]) -> None:
+    def starts(app: Flask, forwarded: list[str]) -> list[int]:
+        client = from_address(app, "127.0.0.1")  # the proxy
+        return [client.post("/api/widget/conversations", headers={"X-Forwarded-For": f}).status_code for f in forwarded]
+
+    direct = gateway(RATELIMIT_STARTS_PER_IP="2 per minute")
+    # without proxies the header is the client's own word: a new address per request gains nothing
+    assert starts(direct, ["1.1.1.1", "2.2.2.2", "3.3.3.3"]) == [201, 201, 429]
+
+    proxied = gateway(RATELIMIT_STARTS_PER_IP="2 per minute", RATELIMIT_PROXY_HOPS=1)
+    customers = ["198.51.100.7", "198.51.100.7", "203.0.113.9", "forged, 198.51.100.7"]
+    assert starts(proxied, customers) == [201, 201, 201, 429]  # nginx appends the real address last
