@@ -60,6 +60,7 @@ def typed_account() -> str:
 
 def login_refused(_limit: object) -> Response:
     """A throttled login: the form again with the message, 429 (no check of the password at all)."""
+    audit.info("login throttled")  # neither the typed address nor whether it has an account
     flash(TOO_MANY)
     return make_response(render_template("agent/login.html", form=LoginForm()), 429)
 

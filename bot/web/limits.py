@@ -72,6 +72,7 @@ def init_app(app: Flask) -> None:
         storage_uri=app.config.get("RATELIMIT_STORAGE_URI") or "memory://",
         strategy="moving-window",
         headers_enabled=True,  # Retry-After tells the widget (and a script) how long to wait
+        in_memory_fallback_enabled=True,  # Redis down: count in this process meanwhile rather than answer 500
         key_prefix="auskunft",
     )
     for endpoint, view in list(app.view_functions.items()):

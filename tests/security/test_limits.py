@@ -343,3 +343,14 @@ def test_behind_a_proxy_the_forwarded_address_counts_and_a_forged_one_never(gate
     proxied = gateway(RATELIMIT_STARTS_PER_IP="2 per minute", RATELIMIT_PROXY_HOPS=1)
     customers = ["198.51.100.7", "198.51.100.7", "203.0.113.9", "forged, 198.51.100.7"]
     assert starts(proxied, customers) == [201, 201, 201, 429]  # nginx appends the real address last
+
+
+def test_with_redis_down_the_gateway_still_answers_and_counts_in_memory(
+    tmp_path: Path, production_switch: dict[str, Any]
+) -> None:
+    pytest.importorskip("redis")
+    nothing_there = f"redis://127.0.0.1:{free_port()}/0"
+    settings = {**production_switch, "RATELIMIT_STORAGE_URI": nothing_there, "RATELIMIT_STARTS_PER_IP": "2 per minute"}
+    client = make_app(tmp_path, ScriptedRasa(), **settings).test_client()
+
+    assert [start(client).status_code for _ in range(3)] == [201, 201, 429]
