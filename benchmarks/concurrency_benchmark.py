@@ -58,6 +58,7 @@ def run(customers: int, delay: float) -> dict[str, Any]:
         {
             "TESTING": True,
             "SECRET_KEY": "bench",
+            "RATELIMIT_ENABLED": False,  # every simulated customer comes from 127.0.0.1
             "DATABASE_URL": f"sqlite:///{folder / 'gateway.db'}",
             "RASA_CLIENT": SlowEcho(delay),
             "FEEDBACK_DB": folder / "feedback.db",

@@ -254,6 +254,7 @@ def main() -> None:
         app = create_app(
             {
                 "SECRET_KEY": "bench",
+                "RATELIMIT_ENABLED": False,  # every simulated customer comes from 127.0.0.1
                 "DATABASE_URL": f"sqlite:///{Path(tmp) / 'gateway.db'}",
                 "RASA_CLIENT": RasaClient(services.settings.rasa_url, timeout=120),
                 "BUSINESS_HOURS": "mo-so 00:00-24:00",

@@ -67,7 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bot.analytics.seed import seed_demo_command
     from bot.channels import inbox_actions
     from bot.customers.retention import purge_command
-    from bot.web import access, auth, customer_links, inbox, metrics_endpoint, pages, widget_api
+    from bot.web import access, auth, customer_links, inbox, limits, metrics_endpoint, pages, widget_api
     from bot.web.admin import analytics as admin_analytics
     from bot.web.admin import faq as admin_faq
     from bot.web.admin import faq_editor as admin_faq_editor
@@ -95,6 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     channels.init_app(app)  # the configured channels and the outbox that pushes to them
+    limits.init_app(app)  # throttles the views that declare it (login, widget API): after every blueprint
     for command in (cli.create_agent_command, seed_demo_command, purge_command):
         app.cli.add_command(command)
     return app

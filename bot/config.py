@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from limits import parse_many
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -66,6 +67,14 @@ class PrefixedTomlSource(TomlConfigSettingsSource):
             for key, value in super()._read_file(file_path).items()
             if key.upper().startswith(ENV_PREFIX)
         }
+
+
+def _rate_limit(spec: str) -> str:
+    parse_many(spec)  # Flask-Limiter's notation, e.g. "10 per minute; 100 per hour"; a typo stops the start
+    return spec
+
+
+RateLimit = Annotated[str, AfterValidator(_rate_limit)]
 
 
 class GatewaySettings(BaseSettings):
@@ -131,6 +140,22 @@ class GatewaySettings(BaseSettings):
     delivery_backoff_seconds: float = Field(default=2.0, ge=0)
     retention_days: int | None = Field(default=None, ge=1)
     """`flask --app bot purge` deletes what is older than this many days unless told otherwise."""
+    # throttling (bot/web/limits.py): per client address and per account or conversation
+    ratelimit_enabled: bool = True
+    redis_url: SecretStr = SecretStr("")
+    """The limits' counts in Redis (shared by several gateway processes or machines); empty: in memory."""
+    proxy_hops: int = Field(default=0, ge=0)
+    """Reverse proxies in front of the gateway: the client address for the limits is then read from X-Forwarded-For."""
+    limit_login_per_ip: RateLimit = "30 per 15 minutes"
+    """Failed logins from one address (a correct password does not count)."""
+    limit_login_per_account: RateLimit = "10 per 15 minutes"
+    """Failed logins for one e-mail address, known or not."""
+    limit_starts_per_ip: RateLimit = "10 per minute; 100 per hour"
+    limit_messages_per_ip: RateLimit = "30 per minute; 600 per hour"
+    limit_messages_per_conversation: RateLimit = "10 per minute; 100 per hour"
+    limit_transcripts_per_ip: RateLimit = "5 per hour; 20 per day"
+    """Transcript mails sent (besides at most 3 per conversation in all)."""
+    limit_transcripts_per_conversation: RateLimit = "3 per hour"
 
     @model_validator(mode="after")
     def _local_urls_follow_ports(self) -> GatewaySettings:
@@ -210,6 +235,16 @@ class GatewaySettings(BaseSettings):
             "MAX_TRANSCRIPT_MAILS": 3,
             "METRICS_TOKEN": self.metrics_token.get_secret_value(),
             "RETENTION_DAYS": self.retention_days,
+            "RATELIMIT_ENABLED": self.ratelimit_enabled,
+            "RATELIMIT_STORAGE_URI": self.redis_url.get_secret_value() or "memory://",
+            "RATELIMIT_PROXY_HOPS": self.proxy_hops,
+            "RATELIMIT_LOGIN_PER_IP": self.limit_login_per_ip,
+            "RATELIMIT_LOGIN_PER_ACCOUNT": self.limit_login_per_account,
+            "RATELIMIT_STARTS_PER_IP": self.limit_starts_per_ip,
+            "RATELIMIT_MESSAGES_PER_IP": self.limit_messages_per_ip,
+            "RATELIMIT_MESSAGES_PER_CONVERSATION": self.limit_messages_per_conversation,
+            "RATELIMIT_TRANSCRIPTS_PER_IP": self.limit_transcripts_per_ip,
+            "RATELIMIT_TRANSCRIPTS_PER_CONVERSATION": self.limit_transcripts_per_conversation,
         }
 
 

@@ -29,7 +29,8 @@
     if (!token) { system(T.mailNothingYet); return; }
     if (log.querySelector(".transcript-form")) return;
     const form = fieldForm(T.mailLabel, T.send, (value) => ({ email: value }), "transcript",
-      (status) => (status === 400 ? T.mailInvalid : status === 503 ? T.mailUnavailable : T.mailFailed));
+      (status) => (status === 400 ? T.mailInvalid : status === 429 ? T.tooMany
+        : status === 503 ? T.mailUnavailable : T.mailFailed));
     log.append(form);
     form.querySelector("input").focus();
     log.scrollTop = log.scrollHeight;
@@ -107,8 +108,8 @@
     const body = { text: title, payload, client_id: `r-${Date.now()}-${Math.random().toString(36).slice(2, 10)}` };
     const result = await json(`${api}/${owner}/messages`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-    }).catch(() => ({ ok: false }));
-    if (result.ok) result.body.messages.forEach(render); else system(T.error);
+    }).catch(() => ({ ok: false, status: 0 }));
+    if (result.ok) result.body.messages.forEach(render); else system(result.status === 429 ? T.tooMany : T.error);
   }
 
   function fieldForm(labelText, buttonText, toBody, path, errorText) {
@@ -169,7 +170,7 @@
 
   async function start() {
     const result = await json(api, { method: "POST" });
-    if (!result.ok) throw new Error(`start: ${result.status}`);
+    if (!result.ok) throw Object.assign(new Error(`start: ${result.status}`), { status: result.status });
     token = result.body.token;
     state = result.body.state;
     after = 0;
@@ -227,8 +228,12 @@
         });
         if (result.status === 409) { system(T.closed); stop(); continue; } // closed meanwhile: send in a new one
         if (result.ok) { result.body.messages.forEach(render); return; }
+        if (result.status === 429) { system(T.tooMany); return; } // throttled: the customer waits, no resend
         break;
-      } catch (error) { /* network: resend with the same client_id, stored once */ }
+      } catch (error) {
+        // throttled start: say so; else the network: resend with the same client_id, stored once
+        if (error.status === 429) { system(T.tooMany); return; }
+      }
     }
     system(T.error);
   }

@@ -11,6 +11,7 @@ window.AuskunftTexts = {
     bot: "Assistent",
     agent: "Kundenservice",
     error: "Die Nachricht konnte nicht gesendet werden. Bitte versuchen Sie es erneut.",
+    tooMany: "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einen Moment und versuchen Sie es dann erneut.",
     closed: "Dieses Gespräch ist beendet. Schreiben Sie einfach weiter, um ein neues zu beginnen.",
     contactLabel: "E-Mail-Adresse oder Telefonnummer",
     contactSend: "Hinterlassen",

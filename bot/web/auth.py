@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
+from functools import cache
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from wtforms.validators import DataRequired, Length
 from bot.conversation.availability import mark_seen
 from bot.db import get_session
 from bot.models import Agent, Role
+from bot.web.limits import TOO_MANY, Throttle, throttled
 from common.logging_setup import AUDIT_LOGGER
 
 bp = Blueprint("auth", __name__, url_prefix="/agent")
@@ -38,12 +41,44 @@ def create_agent(email: str, name: str, password: str, role: Role = Role.AGENT) 
     return agent
 
 
+@cache
+def dummy_hash() -> str:
+    """A hash of a random password, made like the accounts' own: an unknown address costs the same work as a known
+    one (one check_password_hash), so the answer's timing does not tell which addresses have an account."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def password_matches(agent: Agent | None, password: str) -> bool:
+    matches = check_password_hash(agent.password_hash if agent is not None else dummy_hash(), password)
+    return agent is not None and matches
+
+
+def typed_account() -> str:
+    """The address a login attempt is for, as accounts are stored (lower case): its own failed-login count."""
+    return "account:" + request.form.get("email", "").strip().lower()[:320]
+
+
+def login_refused(_limit: object) -> Response:
+    """A throttled login: the form again with the message, 429 (no check of the password at all)."""
+    audit.info("login throttled")  # neither the typed address nor whether it has an account
+    flash(TOO_MANY)
+    return make_response(render_template("agent/login.html", form=LoginForm()), 429)
+
+
+def login_failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@throttled(
+    Throttle("RATELIMIT_LOGIN_PER_IP", counts=login_failed, on_breach=login_refused),
+    Throttle("RATELIMIT_LOGIN_PER_ACCOUNT", typed_account, counts=login_failed, on_breach=login_refused),
+)
 def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     if form.validate_on_submit():
         agent = get_session().scalar(select(Agent).where(Agent.email == form.email.data.lower()))
-        if agent is not None and check_password_hash(agent.password_hash, form.password.data):
+        if password_matches(agent, form.password.data) and agent is not None:
             login_user(agent)
             audit.info("login: agent %d", agent.id)
             mark_seen(get_session(), agent, current_app.extensions["clock"](), force=True)

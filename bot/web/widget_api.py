@@ -15,6 +15,7 @@ from bot.customers import identities
 from bot.db import get_session, session_factory
 from bot.integrations import mail
 from bot.models import Conversation, IdentifierKind, Message, State
+from bot.web.limits import Throttle, per_token, throttled
 from bot.web.requests_json import INTENT, SOURCE_ID, after_param, json_body, optional_pattern, text_field
 
 bp = Blueprint("widget_api", __name__, url_prefix="/api/widget")
@@ -42,6 +43,7 @@ def snapshot(conversation: Conversation, after: int = 0) -> dict[str, Any]:
 
 
 @bp.post("/conversations")
+@throttled(Throttle("RATELIMIT_STARTS_PER_IP"))
 def start():
     json_body(optional=True)
     session = get_session()
@@ -62,6 +64,7 @@ def poll(token: str):
 
 
 @bp.post("/conversations/<token>/messages")
+@throttled(Throttle("RATELIMIT_MESSAGES_PER_IP"), Throttle("RATELIMIT_MESSAGES_PER_CONVERSATION", per_token))
 def send(token: str):
     conversation = get_conversation(token)
     body = json_body()
@@ -133,6 +136,10 @@ def leave_contact(token: str):
 
 
 @bp.post("/conversations/<token>/transcript")
+@throttled(
+    Throttle("RATELIMIT_TRANSCRIPTS_PER_IP", counts=lambda response: response.status_code == 201),
+    Throttle("RATELIMIT_TRANSCRIPTS_PER_CONVERSATION", per_token, counts=lambda response: response.status_code == 201),
+)
 def mail_transcript(token: str):
     """The customer's copy by e-mail (`email`, else the address already left); a few per conversation at most,
     so a token cannot be used to send mail in bulk."""

@@ -25,8 +25,9 @@ def make_app(tmp_path: Path, rasa: RasaClient | None = None, **overrides: Any) -
     It reaches nothing the test did not start: `rasa` (else a Rasa that refuses at once), no action server
     to reload, no watcher on the FAQ folder. Quick SSE keep-alives so streams end soon. No background answering
     of owed messages (`PENDING_WORKER`): a test that needs it switches it on and stops it, or calls
-    `app.extensions["pending"].run_once()`. `overrides` replace or add config keys (`RASA_CLIENT`, `FAQ_SEARCH`,
-    channel secrets, `CLOCK`, …).
+    `app.extensions["pending"].run_once()`. No throttling (`RATELIMIT_ENABLED`): tests send many requests from
+    one address; tests/security/test_limits.py switches it on. `overrides` replace or add config keys
+    (`RASA_CLIENT`, `FAQ_SEARCH`, channel secrets, `CLOCK`, …).
     """
     return create_app(
         {
@@ -39,6 +40,7 @@ def make_app(tmp_path: Path, rasa: RasaClient | None = None, **overrides: Any) -
             "KB_WATCH": False,
             "SSE_KEEPALIVE_SECONDS": 0.2,
             "PENDING_WORKER": False,
+            "RATELIMIT_ENABLED": False,
             **overrides,
         }
     )
