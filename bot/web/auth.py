@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length
 from bot.conversation.availability import mark_seen
 from bot.db import get_session
 from bot.models import Agent, Role
+from bot.web import access
 from common.logging_setup import AUDIT_LOGGER
 
 bp = Blueprint("auth", __name__, url_prefix="/agent")
@@ -44,7 +45,7 @@ def login():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         agent = get_session().scalar(select(Agent).where(Agent.email == form.email.data.lower()))
         if agent is not None and check_password_hash(agent.password_hash, form.password.data):
-            login_user(agent)
+            access.start_session(agent)
             audit.info("login: agent %d", agent.id)
             mark_seen(get_session(), agent, current_app.extensions["clock"](), force=True)
             target = request.args.get("next", "")
@@ -64,5 +65,5 @@ def logout():  # type: ignore[no-untyped-def]
     current_user.last_seen_at = None  # logged out: no longer online, even within the presence window
     get_session().commit()
     audit.info("logout: agent %d", current_user.id)
-    logout_user()
+    access.end_session(current_user._get_current_object())
     return redirect(url_for("auth.login"))
