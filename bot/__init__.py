@@ -67,7 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bot.analytics.seed import seed_demo_command
     from bot.channels import inbox_actions
     from bot.customers.retention import purge_command
-    from bot.web import access, auth, customer_links, inbox, limits, metrics_endpoint, pages, widget_api
+    from bot.web import access, auth, customer_links, headers, inbox, limits, metrics_endpoint, pages, widget_api
     from bot.web.admin import analytics as admin_analytics
     from bot.web.admin import faq as admin_faq
     from bot.web.admin import faq_editor as admin_faq_editor
@@ -76,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bot.web.admin import unanswered as admin_unanswered
 
     access.init_app(app)  # staff sessions, CSRF, roles
+    headers.init_app(app)  # CSP, frame-ancestors, nosniff, Referrer-Policy, HSTS on every response
     # the widget proves itself with its conversation token, the providers' webhooks with a signature: no cookie
     access.csrf.exempt(widget_api.bp)
     for blueprint in (widget_api.bp, auth.bp, inbox.bp, customer_links.bp, inbox_actions.bp, pages.bp):

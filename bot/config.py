@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -103,8 +104,16 @@ class GatewaySettings(BaseSettings):
     """How often messages left unanswered by a Rasa outage (or a crash) are offered to Rasa again."""
     db_pool_size: int = Field(default=20, ge=1)
     """Database connections kept open (as many again may open under load): at least the server's threads."""
-    secure_cookies: bool = False
-    """The session cookie travels over HTTPS only; off for the plain-HTTP localhost demo."""
+    secure_cookies: bool | None = None
+    """The session cookie travels over HTTPS only, and HSTS is sent. Unset: on unless `public_url` is plain http
+    or unset (the localhost demo on http://127.0.0.1); set it to true behind HTTPS without a public URL."""
+    session_hours: float = Field(default=12.0, gt=0)
+    """A staff login lasts at most this long, however active."""
+    session_idle_minutes: float = Field(default=120.0, gt=0)
+    """A staff login without a request for this long is over."""
+    widget_frame_ancestors: str = "'self'"
+    """Who may frame the widget (`/widget/chat.html`): CSP `frame-ancestors` sources, space-separated, e.g.
+    "'self' https://shop.example"; staff pages may be framed by nobody."""
     max_message_chars: int = Field(default=4000, ge=1)
     business_hours: str = DEFAULT_HOURS
     """Europe/Berlin, e.g. "mo-fr 08:00-20:00; sa 09:00-16:00" (the demo shop's service times)."""
@@ -189,6 +198,13 @@ class GatewaySettings(BaseSettings):
             return init_settings, env_settings
         return init_settings, env_settings, PrefixedTomlSource(settings_cls, toml_file=path)
 
+    @property
+    def https(self) -> bool:
+        """Secure cookies and HSTS: as configured, else whether the public URL is https."""
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.public_url.lower().startswith("https://")
+
     def flask_config(self) -> dict[str, Any]:
         """The Flask config keys the rest of the gateway reads (unchanged by the move to pydantic-settings)."""
         return {
@@ -218,7 +234,11 @@ class GatewaySettings(BaseSettings):
             "RASA_RETRY_SECONDS": self.rasa_retry_seconds,
             "PENDING_WORKER": True,  # answers owed messages in the background (bot.conversation.pending)
             "DB_POOL_SIZE": self.db_pool_size,
-            "SESSION_COOKIE_SECURE": self.secure_cookies,
+            "SESSION_COOKIE_SECURE": self.https,
+            "HSTS": self.https,
+            "PERMANENT_SESSION_LIFETIME": timedelta(hours=self.session_hours),
+            "SESSION_IDLE_SECONDS": self.session_idle_minutes * 60,
+            "WIDGET_FRAME_ANCESTORS": self.widget_frame_ancestors,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "MAX_MESSAGE_CHARS": self.max_message_chars,

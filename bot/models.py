@@ -126,6 +126,8 @@ class Agent(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column()
     """Last inbox request while logged in; None after logout. "Online" = seen within a few minutes."""
     role: Mapped[str] = mapped_column(String(20), default=Role.AGENT, server_default=Role.AGENT)
+    session_nonce: Mapped[str | None] = mapped_column(String(64))
+    """Part of the login session's id (`get_id`); a new one at logout, so an old session cookie no longer works."""
 
     def has_role(self, role: Role) -> bool:
         return self.role in (role, Role.ADMIN)
@@ -136,7 +138,8 @@ class Agent(Base):
     is_anonymous = False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """"<id>:<nonce>": the session holds it, `access.load_agent` accepts it while the nonce is current."""
+        return f"{self.id}:{self.session_nonce}"
 
 
 class Conversation(Base):

@@ -1,12 +1,17 @@
-// Auskunft widget loader: <script src="https://HOST/widget/loader.js" async></script> plus an optional
-// window.AuskunftConfig = {title, color, greeting, position: "right"|"left", language: "de"}.
+// Auskunft widget loader: <script src="https://HOST/widget/loader.js" async></script>, configured by the tag's
+// data-title, data-color, data-greeting, data-position ("right"|"left"), data-language ("de") attributes (no inline
+// script needed, so a shop's CSP may forbid them) or by an optional window.AuskunftConfig = {title, color, …}.
 // The chat itself lives in an iframe so the host page's CSS cannot break it; only the launcher is styled here.
 (() => {
   "use strict";
   const script = document.currentScript;
   const base = new URL(script.src).origin;
+  const attributes = {};
+  for (const key of ["title", "color", "greeting", "position", "language"]) {
+    if (script.dataset[key]) attributes[key] = script.dataset[key];
+  }
   const config = Object.assign({ title: "Kundenservice", color: "#12355b", position: "right", language: "de" },
-    window.AuskunftConfig || {});
+    attributes, window.AuskunftConfig || {});
   const side = config.position === "left" ? "left" : "right";
   const button = document.createElement("button");
   button.type = "button";

@@ -7,7 +7,7 @@ import secrets
 from functools import cache
 
 from flask import Blueprint, Response, current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length
 from bot.conversation.availability import mark_seen
 from bot.db import get_session
 from bot.models import Agent, Role
+from bot.web import access
 from bot.web.limits import TOO_MANY, Throttle, throttled
 from common.logging_setup import AUDIT_LOGGER
 
@@ -79,7 +80,7 @@ def login():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         agent = get_session().scalar(select(Agent).where(Agent.email == form.email.data.lower()))
         if password_matches(agent, form.password.data) and agent is not None:
-            login_user(agent)
+            access.start_session(agent)
             audit.info("login: agent %d", agent.id)
             mark_seen(get_session(), agent, current_app.extensions["clock"](), force=True)
             target = request.args.get("next", "")
@@ -99,5 +100,5 @@ def logout():  # type: ignore[no-untyped-def]
     current_user.last_seen_at = None  # logged out: no longer online, even within the presence window
     get_session().commit()
     audit.info("logout: agent %d", current_user.id)
-    logout_user()
+    access.end_session(current_user._get_current_object())
     return redirect(url_for("auth.login"))

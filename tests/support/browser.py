@@ -40,6 +40,7 @@ def chromium(window: str = "1200,900") -> Iterator[WebDriver]:
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--window-size={window}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console and CSP reports: get_log("browser")
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     try:
         yield driver
