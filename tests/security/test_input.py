@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from bot.customers import identities
-from bot.models import Conversation, IdentifierKind, Message, WebhookReceipt
+from bot.models import Conversation, IdentifierKind, Message, Role, WebhookReceipt
 from tests.support.app import make_app
 from tests.support.channels import APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN
 from tests.support.gateway import Customer, ScriptedRasa
@@ -228,3 +228,10 @@ def test_the_inbox_mailto_link_is_the_address_and_nothing_else(app: Flask) -> No
     links = re.findall(r'href="(mailto:[^"]*)"', page)
     assert links == ["mailto:kunde@x%3Fcc%3Dangreifer%2540evil.example%26subject%3DIhr%2520Konto"]
     assert not any(parse_qs(urlsplit(link).query) for link in links)
+
+
+def test_a_form_with_a_huge_number_is_a_400(app: Flask) -> None:
+    editor = logged_in(app, "eva@example.com", role=Role.EDITOR)
+    for ids in (HUGE, "-1", "1e3"):
+        form = {"action": "ignore", "ids": ids, "csrf_token": editor.csrf}
+        assert editor.client.post("/admin/unanswered/mark", data=form).status_code == 400
