@@ -67,7 +67,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bot.analytics.seed import seed_demo_command
     from bot.channels import inbox_actions
     from bot.customers.retention import purge_command
-    from bot.web import access, auth, customer_links, headers, inbox, limits, metrics_endpoint, pages, widget_api
+    from bot.web import (
+        access,
+        auth,
+        customer_links,
+        headers,
+        inbox,
+        limits,
+        metrics_endpoint,
+        pages,
+        requests_json,
+        widget_api,
+    )
     from bot.web.admin import analytics as admin_analytics
     from bot.web.admin import faq as admin_faq
     from bot.web.admin import faq_editor as admin_faq_editor
@@ -75,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bot.web.admin import privacy as admin_privacy
     from bot.web.admin import unanswered as admin_unanswered
 
+    requests_json.init_app(app)  # strict JSON everywhere, bounded <int:…> (before the routes)
     access.init_app(app)  # staff sessions, CSRF, roles
     headers.init_app(app)  # CSP, frame-ancestors, nosniff, Referrer-Policy, HSTS on every response
     # the widget proves itself with its conversation token, the providers' webhooks with a signature: no cookie

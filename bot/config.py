@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from bot.conversation.availability import DEFAULT_HOURS, parse_hours
+from common.private_files import private_dir
 from common.settings_errors import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def secret_key(path: Path) -> str:
         return key
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent, fix_existing=path.parent.resolve() == VAR.resolve())
     key = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -10,7 +10,19 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import config
+from common.private_files import private_dir, private_file
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def private_sqlite(path: Path) -> None:
+    """The database file 0600 in a folder created 0700 (the project's `var/` made 0700 if it is not): customers'
+    messages and addresses are for the gateway's user only, not for every local account."""
+    if str(path) in ("", ":memory:"):
+        return
+    private_dir(path.parent, fix_existing=path.parent.resolve() == config.VAR.resolve())
+    private_file(path)
 
 
 def make_engine(url: str, pool_size: int = 20) -> Engine:
@@ -18,7 +30,7 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     background threads) can hold one at once, so none waits for a connection another thread needs to go on."""
     pool = {"pool_size": pool_size, "max_overflow": pool_size}
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(Path(url.removeprefix("sqlite:///")))
         # threads share the file (SSE streams and requests); WAL lets readers run beside the writer
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, jsonify, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger("auskunft.gateway")
+
+CONVERSATION_TOKEN = re.compile(r"(/conversations/)[A-Za-z0-9_-]{20,}")
+"""A widget conversation's token in a path (a customer's key to read and write it); inbox ids are short numbers."""
+
+
+def redact_tokens(text: str) -> str:
+    """`text` (a path, a request line) with conversation tokens replaced: logs must not hand them out."""
+    return CONVERSATION_TOKEN.sub(r"\1[token]", text)
 
 
 def wants_json() -> bool:
@@ -32,7 +41,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        log.exception("unexpected error on %s %s", request.method, redact_tokens(request.path))
         if wants_json():
             return json_error(500, "interner Fehler")
         return InternalServerError()

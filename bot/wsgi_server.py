@@ -17,13 +17,20 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from bot import config
+from bot.errors import redact_tokens
 from common.logging_setup import configure_logging
 
 GRACEFUL_SECONDS = 10
 
 
 class ProjectLogger(Logger):
-    """gunicorn's loggers without gunicorn's handlers: `common/logging_setup.py` routes them (no duplicates)."""
+    """gunicorn's loggers without gunicorn's handlers: `common/logging_setup.py` routes them (no duplicates).
+    Access lines carry no conversation token (`/api/widget/conversations/[token]/…`): whoever reads the log
+    could otherwise read and write those conversations."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: redact_tokens(value) if isinstance(value, str) else value for key, value in atoms.items()}
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from common.pii import mask
+from common.private_files import private_dir, private_file
 
 ENV = "AUSKUNFT_FEEDBACK_DB"
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "var" / "feedback.db"
@@ -60,7 +61,8 @@ class FeedbackLog:
     def record(self, sender_id: str, faq_id: str | None, helpful: bool, kind: str, question: str | None) -> None:
         """Store one verdict and log it as one JSON line; `kind` says where it came from (`button`, `typed`,
         `none_of_these`), the question is masked (no addresses, numbers, IBANs: it is kept for analytics)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        private_file(self.path)  # customers' questions (masked) and sender ids
         row = {
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "sender_id": sender_id,

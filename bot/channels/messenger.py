@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 from typing import Any
 
@@ -124,35 +125,58 @@ def parse(body: Any) -> list[Inbound]:
     events: list[Inbound] = []
     if not isinstance(body, dict) or body.get("object") != "page":
         return events
-    for entry in body.get("entry") or []:
-        for item in (entry.get("messaging") or []) if isinstance(entry, dict) else []:
+    entries = body.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
+        items = entry.get("messaging") if isinstance(entry, dict) else None
+        for item in items if isinstance(items, list) else []:
             if isinstance(item, dict) and (event := _event(item)) is not None:
                 events.append(event)
     return events
 
 
+def _text(value: Any, limit: int | None = None) -> str:
+    """A string field as sent, or "" for anything else (a signed body can still be other than documented)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return ""
+    text = str(value)
+    return text if limit is None or len(text) <= limit else ""
+
+
+def postback_id(psid: str, payload: str, timestamp: Any) -> str | None:
+    """A postback often comes without `mid`: its receipt id is then a hash of sender, payload and the event's
+    timestamp (ms), the same in every redelivery; without a timestamp there is nothing to tell a redelivery
+    from a second press, so no id."""
+    stamp = _text(timestamp, limit=20)
+    if not stamp:
+        return None
+    digest = hashlib.sha256(json.dumps([psid, payload, stamp]).encode()).hexdigest()
+    return f"postback:{digest}"
+
+
 def _event(item: dict[str, Any]) -> Inbound | None:
-    psid = str((item.get("sender") or {}).get("id") or "")
+    sender = item.get("sender")
+    psid = _text(sender.get("id"), limit=100) if isinstance(sender, dict) else ""
     if not psid:
         return None
     if isinstance(message := item.get("message"), dict):
         if message.get("is_echo"):
             return None  # the page's own messages, sent by us
-        mid = str(message.get("mid") or "") or None
-        text = message.get("text")
+        mid = _text(message.get("mid"), limit=200) or None
+        text = _text(message.get("text"))
         quick = message.get("quick_reply")
-        if isinstance(quick, dict) and quick.get("payload"):
-            return Inbound(psid, mid, str(text or ""), intent=str(quick["payload"]))
-        if isinstance(text, str) and text.strip():
+        if isinstance(quick, dict) and _text(quick.get("payload")):
+            return Inbound(psid, mid, text, intent=_text(quick["payload"]))
+        if text.strip():
             return Inbound(psid, mid, text)
-        attachments = message.get("attachments") or []
+        attachments = message.get("attachments")
         kind = "sticker" if message.get("sticker_id") else None
-        if not kind and attachments and isinstance(attachments[0], dict):
-            kind = str(attachments[0].get("type") or "Anhang")
+        if not kind and isinstance(attachments, list) and attachments and isinstance(attachments[0], dict):
+            kind = _text(attachments[0].get("type"), limit=40)
         return Inbound(psid, mid, unsupported=kind or "Anhang")
     if isinstance(postback := item.get("postback"), dict):
-        mid = str(postback.get("mid") or "") or None
-        return Inbound(psid, mid, str(postback.get("title") or ""), intent=str(postback.get("payload") or "") or None)
+        payload = _text(postback.get("payload"))
+        mid = _text(postback.get("mid"), limit=200) or postback_id(psid, payload, item.get("timestamp"))
+        return Inbound(psid, mid, _text(postback.get("title")), intent=payload or None)
     return None  # delivery, read, reaction, optin, referral, …
 
 

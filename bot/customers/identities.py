@@ -30,6 +30,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import phonenumbers
 from sqlalchemy import func, select
@@ -50,7 +51,14 @@ from bot.models import (
     now,
 )
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,251}\.[^@\s.]{2,63}$")
+EMAIL = re.compile(
+    r"^[\w.!#$'*+/^`{|}~-]{1,64}"  # the local part: no "?", "&", "=", "%", spaces, quotes or brackets
+    r"@(?=.{4,253}$)(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+"  # host names (letters of any script: IDN)
+    r"(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})$",  # the top-level domain
+    re.IGNORECASE,
+)
+"""An address as customers type it, strict enough that it is nothing else: `kunde@x?cc=…&subject=…` would
+smuggle recipients and text into the inbox's `mailto:` link (issue 13); `mailto` encodes it anyway."""
 HOME_REGION = "DE"  # where a number without country code is read as dialled
 # what a typed number may contain: `phonenumbers` would read letters as a vanity number ("+49 30 abc")
 PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()/.-]+$")
@@ -84,6 +92,11 @@ class Outcome(enum.StrEnum):
 class Linked:
     contact: Contact
     outcome: Outcome
+
+
+def mailto(address: str) -> str:
+    """A `mailto:` link to exactly this address: every character with a meaning in a URL percent-encoded."""
+    return "mailto:" + quote(address, safe="@")
 
 
 def normalise(kind: IdentifierKind, value: str) -> str:

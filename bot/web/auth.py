@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from functools import cache
 
@@ -70,6 +71,15 @@ def login_failed(response: Response) -> bool:
     return response.status_code == 401
 
 
+SAFE_NEXT = re.compile(r"^/(agent|admin)(/[A-Za-z0-9._~!$'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$'()*+,;=:@%/?&-]*)?$")
+"""A path inside the inbox or the editors' pages, in URL characters only: no other host (`//`, `\\`), no CR/LF
+(a header split; Werkzeug refuses it with a 500), no fragment. Anything else is ignored: the default page."""
+
+
+def safe_next(target: str) -> bool:
+    return bool(SAFE_NEXT.match(target)) and "//" not in target
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @throttled(
     Throttle("RATELIMIT_LOGIN_PER_IP", counts=login_failed, on_breach=login_refused),
@@ -84,8 +94,7 @@ def login():  # type: ignore[no-untyped-def]
             audit.info("login: agent %d", agent.id)
             mark_seen(get_session(), agent, current_app.extensions["clock"](), force=True)
             target = request.args.get("next", "")
-            # only paths inside the inbox or the editors' pages: no open redirect
-            if target.startswith(("/agent", "/admin")) and not target.startswith("//"):
+            if safe_next(target):
                 return redirect(target)
             return redirect(url_for("inbox.queue") if agent.has_role(Role.AGENT) else "/admin/")
         # never the typed address: it may be a customer's or a typo of one; a known account by its number

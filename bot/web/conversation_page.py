@@ -55,4 +55,5 @@ def render(conversation_id: int) -> str:
         messages=messages,
         aware=aware,
         customer=identities.panel(get_session(), conversation),
+        mailto=identities.mailto,
     )
