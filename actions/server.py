@@ -28,7 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from common.logging_setup import configure_logging
-from common.shared_secret import actions_token, same_secret
+from common.shared_secret import ACTIONS_TOKEN_ENV, actions_token, same_secret
 from knowledge_base import service
 from knowledge_base.reload_token import is_authorized, reload_token
 
@@ -66,11 +66,22 @@ def create_app(
     return app
 
 
+def is_loopback(host: str) -> bool:
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Same arguments as `python -m rasa_sdk`; one process (no Sanic workers), as rasa_sdk runs by default."""
     parser = endpoint.create_argument_parser()
     parser.set_defaults(loglevel=None)  # no -v/-vv/--quiet: AUSKUNFT_LOG_LEVEL decides
     args = parser.parse_args(argv)
+    host = os.environ.get("SANIC_HOST", "127.0.0.1")  # only Rasa calls it; on this machine by default
+    if not is_loopback(host) and not os.environ.get(ACTIONS_TOKEN_ENV):
+        # Rasa elsewhere reads no var/ file of ours: a generated token would only lock it out, or tempt to turn it off
+        sys.exit(
+            f"SANIC_HOST={host} opens the action server beyond this machine: set {ACTIONS_TOKEN_ENV} for it and for "
+            f"Rasa / SANIC_HOST={host} öffnet den Action-Server nach außen: {ACTIONS_TOKEN_ENV} für ihn und Rasa setzen"
+        )
     configure_logging("actions")
     if args.loglevel is not None:
         logging.getLogger().setLevel(args.loglevel)
@@ -80,7 +91,6 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(args.actions or args.actions_module or "actions")
     app.config.KEEP_ALIVE_TIMEOUT = DEFAULT_KEEP_ALIVE_TIMEOUT
     app.register_listener(partial(endpoint.load_tracer_provider, args.endpoints), "before_server_start")
-    host = os.environ.get("SANIC_HOST", "127.0.0.1")  # only Rasa calls it; on this machine by default
     log.info("action server with live FAQ reload on %s:%d", host, args.port)
     app.run(host=host, port=args.port, workers=1, legacy=True, access_log=False)
 

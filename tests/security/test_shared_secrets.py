@@ -34,3 +34,13 @@ def test_each_internal_secret_from_its_variable_else_its_own_file(
     monkeypatch.setenv("AUSKUNFT_ACTIONS_TOKEN", "a-geheim")
     monkeypatch.setenv("AUSKUNFT_RASA_TOKEN", "r-geheim")
     assert (shared_secret.actions_token(), shared_secret.rasa_token()) == ("a-geheim", "r-geheim")
+
+
+def test_action_server_opened_beyond_this_machine_needs_a_configured_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    from actions import server
+
+    monkeypatch.setenv("SANIC_HOST", "0.0.0.0")
+    monkeypatch.delenv("AUSKUNFT_ACTIONS_TOKEN", raising=False)
+    with pytest.raises(SystemExit, match="AUSKUNFT_ACTIONS_TOKEN") as refused:
+        server.main(["-p", "6399"])
+    assert "SANIC_HOST=0.0.0.0" in str(refused.value)
