@@ -5,6 +5,11 @@ more route: the gateway's editors' page calls it after an FAQ change, so the pro
 reloads now and reports the lint findings back. The reload runs in a worker thread: actions keep running on
 the event loop meanwhile, on the index they started with. The route needs the shared reload token
 (knowledge_base/reload_token.py); a rejected reload (errors in the files) answers 422 with the findings.
+
+Closed by default: it binds 127.0.0.1 (`SANIC_HOST` to listen elsewhere, e.g. when Rasa runs on another
+machine), and rasa_sdk's `/webhook` (which runs actions: order look-ups, feedback rows under a customer's
+sender id) answers 401 without the shared actions token (common/shared_secret.py: `AUSKUNFT_ACTIONS_TOKEN`,
+else var/actions_token), which Rasa sends as `?token=` (endpoints.yml `action_endpoint.token`).
 """
 
 from __future__ import annotations
@@ -23,17 +28,33 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from common.logging_setup import configure_logging
+from common.shared_secret import ACTIONS_TOKEN_ENV, actions_token, same_secret
 from knowledge_base import service
 from knowledge_base.reload_token import is_authorized, reload_token
 
 log = logging.getLogger(__name__)
 
 
-def create_app(actions_package: str = "actions", token: str | None = None) -> Sanic:
+def create_app(
+    actions_package: str = "actions", token: str | None = None, webhook_token: str | None = None
+) -> Sanic:
     executor = ActionExecutor()
     executor.register_package(actions_package)
     app = endpoint.create_app(executor)
     secret = token or reload_token()
+    webhook_secret = webhook_token or actions_token()
+
+    @app.on_request
+    async def webhook_needs_token(request: Request) -> HTTPResponse | None:
+        """Before rasa_sdk's route runs: a call without the actions token executes nothing."""
+        if request.path.rstrip("/") == "/webhook" and not same_secret(request.args.get("token"), webhook_secret):
+            log.warning("refused a /webhook call without the right actions token from %s", request.ip)
+            return response.json(
+                {"error": "actions token missing or wrong (AUSKUNFT_ACTIONS_TOKEN) / "
+                          "Token für den Action-Server fehlt oder ist falsch"},
+                status=401,
+            )
+        return None
 
     @app.post("/kb/reload")
     async def kb_reload(request: Request) -> HTTPResponse:
@@ -45,11 +66,22 @@ def create_app(actions_package: str = "actions", token: str | None = None) -> Sa
     return app
 
 
+def is_loopback(host: str) -> bool:
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Same arguments as `python -m rasa_sdk`; one process (no Sanic workers), as rasa_sdk runs by default."""
     parser = endpoint.create_argument_parser()
     parser.set_defaults(loglevel=None)  # no -v/-vv/--quiet: AUSKUNFT_LOG_LEVEL decides
     args = parser.parse_args(argv)
+    host = os.environ.get("SANIC_HOST", "127.0.0.1")  # only Rasa calls it; on this machine by default
+    if not is_loopback(host) and not os.environ.get(ACTIONS_TOKEN_ENV):
+        # Rasa elsewhere reads no var/ file of ours: a generated token would only lock it out, or tempt to turn it off
+        sys.exit(
+            f"SANIC_HOST={host} opens the action server beyond this machine: set {ACTIONS_TOKEN_ENV} for it and for "
+            f"Rasa / SANIC_HOST={host} öffnet den Action-Server nach außen: {ACTIONS_TOKEN_ENV} für ihn und Rasa setzen"
+        )
     configure_logging("actions")
     if args.loglevel is not None:
         logging.getLogger().setLevel(args.loglevel)
@@ -59,7 +91,6 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(args.actions or args.actions_module or "actions")
     app.config.KEEP_ALIVE_TIMEOUT = DEFAULT_KEEP_ALIVE_TIMEOUT
     app.register_listener(partial(endpoint.load_tracer_provider, args.endpoints), "before_server_start")
-    host = os.environ.get("SANIC_HOST", "0.0.0.0")
     log.info("action server with live FAQ reload on %s:%d", host, args.port)
     app.run(host=host, port=args.port, workers=1, legacy=True, access_log=False)
 

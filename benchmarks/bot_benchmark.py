@@ -27,6 +27,7 @@ from sklearn.metrics import classification_report, f1_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common.shared_secret import rasa_token  # noqa: E402
 from rasa_runtime import training  # noqa: E402
 from rasa_runtime.paths import CONFIG, DATA, RASA, VAR, rasa_env  # noqa: E402
 from rasa_runtime.processes import Services, Settings, http_json  # noqa: E402
@@ -59,7 +60,7 @@ def intent_scores(rasa_url: str, test: list[tuple[str, str]]) -> dict[str, Any]:
     """Top intent from the classifier (nlu_fallback skipped), and where the bot routes the message."""
     truth, predicted, routed_ok = [], [], 0
     for text, intent in test:
-        parse = http_json(f"{rasa_url}/model/parse", {"text": text})
+        parse = http_json(f"{rasa_url}/model/parse?token={rasa_token()}", {"text": text})
         ranking = [r["name"] for r in parse.get("intent_ranking", []) if r["name"] != "nlu_fallback"]
         truth.append(intent)
         predicted.append(ranking[0] if ranking else "nlu_fallback")

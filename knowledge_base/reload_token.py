@@ -8,10 +8,9 @@ which both processes read when started from the same checkout; `rasa_runtime` al
 from __future__ import annotations
 
 import hmac
-import os
-import secrets
 from pathlib import Path
 
+from common.shared_secret import shared_secret
 from knowledge_base.settings import PROJECT_ROOT
 
 ENV = "AUSKUNFT_RELOAD_TOKEN"
@@ -19,23 +18,7 @@ TOKEN_FILE = PROJECT_ROOT / "var" / "reload_token"
 
 
 def reload_token(path: Path = TOKEN_FILE) -> str:
-    if token := os.environ.get(ENV):
-        return token
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # written aside and linked into place: a process starting at the same moment never reads a half file
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(32))
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass  # the other process won; use its token
-    finally:
-        tmp.unlink()
-    return path.read_text().strip()
+    return shared_secret(ENV, path)
 
 
 def authorization_header(token: str) -> dict[str, str]:

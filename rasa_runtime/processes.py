@@ -1,8 +1,15 @@
 """Start Rasa and the action server, wait until both answer, stop both.
 
 Ready means: the action server answers /health and has loaded the knowledge base (a warm-up
-call), and Rasa answers /status with a loaded model. Logs go to files under var/. The ports must be
-free at start (a leftover's answers are never taken for ours), and the children die with this process.
+call), and Rasa answers /status with a loaded model.
+
+Both are closed by default: Rasa binds 127.0.0.1 and its HTTP API needs the Rasa token (`--auth-token`, handed
+over by environment, never on the command line where every local user could read it); the action server binds
+127.0.0.1 and its `/webhook` needs the actions token, which Rasa sends (endpoints.yml). Both tokens, and the
+reload token, come from common/shared_secret.py and are passed to both processes.
+
+Logs go to files under var/. The ports must be free at start (a leftover's answers are never taken for ours),
+and the children die with this process.
 """
 
 from __future__ import annotations
@@ -20,11 +27,19 @@ from pathlib import Path
 from typing import Any
 
 from common.child_processes import die_with_parent, require_free
+from common.shared_secret import ACTIONS_TOKEN_ENV, RASA_TOKEN_ENV, actions_token, rasa_token
 from knowledge_base.reload_token import ENV as RELOAD_TOKEN_ENV
 from knowledge_base.reload_token import reload_token
-from rasa_runtime.paths import CREDENTIALS, MODEL, RASA, ROOT, VAR, rasa_env
+from rasa_runtime.paths import CREDENTIALS, MODEL, RASA_VENV, ROOT, VAR, rasa_env
 
 START_TIMEOUT = 240.0
+
+RASA_PYTHON = RASA_VENV / "bin" / "python"
+RASA_WITH_TOKEN = (
+    "import os, sys; from rasa.__main__ import main; "
+    f"sys.argv = ['rasa', sys.argv[1], '--auth-token', os.environ['{RASA_TOKEN_ENV}'], *sys.argv[2:]]; main()"
+)
+"""`rasa …` with the auth token from the environment: `ps` shows the command line to every local user."""
 
 
 @dataclass
@@ -42,6 +57,11 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    def rasa_api(self, path: str) -> str:
+        """A URL of Rasa's HTTP API with the Rasa token (`?token=`), which every route but `/` and `/version`
+        and the channels' webhooks requires."""
+        return f"{self.rasa_url}{path}?token={rasa_token()}"
 
     @property
     def actions_url(self) -> str:
@@ -76,6 +96,8 @@ class Services:
             AUSKUNFT_TRACKER_DB=str(s.tracker_db),
             PYTHONUNBUFFERED="1",
             **{RELOAD_TOKEN_ENV: reload_token()},  # the gateway reads the same one: POST /kb/reload
+            **{ACTIONS_TOKEN_ENV: actions_token()},  # Rasa sends it (endpoints.yml), the action server checks it
+            **{RASA_TOKEN_ENV: rasa_token()},  # Rasa's --auth-token; the gateway sends the same one
             **s.extra_env,
         )
         # own process group: Ctrl-C in the terminal reaches us only, and we stop the children in order;
@@ -99,8 +121,8 @@ class Services:
         """`rasa run` with the REST channel and the HTTP API; its action endpoint follows `actions_port`."""
         s = self.settings
         self.rasa = self._spawn(
-            [str(RASA), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(s.rasa_port), "--model", str(MODEL),
-             "--endpoints", str(s.endpoints), "--credentials", str(CREDENTIALS)],
+            [str(RASA_PYTHON), "-c", RASA_WITH_TOKEN, "run", "--enable-api", "-i", "127.0.0.1", "-p", str(s.rasa_port),
+             "--model", str(MODEL), "--endpoints", str(s.endpoints), "--credentials", str(CREDENTIALS)],
             "rasa.log",
         )
 
@@ -161,11 +183,11 @@ class Services:
             "domain": {},
             "version": "3.6.21",
         }
-        http_json(f"{self.settings.actions_url}/webhook", warm_up, timeout=START_TIMEOUT)
+        http_json(f"{self.settings.actions_url}/webhook?token={actions_token()}", warm_up, timeout=START_TIMEOUT)
 
     def _rasa_ready(self) -> bool:
         try:
-            status = http_json(f"{self.settings.rasa_url}/status", timeout=2)
+            status = http_json(self.settings.rasa_api("/status"), timeout=2)
         except (OSError, ValueError):
             return False
         return bool(status.get("model_id"))

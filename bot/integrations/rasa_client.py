@@ -1,10 +1,17 @@
-"""Rasa's REST channel and tracker API, with timeouts and one clear error for "Rasa is not answering"."""
+"""Rasa's REST channel and tracker API, with timeouts and one clear error for "Rasa is not answering".
+
+Every call carries the Rasa token as `?token=` (Rasa's `--auth-token`; `AUSKUNFT_RASA_TOKEN`, else
+var/rasa_token, common/shared_secret.py): the tracker and model API answer 401 without it. Rasa does not check
+it on the REST channel's webhook, which is why Rasa binds 127.0.0.1 only.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import requests
+
+from common.shared_secret import rasa_token
 
 MESSAGE_KEY = "auskunft_message_id"
 """The gateway's message id, sent as the user event's metadata: the tracker then says whether Rasa has it."""
@@ -15,20 +22,29 @@ class RasaUnavailable(Exception):
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 30.0, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.token = token if token is not None else rasa_token()
         self.http = requests.Session()  # keeps connections open: the gateway adds little per message
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
         try:
             response = self.http.request(
-                method, f"{self.base_url}{path}", json=body, timeout=(3.0, self.timeout)
+                method, f"{self.base_url}{path}", json=body, params={"token": self.token}, timeout=(3.0, self.timeout)
             )
+            if response.status_code == 401:
+                raise RasaUnavailable(
+                    f"Rasa at {self.base_url}{path} refused the Rasa token (401): AUSKUNFT_RASA_TOKEN must be the "
+                    "same for the gateway and Rasa / Rasa lehnt das Token ab: AUSKUNFT_RASA_TOKEN muss bei Gateway "
+                    "und Rasa gleich sein"
+                )
             response.raise_for_status()
             return response.json()
         except (requests.RequestException, ValueError) as error:
-            raise RasaUnavailable(f"Rasa at {self.base_url}{path}: {error}") from error
+            # the URL in requests' message would carry the token into the log
+            reason = str(error).replace(self.token, "***") if self.token else str(error)
+            raise RasaUnavailable(f"Rasa at {self.base_url}{path}: {reason}") from error
 
     def _post(self, path: str, body: Any) -> Any:
         return self._request("POST", path, body)

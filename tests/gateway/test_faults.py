@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 
+from common.shared_secret import rasa_token
 from rasa_runtime.paths import MODEL
 from tests.support.supervised import FAQ_QUESTIONS, Stack, answers, eventually, running_stack
 
@@ -193,7 +194,8 @@ def test_a_sigkilled_gateway_worker_is_replaced_and_answers_what_it_left_unasked
 
 def rasa_model(stack: Stack, method: str) -> int:
     body = {"model_file": str(MODEL)} if method == "PUT" else None
-    return requests.request(method, f"{stack.rasa}/model", json=body, timeout=120).status_code
+    token = {"token": rasa_token()}  # Rasa's API needs the Rasa token (common/shared_secret.py)
+    return requests.request(method, f"{stack.rasa}/model", json=body, params=token, timeout=120).status_code
 
 
 def test_an_unloaded_model_is_an_outage_answered_after_the_reload(stack: Stack) -> None:

@@ -7,6 +7,8 @@ import urllib.request
 import uuid
 from typing import Any
 
+from common.shared_secret import rasa_token
+
 
 class Chat:
     """One customer talking to the bot over the REST channel."""
@@ -17,7 +19,9 @@ class Chat:
 
     def _post(self, path: str, body: Any) -> Any:
         request = urllib.request.Request(
-            f"{self.base_url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+            f"{self.base_url}{path}?token={rasa_token()}",  # the REST webhook ignores it, the tracker API needs it
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=120) as response:
             assert response.status == 200
@@ -27,7 +31,9 @@ class Chat:
         return self._post("/webhooks/rest/webhook", {"sender": self.sender, "message": message})
 
     def tracker(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.base_url}/conversations/{self.sender}/tracker", timeout=30) as response:
+        with urllib.request.urlopen(
+            f"{self.base_url}/conversations/{self.sender}/tracker?token={rasa_token()}", timeout=30
+        ) as response:
             return json.load(response)
 
     def resume(self) -> None:

@@ -211,7 +211,7 @@ def test_real_rasa_answers_what_arrived_while_it_was_unreachable(tmp_path: Path,
     assert bot_texts[0] == receive.RASA_DOWN_TEXT and len(bot_texts) > 1  # the notice, then Rasa's answer
     assert app.extensions["pending"].run_once() == 0  # nothing owed: Rasa is not asked again
     sender = conversation(app, conversation_id(app, customer.token)).rasa_sender_id
-    tracker = f"{rasa_services.settings.rasa_url}/conversations/{sender}/tracker"
+    tracker = rasa_services.settings.rasa_api(f"/conversations/{sender}/tracker")
     events = requests.get(tracker, timeout=30).json()["events"]
     assert [e["text"] for e in events if e["event"] == "user"] == ["Wie lange dauert die Lieferung?"]
 

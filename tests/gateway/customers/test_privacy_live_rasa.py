@@ -32,7 +32,7 @@ def app(tmp_path: Path, rasa_services: Services, rasa_dir: Path) -> Flask:
 
 
 def rasa_user_texts(services: Services, sender_id: str) -> list[str]:
-    with urllib.request.urlopen(f"{services.settings.rasa_url}/conversations/{sender_id}/tracker", timeout=30) as r:
+    with urllib.request.urlopen(services.settings.rasa_api(f"/conversations/{sender_id}/tracker"), timeout=30) as r:
         tracker = json.load(r)
     return [event.get("text") for event in tracker["events"] if event["event"] == "user"]
 
