@@ -7,6 +7,7 @@ where only some ports may be used; a second stack in the same session then takes
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -144,11 +145,18 @@ def answers(stack: Stack) -> bool:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    """Kill the stack (and, should the supervisor be gone already, what it left)."""
+    """Kill the stack: the supervisor and everything below it — only that. (Killing every child of the test
+    process also took down the session's shared Rasa, and every later test that needed it failed.)"""
+    try:
+        tree = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
     if process.poll() is None:
         process.kill()
-    for child in psutil.Process().children(recursive=True):
-        child.kill()
+    for child in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    process.wait()
 
 
 @contextmanager
