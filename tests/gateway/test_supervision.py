@@ -6,6 +6,7 @@ in file order and the last one stops it. Waits are "eventually" with generous li
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from common.child_processes import port_in_use
 from rasa_runtime.paths import ROOT
 from tests.support.net import free_port
 from tests.support.rest_chat import Chat, custom
-from tests.support.supervised import Stack, answers, environment, eventually, gone, http, running_stack, start
+from tests.support.supervised import Stack, answers, environment, eventually, gone, http, running_stack, start, stop
 
 pytestmark = pytest.mark.rasa
 
@@ -44,6 +45,7 @@ def test_a_taken_port_stops_the_start_naming_it(tmp_path: Path) -> None:
 def test_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
     process, ports = start(tmp_path)
     stack = Stack(process, ports, tmp_path)
+    children: list[psutil.Process] = []
     try:
         children = eventually(lambda: stack.child("actions.server") and stack.child("rasa") and stack.descendants(),
                               what="Rasa and the action server started")
@@ -52,9 +54,11 @@ def test_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
         eventually(lambda: gone(children), limit=60, what="children gone after SIGKILL of the supervisor")
         eventually(lambda: not port_in_use(ports["actions"]) and not port_in_use(ports["rasa"]), limit=60,
                    what="ports free")
-    finally:
-        for child in psutil.Process().children(recursive=True):  # only if the test failed
-            child.kill()
+    finally:  # only if the test failed: this stack's processes, never the session's shared Rasa
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        stop(process)
 
 
 @pytest.fixture(scope="module")
