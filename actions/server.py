@@ -28,6 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from common.logging_setup import configure_logging
+from common.settings_errors import SettingsError
 from common.shared_secret import ACTIONS_TOKEN_ENV, actions_token, same_secret
 from knowledge_base import service
 from knowledge_base.reload_token import is_authorized, reload_token
@@ -88,7 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     # Sanic as quiet as rasa_sdk keeps it, but into our handlers (rasa_sdk's own set-up cut it off from them)
     for name in ("sanic.root", "sanic.error", "sanic.access"):
         logging.getLogger(name).setLevel(os.environ.get(ENV_LOG_LEVEL_LIBRARIES, DEFAULT_LOG_LEVEL_LIBRARIES))
-    app = create_app(args.actions or args.actions_module or "actions")
+    try:
+        app = create_app(args.actions or args.actions_module or "actions")
+    except SettingsError as error:  # production without a configured secret
+        sys.exit(str(error))
     app.config.KEEP_ALIVE_TIMEOUT = DEFAULT_KEEP_ALIVE_TIMEOUT
     app.register_listener(partial(endpoint.load_tracer_provider, args.endpoints), "before_server_start")
     log.info("action server with live FAQ reload on %s:%d", host, args.port)

@@ -10,7 +10,6 @@ into var/ so it never lands in git.
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,8 +24,8 @@ from pydantic_settings import (
 )
 
 from bot.conversation.availability import DEFAULT_HOURS, parse_hours
-from common.private_files import private_dir
 from common.settings_errors import load_settings
+from common.shared_secret import shared_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
@@ -35,17 +34,9 @@ CONFIG_FILE_ENV = "AUSKUNFT_CONFIG_FILE"
 
 
 def secret_key(path: Path) -> str:
-    """`SECRET_KEY` from the environment, else a random key kept in `path` (created on first run, mode 600)."""
-    if key := os.environ.get("SECRET_KEY"):
-        return key
-    if path.exists():
-        return path.read_text().strip()
-    private_dir(path.parent, fix_existing=path.parent.resolve() == VAR.resolve())
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    """`SECRET_KEY` from the environment, else a random key kept in `path` (created on first run, mode 600);
+    required in production, where every replica must sign sessions with the same key."""
+    return shared_secret("SECRET_KEY", path)
 
 
 def config_file() -> Path | None:

@@ -10,6 +10,7 @@ meanwhile. SIGTERM lets requests in flight finish for up to GRACEFUL_SECONDS, th
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from flask import Flask
@@ -19,6 +20,9 @@ from gunicorn.glogging import Logger
 from bot import config
 from bot.errors import redact_tokens
 from common.logging_setup import configure_logging
+from common.settings_errors import SettingsError
+from common.shared_secret import rasa_token
+from knowledge_base.reload_token import reload_token
 
 GRACEFUL_SECONDS = 10
 
@@ -75,6 +79,12 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
 
 def serve(host: str, port: int | None = None) -> None:
     """Run the gateway until SIGTERM/SIGINT; the port and threads default to the settings."""
-    settings = config.load_settings(config.GatewaySettings)
+    try:
+        settings = config.load_settings(config.GatewaySettings)
+        # the secrets the worker needs, checked here: in production a missing one stops the start with its name,
+        # instead of a worker that fails to boot over and over
+        config.secret_key(config.VAR / "secret_key"), rasa_token(), reload_token()
+    except SettingsError as error:
+        sys.exit(str(error))
     logging.getLogger(__name__).info("gateway on %s:%s with %d threads", host, port, settings.gateway_threads)
     GatewayServer(host, port or settings.gateway_port, settings.gateway_threads).run()

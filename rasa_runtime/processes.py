@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from common.child_processes import die_with_parent, require_free
+from common.private_files import private_dir, private_file
 from common.shared_secret import ACTIONS_TOKEN_ENV, RASA_TOKEN_ENV, actions_token, rasa_token
 from knowledge_base.reload_token import ENV as RELOAD_TOKEN_ENV
 from knowledge_base.reload_token import reload_token
@@ -112,7 +113,10 @@ class Services:
         s = self.settings
         if not MODEL.exists():
             raise FileNotFoundError(f"{MODEL} is missing: run `python -m rasa_runtime train` first")
-        s.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        # Rasa's SQLite tracker store holds every conversation: created 0600 in a 0700 folder before Rasa opens
+        # it (SQLite gives its -wal/-shm files the database's mode)
+        private_dir(s.tracker_db.parent, fix_existing=s.tracker_db.parent.resolve() == VAR.resolve())
+        private_file(s.tracker_db)
         require_free({"action server": s.actions_port, "Rasa": s.rasa_port})
         self.start_actions()
         self.start_rasa()

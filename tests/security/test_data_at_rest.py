@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import logging
 import stat
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,8 +14,12 @@ from gunicorn.config import Config
 
 from bot import config
 from bot.errors import redact_tokens
+from bot.integrations.rasa_client import RasaClient
 from bot.wsgi_server import ProjectLogger
 from common.feedback_log import FeedbackLog
+from rasa_runtime import processes
+from rasa_runtime.processes import Services
+from rasa_runtime.processes import Settings as RasaSettings
 from tests.support.app import make_app
 from tests.support.gateway import Customer, ScriptedRasa
 
@@ -80,3 +85,27 @@ def test_the_access_log_has_no_conversation_token(caplog: pytest.LogCaptureFixtu
 def test_inbox_ids_stay_readable() -> None:
     assert redact_tokens("/agent/conversations/12345/reply") == "/agent/conversations/12345/reply"
     assert redact_tokens(f"/api/widget/conversations/{TOKEN}") == "/api/widget/conversations/[token]"
+
+
+@pytest.mark.rasa
+def test_rasas_tracker_database_is_0600(rasa_services: Services) -> None:
+    """Rasa's SQLite tracker store holds every conversation's text: created private before Rasa opens it."""
+    tracker_db = rasa_services.settings.tracker_db
+    RasaClient(rasa_services.settings.rasa_url).send(f"at-rest-{uuid.uuid4().hex}", "Hallo")
+    files = sorted(tracker_db.parent.glob(tracker_db.name + "*"))
+    assert tracker_db in files
+    for path in files:
+        assert mode(path) == 0o600, path.name
+
+
+def test_the_tracker_database_is_created_private_before_rasa_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+    monkeypatch.setattr(Services, "start_actions", lambda self: started.append("actions"))
+    monkeypatch.setattr(Services, "start_rasa", lambda self: started.append("rasa"))
+    monkeypatch.setattr(processes, "require_free", lambda ports: None)
+    tracker_db = tmp_path / "new" / "trackers.db"
+    Services(RasaSettings(tracker_db=tracker_db, log_dir=tmp_path)).start()
+    assert started == ["actions", "rasa"]
+    assert mode(tracker_db.parent) == 0o700 and mode(tracker_db) == 0o600

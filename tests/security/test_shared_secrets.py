@@ -3,11 +3,15 @@ generated into a 0600 file that every process of the checkout reads."""
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from bot import config
 from common import shared_secret
 from knowledge_base import reload_token
 
@@ -44,3 +48,37 @@ def test_action_server_opened_beyond_this_machine_needs_a_configured_token(monke
     with pytest.raises(SystemExit, match="AUSKUNFT_ACTIONS_TOKEN") as refused:
         server.main(["-p", "6399"])
     assert "SANIC_HOST=0.0.0.0" in str(refused.value)
+
+
+PRODUCTION_SECRETS = ("SECRET_KEY", "AUSKUNFT_ACTIONS_TOKEN", "AUSKUNFT_RASA_TOKEN", "AUSKUNFT_RELOAD_TOKEN")
+
+
+def test_production_never_generates_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret generated per host would differ between replicas: production names the missing one instead."""
+    monkeypatch.setattr(shared_secret, "VAR", tmp_path)
+    monkeypatch.setenv("AUSKUNFT_PRODUCTION", "true")
+    for name in PRODUCTION_SECRETS:
+        monkeypatch.delenv(name, raising=False)
+    for read, name in (
+        (shared_secret.actions_token, "AUSKUNFT_ACTIONS_TOKEN"),
+        (shared_secret.rasa_token, "AUSKUNFT_RASA_TOKEN"),
+        (lambda: reload_token.reload_token(tmp_path / "reload_token"), "AUSKUNFT_RELOAD_TOKEN"),
+        (lambda: config.secret_key(tmp_path / "secret_key"), "SECRET_KEY"),
+    ):
+        with pytest.raises(shared_secret.MissingSecret, match=name):
+            read()
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("AUSKUNFT_RASA_TOKEN", "vom-betreiber")
+    assert shared_secret.rasa_token() == "vom-betreiber"
+
+
+@pytest.mark.parametrize(
+    "command", [["-m", "bot", "gateway", "--port", "6398"], ["-m", "actions.server", "-p", "6399"]]
+)
+def test_production_process_without_its_secrets_stops_with_their_name(command: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_SECRETS}
+    env["AUSKUNFT_PRODUCTION"] = "true"
+    done = subprocess.run([sys.executable, *command], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "im Produktivbetrieb" in done.stderr and "Traceback" not in done.stderr
+    assert any(name in done.stderr for name in PRODUCTION_SECRETS)
