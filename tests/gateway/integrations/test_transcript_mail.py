@@ -16,7 +16,10 @@ from tests.support.gateway import Customer, ScriptedRasa, conversation_id
 from tests.support.net import free_port
 from tests.support.smtp import Inbox, confirmation_path, smtp_server
 
-ASKED = "Wir haben Ihnen eine E-Mail geschickt. Bitte bestätigen Sie darin Ihre Adresse – dann senden wir Ihnen den Verlauf."
+ASKED = (
+    "Wir haben Ihnen eine E-Mail geschickt. Bitte bestätigen Sie darin Ihre Adresse – dann senden wir Ihnen den "
+    "Verlauf."
+)
 
 
 @pytest.fixture
