@@ -99,7 +99,8 @@ class ContactIdentifier(Base):
     """An address that names one customer: an SMS sender's number, a Messenger PSID, an e-mail/phone they gave.
 
     Unique per (kind, value): a second conversation from the same number finds the same contact.
-    `verified` = the channel proved it (the SMS sender, the PSID); an address typed into the widget is not.
+    `verified` = the channel proved it (the SMS sender, the PSID), or the customer opened the confirmation link
+    mailed to the address (bot.customers.confirmed_addresses); an address typed into the widget is not.
     """
 
     __tablename__ = "contact_identifiers"
