@@ -25,6 +25,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
+from flask import Flask
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,12 +82,17 @@ TOO_MANY_CONFIRMATIONS = (429, "für dieses Gespräch wurden schon mehrere Best�
 
 @dataclass(frozen=True)
 class Outbox:
-    """What sending needs, read from the app's config by the web layer."""
+    """What sending needs: the settings, the database (for the daily cap), the time, the key links are signed with."""
 
     config: Mapping[str, Any]
     sessions: sessionmaker[Session]
     now: datetime
     secret_key: str
+
+    @classmethod
+    def of(cls, app: Flask) -> Outbox:
+        """The app's settings, database and clock (now)."""
+        return cls(app.config, app.extensions["db_sessions"], app.extensions["clock"](), app.secret_key or "")
 
     @property
     def max_per_conversation(self) -> int:

@@ -11,7 +11,6 @@ from flask import Blueprint, Response, current_app, make_response, render_templa
 from bot.conversation import states, transcript_mail
 from bot.db import get_session
 from bot.models import Conversation
-from bot.web import widget_api
 
 bp = Blueprint("mail_confirm", __name__, url_prefix=transcript_mail.CONFIRM_PATH.rstrip("/"))
 
@@ -57,7 +56,9 @@ def send(token: str) -> Response:
     if transcript_mail.used(states.messages_after(session, conversation.id, 0), confirmed.nonce):
         return page(200, ALREADY)
     try:
-        transcript_mail.deliver(session, conversation, confirmed.email, confirmed.nonce, widget_api.outbox())
+        transcript_mail.deliver(
+            session, conversation, confirmed.email, confirmed.nonce, transcript_mail.Outbox.of(current_app)
+        )
     except transcript_mail.MailRefused as refused:
         session.rollback()
         return page(refused.status, refused.message[:1].upper() + refused.message[1:])  # a sentence on a page

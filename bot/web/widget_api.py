@@ -155,18 +155,14 @@ def mail_transcript(token: str):
     if len(email) > 320 or not EMAIL.match(email):
         abort(400, "die E-Mail-Adresse sieht nicht gültig aus")
     try:
-        note, sent = transcript_mail.request(get_session(), conversation, email, outbox())
+        note, sent = transcript_mail.request(
+            get_session(), conversation, email, transcript_mail.Outbox.of(current_app)
+        )
     except transcript_mail.MailRefused as refused:
         get_session().rollback()
         return refused_json(refused)
     current_app.extensions["hub"].notify(conversation.id)
     return jsonify(messages=[note.to_json()]), 201 if sent else 202
-
-
-def outbox() -> transcript_mail.Outbox:
-    return transcript_mail.Outbox(
-        current_app.config, session_factory(), current_app.extensions["clock"](), current_app.secret_key or ""
-    )
 
 
 def refused_json(refused: transcript_mail.MailRefused) -> Response:
