@@ -74,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         headers,
         inbox,
         limits,
+        mail_confirm,
         metrics_endpoint,
         pages,
         requests_json,
@@ -91,7 +92,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)  # CSP, frame-ancestors, nosniff, Referrer-Policy, HSTS on every response
     # the widget proves itself with its conversation token, the providers' webhooks with a signature: no cookie
     access.csrf.exempt(widget_api.bp)
-    for blueprint in (widget_api.bp, auth.bp, inbox.bp, customer_links.bp, inbox_actions.bp, pages.bp):
+    access.csrf.exempt(mail_confirm.bp)  # the signed link in the mail is the proof (bot.web.mail_confirm)
+    for blueprint in (
+        widget_api.bp,
+        mail_confirm.bp,
+        auth.bp,
+        inbox.bp,
+        customer_links.bp,
+        inbox_actions.bp,
+        pages.bp,
+    ):
         app.register_blueprint(blueprint)
     for module in channels.MODULES:  # Messenger and SMS webhooks
         if module.bp is not None:

@@ -117,6 +117,10 @@ class GatewaySettings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = True
     mail_from: str = "kundenservice@localhost"
+    shop_name: str = "unserem Kundenservice"
+    """The name in the mails' From and fixed subject ("Ihr Chatverlauf mit Lindgrün")."""
+    mail_daily_cap: int = Field(default=200, ge=0)
+    """Mails sent for customers per day (confirmations and transcripts, all gateway processes together)."""
     metrics_token: SecretStr = SecretStr("")
     """/metrics: a bearer token for Prometheus; unset = only requests from this machine."""
     # Messenger and SMS (Twilio); a channel without its secrets stays switched off (its webhook answers 404)
@@ -244,6 +248,8 @@ class GatewaySettings(BaseSettings):
             "SMTP_PASSWORD": self.smtp_password.get_secret_value(),
             "SMTP_STARTTLS": self.smtp_starttls,
             "MAIL_FROM": self.mail_from,
+            "SHOP_NAME": self.shop_name,
+            "MAIL_DAILY_CAP": self.mail_daily_cap,
             "MAX_TRANSCRIPT_MAILS": 3,
             "METRICS_TOKEN": self.metrics_token.get_secret_value(),
             "RETENTION_DAYS": self.retention_days,

@@ -15,9 +15,14 @@ CONVERSATION_TOKEN = re.compile(r"(/conversations/)[A-Za-z0-9_-]{20,}")
 """A widget conversation's token in a path (a customer's key to read and write it); inbox ids are short numbers."""
 
 
+CONFIRMATION_LINK = re.compile(r"(/transcript/confirm/)[A-Za-z0-9_.-]+")
+"""A signed transcript-mail confirmation (bot.web.mail_confirm): whoever has it can have the transcript sent."""
+
+
 def redact_tokens(text: str) -> str:
-    """`text` (a path, a request line) with conversation tokens replaced: logs must not hand them out."""
-    return CONVERSATION_TOKEN.sub(r"\1[token]", text)
+    """`text` (a path, a request line) with conversation tokens and confirmation links replaced: logs must not
+    hand them out."""
+    return CONFIRMATION_LINK.sub(r"\1[token]", CONVERSATION_TOKEN.sub(r"\1[token]", text))
 
 
 def wants_json() -> bool:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -99,7 +99,8 @@ class ContactIdentifier(Base):
     """An address that names one customer: an SMS sender's number, a Messenger PSID, an e-mail/phone they gave.
 
     Unique per (kind, value): a second conversation from the same number finds the same contact.
-    `verified` = the channel proved it (the SMS sender, the PSID); an address typed into the widget is not.
+    `verified` = the channel proved it (the SMS sender, the PSID), or the customer opened the confirmation link
+    mailed to the address (bot.customers.confirmed_addresses); an address typed into the widget is not.
     """
 
     __tablename__ = "contact_identifiers"
@@ -302,3 +303,15 @@ class ConversationLink(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     agent: Mapped[Agent | None] = relationship()
+
+
+class MailDay(Base):
+    """How many mails the gateway sent for customers on one day (Berlin): the daily cap's counter.
+
+    One row per day, counted up in the database so that every gateway process shares the cap (bot.integrations.
+    mail_cap); the confirmation mails and the transcripts count alike.
+    """
+
+    __tablename__ = "mail_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent: Mapped[int] = mapped_column(default=0)

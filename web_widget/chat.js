@@ -29,8 +29,8 @@
     if (!token) { system(T.mailNothingYet); return; }
     if (log.querySelector(".transcript-form")) return;
     const form = fieldForm(T.mailLabel, T.send, (value) => ({ email: value }), "transcript",
-      (status) => (status === 400 ? T.mailInvalid : status === 429 ? T.tooMany
-        : status === 503 ? T.mailUnavailable : T.mailFailed));
+      (status, body) => (status === 400 ? T.mailInvalid : status === 429 ? T.tooMany
+        : body.reason === "daily_cap" ? T.mailDailyCap : status === 503 ? T.mailUnavailable : T.mailFailed));
     log.append(form);
     form.querySelector("input").focus();
     log.scrollTop = log.scrollHeight;
@@ -138,7 +138,7 @@
       const result = await json(`${api}/${token}/${path}`, {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(toBody(value)),
       }).catch(() => ({ ok: false, status: 0 }));
-      if (result.ok) { li.remove(); result.body.messages.forEach(render); } else { error.textContent = errorText(result.status); }
+      if (result.ok) { li.remove(); result.body.messages.forEach(render); } else { error.textContent = errorText(result.status, result.body || {}); }
     });
     li.append(form);
     return li;

@@ -20,6 +20,7 @@ window.AuskunftTexts = {
     mailLabel: "Ihre E-Mail-Adresse für den Gesprächsverlauf",
     mailInvalid: "Bitte geben Sie eine gültige E-Mail-Adresse an.",
     mailUnavailable: "Der Versand per E-Mail ist leider nicht verfügbar.",
+    mailDailyCap: "Heute können wir leider keine weiteren E-Mails verschicken. Bitte versuchen Sie es morgen noch einmal.",
     mailFailed: "Die E-Mail konnte nicht verschickt werden. Bitte versuchen Sie es später noch einmal.",
     mailNothingYet: "Schreiben Sie uns zuerst – dann können wir Ihnen den Verlauf schicken.",
     rate: "Gespräch bewerten",

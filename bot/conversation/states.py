@@ -60,9 +60,8 @@ TEXTS = {
     "digitalen Assistenten – fragen Sie mich gern.",
     "contact_saved": "Danke! Wir melden uns unter {contact} bei Ihnen.",
     "transcript_sent": "Wir haben Ihnen den Gesprächsverlauf an {email} geschickt.",
-    "transcript_subject": "Ihr Chat mit unserem Kundenservice",
-    "transcript_intro": "Guten Tag,\n\nhier ist der Verlauf Ihres Chats mit unserem Kundenservice "
-    "(Uhrzeiten in deutscher Zeit).\n",
+    "confirmation_sent": "Wir haben Ihnen eine E-Mail geschickt. Bitte bestätigen Sie darin Ihre Adresse – dann "
+    "senden wir Ihnen den Verlauf.",
 }
 
 

@@ -15,7 +15,8 @@ How linking works, and why:
   "im Widget angegeben, nicht bestätigt"), the inbox shows it next to the conversation, and an agent who
   doubts it moves the conversation out again (`unlink`) or removes the identifier. Someone typing a stranger's
   address learns nothing by it: what a merge joins is shown to agents only, the widget shows its own conversation.
-- The address a transcript is mailed to (widget ✉) does not link: anyone may send a copy anywhere.
+- The address a transcript is mailed to (widget ✉) links only once its owner opened the confirmation link sent
+  there, and then as proven (`confirmed_addresses`); asking for a copy proves nothing.
 - Two requests adding the same identifier at once: the insert runs in a savepoint; the loser of the race
   meets the unique constraint, finds the winner's contact and merges with it — one customer, no error.
 - Phone numbers are stored in E.164 ("+4915112345678"), the form the SMS provider reports senders in, read and

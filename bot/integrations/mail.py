@@ -1,4 +1,4 @@
-"""The transcript to the customer's e-mail address through a configured SMTP server (smtplib, no queue).
+"""Mail to a customer through a configured SMTP server (smtplib, no queue): the transcript and its confirmation.
 
 Sending is synchronous and short (one message, a timeout): the customer waits a second and learns at
 once whether it worked, instead of a background job failing where nobody sees it.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import formataddr
 from typing import Any
 
 
@@ -21,6 +22,8 @@ class SmtpSettings:
     host: str
     port: int
     sender: str
+    shop_name: str = ""
+    """The display name in From (`AUSKUNFT_SHOP_NAME`), next to the address `AUSKUNFT_MAIL_FROM`."""
     user: str = ""
     password: str = ""
     starttls: bool = True
@@ -35,6 +38,7 @@ class SmtpSettings:
             host=config["SMTP_HOST"],
             port=int(config["SMTP_PORT"]),
             sender=config["MAIL_FROM"],
+            shop_name=config.get("SHOP_NAME") or "",
             user=config.get("SMTP_USER") or "",
             password=config.get("SMTP_PASSWORD") or "",
             starttls=bool(config["SMTP_STARTTLS"]),
@@ -42,11 +46,14 @@ class SmtpSettings:
 
 
 def build(settings: SmtpSettings, to: str, subject: str, body: str) -> EmailMessage:
+    """A plain-text mail from the shop's own address. From and Subject are the operator's settings and fixed
+    texts only, never a customer's words; no Reply-To, so a reply reaches the shop and nobody else."""
     message = EmailMessage()
-    message["From"] = settings.sender
+    message["From"] = formataddr((settings.shop_name, settings.sender)) if settings.shop_name else settings.sender
     message["To"] = to
     message["Subject"] = subject
-    message.set_content(body)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies back to the shop
+    message.set_content(body)  # text/plain: what customers typed stays text, in any mail program
     return message
 
 

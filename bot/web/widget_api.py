@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import smtplib
 from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify
 
-from bot.conversation import availability, csat, receive, states, transcript
+from bot.conversation import availability, csat, receive, states, transcript_mail
 from bot.customers import identities
 from bot.db import get_session, session_factory
-from bot.integrations import mail
 from bot.models import Conversation, IdentifierKind, Message, State
 from bot.web.limits import Throttle, per_token, throttled
 from bot.web.requests_json import INTENT, SOURCE_ID, after_param, json_body, optional_pattern, text_field
@@ -135,14 +133,19 @@ def leave_contact(token: str):
     return jsonify(state=conversation.state, email=email, phone=phone, messages=[note.to_json()]), 201
 
 
+def mail_sent(response: Response) -> bool:
+    """A mail went out: the transcript (201) or the confirmation asked for first (202)."""
+    return response.status_code in (201, 202)
+
+
 @bp.post("/conversations/<token>/transcript")
 @throttled(
-    Throttle("RATELIMIT_TRANSCRIPTS_PER_IP", counts=lambda response: response.status_code == 201),
-    Throttle("RATELIMIT_TRANSCRIPTS_PER_CONVERSATION", per_token, counts=lambda response: response.status_code == 201),
+    Throttle("RATELIMIT_TRANSCRIPTS_PER_IP", counts=mail_sent),
+    Throttle("RATELIMIT_TRANSCRIPTS_PER_CONVERSATION", per_token, counts=mail_sent),
 )
 def mail_transcript(token: str):
-    """The customer's copy by e-mail (`email`, else the address already left); a few per conversation at most,
-    so a token cannot be used to send mail in bulk."""
+    """The customer's copy by e-mail (`email`, else the address already left): 201 when sent to an address this
+    customer proved, else 202 and a confirmation mail first (bot.conversation.transcript_mail says why)."""
     conversation = get_conversation(token)
     body = json_body(optional=True)
     email = body.get("email") if body.get("email") is not None else conversation.contact.email
@@ -152,33 +155,21 @@ def mail_transcript(token: str):
     if len(email) > 320 or not EMAIL.match(email):
         abort(400, "die E-Mail-Adresse sieht nicht gültig aus")
     try:
-        settings = mail.SmtpSettings.from_config(current_app.config)
-    except mail.MailNotConfigured:
-        abort(503, "der Versand per E-Mail ist hier nicht eingerichtet")
-    session = get_session()
-    messages = states.messages_after(session, conversation.id, 0)
-    sent_before = sum(1 for m in messages if (m.payload or {}).get("transcript_sent"))
-    if sent_before >= current_app.config["MAX_TRANSCRIPT_MAILS"]:
-        abort(429, "der Verlauf wurde schon mehrmals verschickt")
-    texts = states.TEXTS
-    message = mail.build(
-        settings,
-        email,
-        texts["transcript_subject"],
-        texts["transcript_intro"] + "\n" + transcript.for_customer(messages),
-    )
-    try:
-        mail.send(settings, message)
-    except (OSError, smtplib.SMTPException):
-        current_app.logger.exception("transcript mail for conversation %s failed", conversation.id)
-        abort(502, "die E-Mail konnte gerade nicht verschickt werden; bitte später noch einmal versuchen")
-    if not conversation.contact.email:
-        conversation.contact.email = email
-    note = states.system_note(session, conversation, "transcript_sent", email=email)
-    note.payload = {"transcript_sent": True}
-    session.commit()
+        note, sent = transcript_mail.request(
+            get_session(), conversation, email, transcript_mail.Outbox.of(current_app)
+        )
+    except transcript_mail.MailRefused as refused:
+        get_session().rollback()
+        return refused_json(refused)
     current_app.extensions["hub"].notify(conversation.id)
-    return jsonify(messages=[note.to_json()]), 201
+    return jsonify(messages=[note.to_json()]), 201 if sent else 202
+
+
+def refused_json(refused: transcript_mail.MailRefused) -> Response:
+    """The German message, and `reason` so the widget can say it in the customer's language."""
+    response = jsonify(error=refused.message, reason=refused.reason)
+    response.status_code = refused.status
+    return response
 
 
 @bp.post("/conversations/<token>/typing")

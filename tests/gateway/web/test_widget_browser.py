@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
@@ -20,10 +18,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from bot.db import get_session
 from bot.models import Conversation
-from tests.support.browser import wait
+from tests.support.browser import shoot, wait
 from tests.support.gateway import ScriptedRasa
-from tests.support.net import free_port
-from tests.support.smtp import Inbox
+from tests.support.smtp import confirmation_path, smtp_server
 from tests.support.widget_browser import (
     HANDOFF,
     ask_for_a_person,
@@ -165,11 +162,9 @@ def test_nobody_there_the_customer_leaves_an_email_address(
 def test_transcript_by_email_from_the_header_button(
     browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa
 ) -> None:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_STARTTLS=False)
+    """Asked in the widget, confirmed on the link's page in another tab, and the widget says it was sent."""
+    with smtp_server(public_url=live_url) as inbox:
+        app.config.update(inbox.settings)
         open_chat(browser, live_url)
         browser.find_element(By.ID, "mail").click()
         wait(browser, lambda: "Schreiben Sie uns zuerst" in browser.find_element(By.ID, "log").text)
@@ -178,11 +173,39 @@ def test_transcript_by_email_from_the_header_button(
         form = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#log form.transcript-form"))
         assert browser.switch_to.active_element == form.find_element(By.TAG_NAME, "input")
         form.find_element(By.TAG_NAME, "input").send_keys("kunde@example.de", Keys.ENTER)
+        wait(browser, lambda: "Bitte bestätigen Sie darin Ihre Adresse" in browser.find_element(By.ID, "log").text)
+        shoot(browser, "widget_transcript_confirm.png")
+        (confirmation,) = inbox.mails()  # the confirmation only, no transcript yet
+
+        widget = browser.current_window_handle
+        browser.switch_to.new_window("tab")
+        browser.get(live_url + confirmation_path(confirmation))
+        button = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "form button"))
+        assert "kunde@example.de" in browser.find_element(By.TAG_NAME, "main").text and len(inbox.envelopes) == 1
+        shoot(browser, "transcript_confirm_page.png")
+        button.click()
+        wait(browser, lambda: "wir haben Ihnen den Verlauf" in browser.find_element(By.TAG_NAME, "main").text)
+        browser.close()
+        browser.switch_to.window(widget)
+        open_frame = browser.find_element(By.CSS_SELECTOR, "iframe.auskunft-frame")
+        browser.switch_to.frame(open_frame)
         wait(
             browser, lambda: "Gesprächsverlauf an kunde@example.de geschickt" in browser.find_element(By.ID, "log").text
         )
-        assert [e.rcpt_tos for e in inbox.envelopes] == [["kunde@example.de"]]
-        mail = message_from_bytes(inbox.envelopes[0].original_content, policy=policy.default)
-        assert "Sie: Was kostet der Versand?" in mail.get_content()
-    finally:
-        controller.stop()
+        assert [e.rcpt_tos for e in inbox.envelopes] == [["kunde@example.de"]] * 2
+        assert "Sie: Was kostet der Versand?" in inbox.mails()[1].get_content()
+
+
+def test_the_widget_says_when_the_days_mails_are_used_up(
+    browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa
+) -> None:
+    with smtp_server(public_url=live_url) as inbox:
+        app.config.update(inbox.settings, MAIL_DAILY_CAP=0)
+        open_chat(browser, live_url)
+        say(browser, "Hallo")
+        browser.find_element(By.ID, "mail").click()
+        form = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#log form.transcript-form"))
+        form.find_element(By.TAG_NAME, "input").send_keys("kunde@example.de", Keys.ENTER)
+        alert = form.find_element(By.CSS_SELECTOR, "[role=alert]")
+        wait(browser, lambda: "Heute können wir leider keine weiteren E-Mails verschicken" in alert.text)
+        assert inbox.envelopes == []
