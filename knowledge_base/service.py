@@ -56,6 +56,8 @@ class KnowledgeService:
         self._closed = False
         self.watcher: FaqWatcher | None = None
         self.broadcast: KbBroadcast | None = None
+        self.last_announced: int | None = None
+        """How many replicas heard this holder's last reload on the broadcast (None: no broadcast, or it failed)."""
 
     @classmethod
     def holding(cls, kb: KnowledgeBase) -> KnowledgeService:
@@ -91,7 +93,7 @@ class KnowledgeService:
             result = kb.refresh()
             self._report(result)
         if self.broadcast is not None:
-            self.broadcast.publish(kb.files_version)
+            self.last_announced = self.broadcast.publish(kb.files_version)
         return result
 
     def close(self) -> None:
