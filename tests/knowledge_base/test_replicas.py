@@ -19,13 +19,15 @@ import pytest
 import redis
 from pydantic import SecretStr
 
+from knowledge_base.authoring.faq_alternatives import add_alternatives
 from knowledge_base.authoring.faq_editing import file_hash
 from knowledge_base.authoring.faq_files import load_faqs
-from knowledge_base.authoring.write_lock import LOCK_NAME
+from knowledge_base.authoring.write_lock import LOCK_NAME, FaqsBusy, faq_writing
 from knowledge_base.embedding import TextEmbedder
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.service import KnowledgeService
 from knowledge_base.settings import Settings
+from tests.support.net import free_port
 from tests.support.redis_db import test_redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,3 +122,19 @@ def test_two_editors_saving_the_same_version_on_two_replicas_only_the_first_is_w
     assert sorted(outcomes) == ["stale", "written"]
     served = next(e.entry for e in load_faqs(faq_dir).entries if e.entry.id == "versand-kosten").answer
     assert served == answers[outcomes.index("written")]
+
+
+def test_a_write_lock_held_elsewhere_or_redis_down_writes_nothing(faq_dir: Path, redis_url: str) -> None:
+    before = (faq_dir / "versand.yml").read_text(encoding="utf-8")
+    other_replica = redis.Redis.from_url(redis_url).lock(LOCK_NAME, timeout=30)
+    assert other_replica.acquire(blocking=False)
+    try:
+        with pytest.raises(FaqsBusy, match="held the FAQ write lock"), faq_writing(redis_url, wait=0.5):
+            pytest.fail("entered while another replica holds the lock")
+    finally:
+        other_replica.release()
+    with pytest.raises(FaqsBusy, match="cannot take"):
+        add_alternatives(faq_dir, "versand-kosten", ["Porto?"], f"redis://127.0.0.1:{free_port()}/0")
+    assert (faq_dir / "versand.yml").read_text(encoding="utf-8") == before
+    with faq_writing(redis_url, wait=0.5):  # released: the next writer gets it at once
+        pass
