@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ class EmbeddingCache:
         self.file.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(list(self.vectors), dtype=str)
         matrix = np.stack(list(self.vectors.values())) if self.vectors else np.zeros((0, 0), np.float32)
-        tmp = self.file.with_name(f"embeddings.{os.getpid()}.tmp.npz")
+        tmp = self.file.with_name(f"embeddings.{socket.gethostname()}.{os.getpid()}.tmp.npz")  # replicas may share
         with tmp.open("wb") as handle:
             np.savez(handle, keys=keys, vectors=matrix)
         os.replace(tmp, self.file)

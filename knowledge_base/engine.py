@@ -176,6 +176,11 @@ class KnowledgeBase:
             self.last_result, self._last_key = result, (key[0], state.model)
             return result
 
+    @property
+    def files_version(self) -> str:
+        """The digest of the FAQ files the last refresh read (`files_digest`); empty before the first."""
+        return self._last_key[0] if self._last_key else ""
+
     def check(self) -> list[Finding]:
         """The lint report of the files as they are now, collisions with the served model; serves nothing new.
 

@@ -5,6 +5,10 @@ that serve the knowledge base hold it here: the action server one per process (`
 per app (bot/integrations/kb_reload.py). Each holder starts one file watcher on the FAQ folder once loaded,
 so a saved file reaches every process without anyone calling it, and swaps in a model fine-tuned in the
 background when it appears, so the editors' pages and the bot serve the same model.
+
+With `AUSKUNFT_REDIS_URL` (the knowledge base's `Settings.redis_url`) each holder also listens on the FAQ
+broadcast (knowledge_base/broadcast.py) and announces its own reloads there: every replica on the shared FAQ
+folder reloads within seconds, whether the change was saved on its machine or another.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import time
 from collections.abc import Callable
 
 from common.settings_errors import load_settings
+from knowledge_base.authoring.faq_files import files_digest
 from knowledge_base.authoring.reload_report import ReloadResult
+from knowledge_base.broadcast import KbBroadcast
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.settings import Settings
 from knowledge_base.watcher import FaqWatcher
@@ -24,6 +30,8 @@ log = logging.getLogger(__name__)
 
 TRAINED_MODEL_CHECK_SECONDS = 60.0
 WARM_UP_QUESTION = "Wie lange dauert die Lieferung?"
+SHARED_FOLDER_LAG_SECONDS = 5.0
+"""A broadcast may arrive before a network volume shows this machine the new files: wait this long for them."""
 
 
 class KnowledgeService:
@@ -47,6 +55,9 @@ class KnowledgeService:
         self._last_check = 0.0
         self._closed = False
         self.watcher: FaqWatcher | None = None
+        self.broadcast: KbBroadcast | None = None
+        self.last_announced: int | None = None
+        """How many replicas heard this holder's last reload on the broadcast (None: no broadcast, or it failed)."""
 
     @classmethod
     def holding(cls, kb: KnowledgeBase) -> KnowledgeService:
@@ -69,24 +80,31 @@ class KnowledgeService:
     def reload(self) -> ReloadResult:
         """Re-read the FAQ files now (lint, embed what changed, swap); errors keep the last good index.
 
-        The first call loads instead, and returns that load's result.
+        The first call loads instead, and returns that load's result. Announced on the broadcast, so the other
+        replicas reload too.
         """
         with self._lock:
             kb = self._kb
         if kb is None:
             kb = self.knowledge_base()
             assert kb.last_result is not None
-            return kb.last_result
-        result = kb.refresh()
-        self._report(result)
+            result = kb.last_result
+        else:
+            result = kb.refresh()
+            self._report(result)
+        if self.broadcast is not None:
+            self.last_announced = self.broadcast.publish(kb.files_version)
         return result
 
     def close(self) -> None:
-        """Stop the file watcher (an app or a test is done with this service); a later load starts none."""
+        """Stop the file watcher and the broadcast listener (an app or a test is done with this service)."""
         with self._lock:
             watcher, self.watcher, self._closed = self.watcher, None, True
+            broadcast, self.broadcast = self.broadcast, None
         if watcher is not None:
             watcher.stop()
+        if broadcast is not None:
+            broadcast.stop()
 
     def _load(self) -> KnowledgeBase:
         started = time.perf_counter()
@@ -98,7 +116,21 @@ class KnowledgeService:
         self._last_check = time.monotonic()
         if self._watch and not self._closed:
             self._start_watching(kb)
+        if kb.settings.redis_url.get_secret_value() and not self._closed:
+            self.broadcast = KbBroadcast(kb.settings.redis_url.get_secret_value()).listen(self._heard)
         return kb
+
+    def _heard(self, version: str | None) -> None:
+        """Another replica announced `version` of the FAQ files (None: a periodic check): reload if ours differ."""
+        kb = self._kb
+        if kb is None or self._closed:
+            return
+        if version is not None:
+            deadline = time.monotonic() + SHARED_FOLDER_LAG_SECONDS
+            while files_digest(kb.settings.faq_dir) != version and time.monotonic() < deadline:
+                time.sleep(0.25)
+        if files_digest(kb.settings.faq_dir) != kb.files_version:
+            self._report(kb.refresh())
 
     def _report(self, result: ReloadResult) -> None:
         if result.accepted:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     """Prefer a model fine-tuned on this knowledge base (`train`) when one exists."""
     kb_watch: bool = True
     """`AUSKUNFT_KB_WATCH`: reload when FAQ files are saved. Like every flag, 1/true/yes/on or 0/false/no/off."""
+    redis_url: SecretStr = SecretStr("")
+    """`AUSKUNFT_REDIS_URL`: several replicas (gateways, action servers) share one FAQ folder — a reload is
+    broadcast to all of them and FAQ writes take one lock across them (knowledge_base/broadcast.py,
+    authoring/write_lock.py). Empty: one machine, the file watchers and a lock per process, as before."""
     answer_weight: float = 0.5
     lexical_weight: float = 0.1
     torch_threads: int = Field(default=1, ge=1)

@@ -3,7 +3,13 @@
 `reload_everywhere(app)` is what the editors' reload button, `POST /admin/kb/reload` and the in-page "add an
 alternative" action call after an FAQ file changed. Both processes lint, embed only what changed and swap their
 index; a file with errors is rejected by both, and both keep answering from the last good index. The action
-server is reached over its token-guarded `POST /kb/reload` (actions/server.py), in parallel with the gateway.
+server is reached over its token-guarded `POST /kb/reload` (actions/server.py), in parallel with the gateway, so
+the editor sees its lint findings at once.
+
+Several replicas: one action server URL is enough. With `AUSKUNFT_REDIS_URL` every reload is also announced on
+the FAQ broadcast (knowledge_base/broadcast.py), from which every other gateway and action server reloads within
+seconds; `processes.replicas` says how many processes heard it. A list of all action servers to call would only
+duplicate that, and would go stale whenever one is added or replaced.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ class ReloadOutcome:
     actions_error: str | None = None
     """Why the action server's reload failed to happen (unreachable, 401, 500); None when it answered."""
     seconds: float = 0.0
+    replicas_told: int | None = None
+    """How many processes (other gateways, action servers) heard the broadcast; None without Redis."""
 
     @property
     def accepted(self) -> bool:
@@ -66,6 +74,10 @@ class ReloadOutcome:
                     else {k: v for k, v in self.actions.items() if k != "findings"}
                     if self.actions is not None
                     else {"skipped": "kein Aktionsserver konfiguriert"}
+                ),
+                "replicas": (
+                    {"told": self.replicas_told} if self.replicas_told is not None
+                    else {"skipped": "keine Verteilung über Redis konfiguriert (AUSKUNFT_REDIS_URL)"}
                 ),
             },
         }
@@ -128,6 +140,7 @@ def reload_everywhere(app: Flask) -> ReloadOutcome:
         actions=remote.get("report"),
         actions_error=remote.get("error"),
         seconds=time.perf_counter() - started,
+        replicas_told=getattr(search, "last_announced", None),
     )
     if gateway.accepted and not outcome.accepted:
         metrics.KB_RELOAD_FAILURES.inc()  # the gateway's part counted as a reload; the action server's failed

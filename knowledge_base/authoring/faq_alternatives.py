@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-import threading
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from knowledge_base.authoring.faq_files import Finding, load_faqs
 from knowledge_base.authoring.lint import lint
-
-WRITING = threading.Lock()
-"""One change to the FAQ files at a time in this process — adding alternatives and the in-browser editor alike:
-two editors changing the same file must not overwrite each other."""
+from knowledge_base.authoring.write_lock import faq_writing
 
 
 class UnknownEntry(LookupError):
@@ -56,15 +53,19 @@ def dump(yaml: YAML, document: object) -> str:
     return buffer.getvalue()
 
 
-def add_alternatives(faq_dir: Path, faq_id: str, phrasings: list[str]) -> AddResult:
-    """Append `phrasings` to entry `faq_id`'s alternatives in its file; lint; revert on errors."""
-    with WRITING:
+def add_alternatives(faq_dir: Path, faq_id: str, phrasings: list[str], redis_url: str = "") -> AddResult:
+    """Append `phrasings` to entry `faq_id`'s alternatives in its file; lint; revert on errors.
+
+    Under the FAQ write lock (`redis_url`: the one across replicas; raises `FaqsBusy` when it cannot be had).
+    """
+    with faq_writing(redis_url):
         return _add(faq_dir, faq_id, phrasings)
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Readers (the file watchers of the gateway and the action server) never see a half-written file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Readers (the file watchers of the gateway and the action server) never see a half-written file; the
+    temporary name is unique across the machines sharing the folder."""
+    tmp = path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.chmod(tmp, path.stat().st_mode & 0o777)
     os.replace(tmp, path)

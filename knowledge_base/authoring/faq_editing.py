@@ -2,7 +2,8 @@
 
 The file is edited in ruamel.yaml's round-trip mode (`faq_alternatives.round_trip_yaml`: comments, key order
 and the files' indentation stay; other entries stay byte for byte), multi-line answers as `|` blocks, `updated`
-set to today. The change is refused when the file changed since the editor opened the form (`base_hash`);
+set to today. The change is refused when the file changed since the editor opened the form (`base_hash`, also
+when the change came from another replica);
 after writing, the folder is linted and the file goes back to what it was on errors.
 """
 
@@ -17,9 +18,10 @@ from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from knowledge_base.authoring.faq_alternatives import WRITING, UnknownEntry, dump, round_trip_yaml, write_atomically
+from knowledge_base.authoring.faq_alternatives import UnknownEntry, dump, round_trip_yaml, write_atomically
 from knowledge_base.authoring.faq_files import Finding, load_faqs
 from knowledge_base.authoring.lint import lint
+from knowledge_base.authoring.write_lock import faq_writing
 from knowledge_base.schema import FaqEntry
 
 
@@ -48,10 +50,14 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def edit_entry(faq_dir: Path, faq_id: str, changes: EntryChanges, base_hash: str, today: dt.date | None = None
-               ) -> EditResult:
-    """Write `changes` into entry `faq_id`; validation or lint errors leave the file as it was."""
-    with WRITING:
+def edit_entry(faq_dir: Path, faq_id: str, changes: EntryChanges, base_hash: str, today: dt.date | None = None,
+               redis_url: str = "") -> EditResult:
+    """Write `changes` into entry `faq_id`; validation or lint errors leave the file as it was.
+
+    The hash is compared under the FAQ write lock (`redis_url`: the one across replicas, `FaqsBusy` when it
+    cannot be had), so of two editors who opened the same version only the first one's save is written.
+    """
+    with faq_writing(redis_url):
         located = next((e for e in load_faqs(faq_dir).entries if e.entry.id == faq_id), None)
         if located is None:
             raise UnknownEntry(f"no FAQ entry with id {faq_id!r} in {faq_dir}")

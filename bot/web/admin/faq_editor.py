@@ -18,6 +18,7 @@ from bot.web.access import role_required
 from knowledge_base.authoring.faq_editing import EntryChanges, StaleEdit, UnknownEntry, edit_entry, file_hash
 from knowledge_base.authoring.faq_files import load_faqs
 from knowledge_base.authoring.reload_report import display_path
+from knowledge_base.authoring.write_lock import FaqsBusy
 
 bp = Blueprint("admin_faq_editor", __name__, url_prefix="/admin/faq/entries")
 
@@ -34,7 +35,8 @@ class EntryForm(FlaskForm):
 @bp.route("/<faq_id>/edit", methods=["GET", "POST"])
 @role_required(Role.EDITOR)
 def edit(faq_id: str):  # type: ignore[no-untyped-def]
-    faq_dir = kb_reload.gateway_search(current_app).knowledge_base().settings.faq_dir
+    settings = kb_reload.gateway_search(current_app).knowledge_base().settings
+    faq_dir = settings.faq_dir
     located = next((e for e in load_faqs(faq_dir).entries if e.entry.id == faq_id), None)
     if located is None:
         abort(404, f"keine FAQ mit der Kennung {faq_id} in den Dateien")
@@ -50,14 +52,18 @@ def edit(faq_id: str):  # type: ignore[no-untyped-def]
             tags=(form.tags.data or "").split(","),
         )
         try:
-            result = edit_entry(faq_dir, faq_id, changes, form.base_hash.data or "")
+            result = edit_entry(faq_dir, faq_id, changes, form.base_hash.data or "",
+                                redis_url=settings.redis_url.get_secret_value())
         except UnknownEntry:
             abort(404, f"keine FAQ mit der Kennung {faq_id} in den Dateien")
-        except StaleEdit:
-            flash("Die Datei wurde inzwischen geändert. Ihre Änderung ist nicht gespeichert – bitte öffnen Sie "
-                  "den Eintrag neu.")
+        except (StaleEdit, FaqsBusy) as refused:
+            flash("Die Datei wurde inzwischen geändert – bitte neu laden. Ihre Änderung ist nicht gespeichert."
+                  if isinstance(refused, StaleEdit) else
+                  "Die FAQ-Dateien werden gerade anderswo geändert. Ihre Änderung ist nicht gespeichert – bitte "
+                  "versuchen Sie es gleich noch einmal.")
             return render_template("admin/faq_edit.html", form=form, located=located, findings=[],
-                                   file=display_path(located.path), faq_id=faq_id), 409
+                                   file=display_path(located.path), faq_id=faq_id), (
+                409 if isinstance(refused, StaleEdit) else 503)
         if result.written:
             outcome = kb_reload.reload_everywhere(current_app)
             flash(f"Gespeichert in {display_path(result.path)}. "

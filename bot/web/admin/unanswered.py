@@ -21,6 +21,7 @@ from bot.models import Role, UnansweredStatus
 from bot.web.access import role_required
 from bot.web.requests_json import sql_int
 from knowledge_base.authoring.faq_alternatives import UnknownEntry, add_alternatives
+from knowledge_base.authoring.write_lock import FaqsBusy
 from knowledge_base.engine import KnowledgeBase
 
 bp = Blueprint("admin_unanswered", __name__, url_prefix="/admin/unanswered")
@@ -112,9 +113,13 @@ def _add_alternatives(faq_id: str, phrasings: list[str]) -> bool:
     """Write, lint, reload, ask again; False (and the lint report flashed) when nothing was changed."""
     kb = knowledge_base()
     try:
-        result = add_alternatives(kb.settings.faq_dir, faq_id, phrasings)
+        result = add_alternatives(kb.settings.faq_dir, faq_id, phrasings, kb.settings.redis_url.get_secret_value())
     except UnknownEntry:
         abort(400, f"es gibt keinen Eintrag „{faq_id}“")
+    except FaqsBusy:
+        flash("Nicht gespeichert: die FAQ-Dateien werden gerade anderswo geändert – bitte versuchen Sie es gleich "
+              "noch einmal.")
+        return False
     if result.reverted:
         flash(f"Nicht gespeichert: die FAQ-Dateien haben Fehler, {result.path.name} ist unverändert.")
         for finding in result.findings:

@@ -62,7 +62,8 @@ def test_a_file_changed_meanwhile_is_not_overwritten(editor: AgentSession, kb_se
     faq_file.write_text(faq_file.read_text().replace("Lieferzeit Deutschland", "Lieferzeit DE"))  # someone else
     fields["answer"] = "Überschreibt nichts."
     response = editor.client.post("/admin/faq/entries/versand-kosten/edit", data=fields)
-    assert response.status_code == 409 and "inzwischen geändert" in response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Die Datei wurde inzwischen geändert – bitte neu laden." in response.get_data(as_text=True)
     text = faq_file.read_text()
     assert "Lieferzeit DE" in text and "Überschreibt nichts." not in text
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from prometheus_client import REGISTRY
+from pydantic import SecretStr
 from werkzeug.serving import make_server
 
 from bot.integrations.faq_search import KnowledgeBaseSearch
@@ -20,10 +21,12 @@ from bot.models import Role
 from knowledge_base import training
 from knowledge_base.authoring.faq_files import load_faqs
 from knowledge_base.engine import KnowledgeBase
+from knowledge_base.service import KnowledgeService
 from knowledge_base.settings import Settings
 from tests.support.app import faq_search, make_app
 from tests.support.faq_edits import BROKEN_ENTRY, NEW_ENTRY, append_entry, replace_in
 from tests.support.login import logged_in
+from tests.support.redis_db import test_redis_url
 
 OLD_ANSWER = "Der Versand kostet 4,95 €, ab 50 € ist er kostenlos."
 NEW_ANSWER = "Der Versand kostet jetzt 3,95 €, ab 40 € ist er kostenlos."
@@ -288,3 +291,23 @@ def test_after_an_edit_the_served_model_stays_until_one_trained_on_the_new_conte
     new = fake_trained_model(settings, load_faqs(settings.faq_dir).content_hash(), time.time() + 1)
     assert kb.use_trained_model_if_ready() is True
     assert kb.snapshot().model == str(new) and kb.entries["versand-kosten"].answer == NEW_ANSWER
+
+
+def test_with_redis_a_reload_reaches_the_other_replicas_and_says_how_many(
+    tmp_path: Path, kb_settings: Settings, fake_embedder  # type: ignore[no-untyped-def]
+) -> None:
+    """`AUSKUNFT_REDIS_URL`: the editor's reload on this gateway reaches an action server it does not call."""
+    shared = kb_settings.model_copy(update={"redis_url": SecretStr(test_redis_url())})
+    other_replica = KnowledgeService(lambda: KnowledgeBase(shared, embedder=fake_embedder, persist=False))
+    app = make_app(tmp_path, FAQ_SEARCH=faq_search(shared, fake_embedder))
+    try:
+        other_replica.knowledge_base()
+        editor = logged_in(app, "eva@example.com", Role.EDITOR)
+        editor.get("/admin/faq/")
+        replace_in(kb_settings.faq_dir / "versand.yml", OLD_ANSWER, NEW_ANSWER)
+        response = editor.reload()
+        assert response.status_code == 200 and response.json["processes"]["replicas"]["told"] >= 1
+        wait_for(lambda: other_replica.knowledge_base().entries["versand-kosten"].answer == NEW_ANSWER, 15.0)
+    finally:
+        app.config["FAQ_SEARCH"].close()
+        other_replica.close()
