@@ -13,10 +13,9 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from limits import parse_many
-from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,6 +25,7 @@ from pydantic_settings import (
 
 from bot.conversation.availability import DEFAULT_HOURS, parse_hours
 from common.private_files import private_dir
+from common.rate_limits import RateLimit
 from common.settings_errors import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,14 +69,6 @@ class PrefixedTomlSource(TomlConfigSettingsSource):
             for key, value in super()._read_file(file_path).items()
             if key.upper().startswith(ENV_PREFIX)
         }
-
-
-def _rate_limit(spec: str) -> str:
-    parse_many(spec)  # Flask-Limiter's notation, e.g. "10 per minute; 100 per hour"; a typo stops the start
-    return spec
-
-
-RateLimit = Annotated[str, AfterValidator(_rate_limit)]
 
 
 class GatewaySettings(BaseSettings):
