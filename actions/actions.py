@@ -208,7 +208,9 @@ class ValidateOrderStatusForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
-        if verified_phone(tracker) and not tracker.get_slot("order_phone_checked"):
+        if tracker.get_slot("order_number") == NO_ORDER_NUMBER or (
+            verified_phone(tracker) and not tracker.get_slot("order_phone_checked")
+        ):  # the customer left at the number step; or a verified phone, checked by the action first
             return [slot for slot in domain_slots if slot != "order_verification"]
         return domain_slots
 

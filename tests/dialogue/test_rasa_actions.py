@@ -224,6 +224,8 @@ def test_the_form_asks_a_verified_phone_only_the_number_until_checked() -> None:
     assert required(tracker("LG-123456", "order_status")) == slots
     assert required(tracker("LG-123456", "order_status", metadata=sms)) == ["order_number"]
     assert required(tracker("LG-123456", "order_status", metadata=sms, order_phone_checked=True)) == slots
+    left = tracker("Was kostet der Versand?", "ask_question", order_number=actions.NO_ORDER_NUMBER)
+    assert required(left) == ["order_number"]  # leaving at the number step ends the form
 
 
 def test_the_third_failed_proof_offers_a_human_and_the_fourth_is_not_checked(kb: StubKnowledgeBase) -> None:
