@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,7 @@ from actions import order_access, order_limits
 from actions.order_access import Factor
 from actions.orders import DEMO_ORDERS, Order
 from common.settings_errors import SettingsError
+from knowledge_base.settings import PROJECT_ROOT as ROOT
 
 ORDER = DEMO_ORDERS[0]  # LG-123456: 10115, erika.mustermann@example.org, +4915112345678
 
@@ -107,3 +111,12 @@ def test_with_redis_two_action_servers_share_the_counts() -> None:
 def test_redis_down_counts_in_the_process_rather_than_letting_everything_through() -> None:
     limits = throttle(redis_url="redis://127.0.0.1:9/0", limit_order_lookups_per_client="2 per hour")
     assert [limits.allow_lookup("client:z") for _ in range(3)] == [True, True, False]
+
+
+def test_the_action_server_does_not_start_with_a_bad_limit(tmp_path: Path) -> None:
+    env = {**os.environ, "AUSKUNFT_LIMIT_ORDER_FAILURES_PER_CONVERSATION": "drei pro Stunde"}
+    env["AUSKUNFT_LOG_DIR"] = str(tmp_path)
+    command = [sys.executable, "-m", "actions.server", "-p", "9"]  # it stops before it would listen anywhere
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "AUSKUNFT_LIMIT_ORDER_FAILURES_PER_CONVERSATION='drei pro Stunde'" in done.stderr
