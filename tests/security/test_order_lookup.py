@@ -19,7 +19,15 @@ import pytest
 from actions import orders
 from common.sender_metadata import CLIENT_KEY, VERIFIED_PHONE
 from rasa_runtime.processes import Services
-from tests.support.channels import SmsCustomer, real_rasa_app, served
+from tests.support.channels import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    GRAPH_VERSION,
+    PAGE_TOKEN,
+    SmsCustomer,
+    real_rasa_app,
+    served,
+)
 from tests.support.mock_providers import GraphApi, TwilioApi
 from tests.support.rest_chat import Chat, buttons, texts
 
@@ -107,8 +115,7 @@ def test_a_verified_sms_owner_hears_the_status_without_being_asked(rasa_url: str
 
 @pytest.fixture
 def providers() -> Iterator[tuple[GraphApi, TwilioApi]]:
-    from tests.support.channels import ACCOUNT_SID, AUTH_TOKEN, GRAPH_VERSION, PAGE_TOKEN
-
+    """Facebook's and Twilio's APIs as local servers (the gateway's channels need both configured)."""
     graph, twilio = GraphApi(PAGE_TOKEN, GRAPH_VERSION), TwilioApi(ACCOUNT_SID, AUTH_TOKEN)
     yield graph, twilio
     graph.close()
