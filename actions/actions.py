@@ -14,7 +14,8 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import faq_reply, handoff, orders
+from actions import faq_reply, handoff, order_access, order_limits, orders
+from common import sender_metadata
 from common.feedback_log import FeedbackLog
 from common.frustration import is_frustrated
 from common.order_numbers import normalise_order_number
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 LISTEN: list[EventType] = [FollowupAction("action_listen")]
 MAX_ORDER_NUMBER_TRIES = 2
 NO_ORDER_NUMBER = "keine"
+"""Set by validation when the customer left the order form (another intent, or two unusable answers)."""
+ORDER_SLOTS = ("order_number", "order_verification", "order_phone_checked")
 LEAVE_FORM_INTENTS = {"ask_question", "nlu_fallback", "request_human", "complain", "goodbye", "bot_challenge"}
 
 
@@ -187,39 +190,72 @@ class ActionFrustration(Action):
         return frustration_events(dispatcher)
 
 
+def verified_phone(tracker: Tracker) -> str | None:
+    """The sender's phone as the gateway vouches for it (an SMS), from the latest message's metadata."""
+    return sender_metadata.read(tracker.latest_message.get("metadata"), sender_metadata.VERIFIED_PHONE)
+
+
 class ValidateOrderStatusForm(FormValidationAction):
-    """Accept `LG-123456` in any spelling; after two misses, stop asking."""
+    """Accept `LG-123456` in any spelling, then the postcode or e-mail; after two misses, stop asking.
+
+    Nothing is looked up here: the number step must not reveal whether an order exists. A sender with a verified
+    phone is asked the number only; if that phone does not own the order, `action_order_status` sets
+    `order_phone_checked` and the form asks the second factor after all."""
 
     def name(self) -> str:
         return "validate_order_status_form"
 
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        if tracker.get_slot("order_number") == NO_ORDER_NUMBER or (
+            verified_phone(tracker) and not tracker.get_slot("order_phone_checked")
+        ):  # the customer left at the number step; or a verified phone, checked by the action first
+            return [slot for slot in domain_slots if slot != "order_verification"]
+        return domain_slots
+
+    @staticmethod
+    def _miss(tracker: Tracker, dispatcher: CollectingDispatcher, slot: str) -> dict[str, Any]:
+        """An unusable answer: leave the form for another intent or the second miss, else ask again."""
+        if tracker.get_intent_of_latest_message() in LEAVE_FORM_INTENTS:
+            return {slot: NO_ORDER_NUMBER, "order_attempts": 0.0}
+        tries = (tracker.get_slot("order_attempts") or 0.0) + 1
+        if tries >= MAX_ORDER_NUMBER_TRIES:
+            return {slot: NO_ORDER_NUMBER, "order_attempts": 0.0}
+        dispatcher.utter_message(response=f"utter_invalid_{slot}")
+        return {slot: None, "order_attempts": tries}
+
     def validate_order_number(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        number = normalise_order_number(str(slot_value or ""))
-        if number:
+        if number := normalise_order_number(str(slot_value or "")):
             return {"order_number": number, "order_attempts": 0.0}
-        if tracker.get_intent_of_latest_message() in LEAVE_FORM_INTENTS:
-            return {"order_number": NO_ORDER_NUMBER, "order_attempts": 0.0}
-        tries = (tracker.get_slot("order_attempts") or 0.0) + 1
-        if tries >= MAX_ORDER_NUMBER_TRIES:
-            return {"order_number": NO_ORDER_NUMBER, "order_attempts": 0.0}
-        dispatcher.utter_message(response="utter_invalid_order_number")
-        return {"order_number": None, "order_attempts": tries}
+        return self._miss(tracker, dispatcher, "order_number")
+
+    def validate_order_verification(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if factor := order_access.read_factor(str(slot_value or "")):
+            return {"order_verification": factor.value, "order_attempts": 0.0}
+        return self._miss(tracker, dispatcher, "order_verification")
 
 
 class ActionOrderStatus(Action):
-    """Look the order up in the configured backend and say where it is."""
+    """Tell the order's status to its owner: the second factor matches, or the verified SMS sender's phone does.
+
+    An unknown number and a wrong factor get one answer (`orders.NOT_FOUND_TEXT`). Failed proofs per conversation
+    and look-ups per client are limited (actions/order_limits.py); a throttled customer is offered a human."""
 
     def name(self) -> str:
         return "action_order_status"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         number = tracker.get_slot("order_number")
-        done: list[EventType] = [SlotSet("order_number", None), *LISTEN]
-        if not number or number == NO_ORDER_NUMBER:
+        factor = tracker.get_slot("order_verification")
+        done: list[EventType] = [*(SlotSet(slot, None) for slot in ORDER_SLOTS), *LISTEN]
+        if NO_ORDER_NUMBER in (number, factor) or not number:
             return [*done[:-1], *self._instead(tracker, dispatcher)]
-        return await self._look_up(number, dispatcher, done)
+        return self._look_up(tracker, dispatcher, number, factor, done)
 
     @staticmethod
     def _instead(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType]:
@@ -234,20 +270,46 @@ class ActionOrderStatus(Action):
         if intent in ("goodbye", "bot_challenge"):
             dispatcher.utter_message(response="utter_goodbye" if intent == "goodbye" else "utter_iamabot")
             return LISTEN
-        dispatcher.utter_message(response="utter_offer_human")
-        return [SlotSet("pending", "human"), SlotSet("handoff_reason", "requested"), *LISTEN]
+        return _offer_human(dispatcher, [])
 
     @staticmethod
-    async def _look_up(number: str, dispatcher: CollectingDispatcher, done: list[EventType]) -> list[EventType]:
+    def _look_up(
+        tracker: Tracker, dispatcher: CollectingDispatcher, number: str, factor: str | None, done: list[EventType]
+    ) -> list[EventType]:
+        throttle = order_limits.shared()
+        conversation = tracker.sender_id
+        metadata = tracker.latest_message.get("metadata")
+        client = order_limits.client_key(sender_metadata.read(metadata, sender_metadata.CLIENT_KEY), conversation)
+        if not throttle.may_fail_again(conversation) or not throttle.allow_lookup(client):
+            log.warning("order look-up throttled for %s", conversation)
+            return _offer_human(dispatcher, done, orders.THROTTLED_TEXT)
         try:
             order = orders.order_backend().lookup(number)
         except orders.OrderBackendError as error:
             log.warning("order lookup failed: %s", error)
-            dispatcher.utter_message(text="Den Bestellstatus kann ich gerade nicht abrufen.")
-            dispatcher.utter_message(response="utter_offer_human")
-            return [SlotSet("pending", "human"), SlotSet("handoff_reason", "requested"), *done]
-        dispatcher.utter_message(text=orders.describe(order) if order else orders.not_found_text(number))
-        return done
+            return _offer_human(dispatcher, done, orders.UNAVAILABLE_TEXT)
+        proof = order_access.read_factor(factor)
+        if order is not None and (
+            (proof is not None and order_access.proves(order, proof))
+            or order_access.owned_by_phone(order, verified_phone(tracker))
+        ):
+            dispatcher.utter_message(text=orders.describe(order))
+            return done
+        if proof is None:  # a verified phone that does not own the number: ask the second factor after all
+            return [SlotSet("order_phone_checked", True), FollowupAction("order_status_form")]
+        if throttle.record_failure(conversation):
+            dispatcher.utter_message(text=orders.NOT_FOUND_TEXT)
+            return done
+        log.warning("order look-up: last failed proof allowed for %s", conversation)
+        return _offer_human(dispatcher, done, orders.NOT_FOUND_TEXT)
+
+
+def _offer_human(dispatcher: CollectingDispatcher, done: list[EventType], text: str | None = None) -> list[EventType]:
+    """`text` (if any), then "Soll ich Ihr Anliegen an unseren Kundenservice geben?" with Ja/Nein."""
+    if text:
+        dispatcher.utter_message(text=text)
+    dispatcher.utter_message(response="utter_offer_human")
+    return [SlotSet("pending", "human"), SlotSet("handoff_reason", "requested"), *(done or LISTEN)]
 
 
 class ActionWarmUp(Action):

@@ -2,7 +2,9 @@
 
 `AUSKUNFT_ORDER_API_URL` (or `order_backend.url` in endpoints.yml) selects the HTTP backend:
 `GET {url}/{order_number}` answers 200 with JSON `{"status": …, "carrier": …, "tracking_url": …,
-"expected_delivery": …}` or 404. Without it, the demo database `var/orders.db` is used.
+"expected_delivery": …, "postcode": …, "email": …, "phone": …}` or 404. `postcode` (delivery address), `email` and
+`phone` (E.164, e.g. "+4915112345678") are what the customer proves ownership with (actions/order_access.py): an
+order without them is never told to anyone. Without the URL, the demo database `var/orders.db` is used.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -33,6 +35,10 @@ class Order:
     carrier: str | None = None
     tracking_url: str | None = None
     expected_delivery: str | None = None
+    # what only the customer knows (or is): never shown, never in a log line
+    postcode: str | None = field(default=None, repr=False)
+    email: str | None = field(default=None, repr=False)
+    phone: str | None = field(default=None, repr=False)
 
 
 class OrderBackend(Protocol):
@@ -46,43 +52,45 @@ class OrderBackendError(RuntimeError):
 
 
 DEMO_ORDERS = [
-    Order("LG-123456", "shipped", "DHL", f"{DHL_TRACKING}00340434161094015902", "2026-11-27"),
-    Order("LG-234567", "packed", None, None, "2026-11-28"),
-    Order("LG-345678", "delivered", "DHL", None, "2026-11-20"),
-    Order("LG-456789", "received", None, None, "2026-12-01"),
-    Order("LG-567890", "cancelled"),
-]
+    Order("LG-123456", "shipped", "DHL", f"{DHL_TRACKING}00340434161094015902", "2026-11-27",
+          "10115", "erika.mustermann@example.org", "+4915112345678"),
+    Order("LG-234567", "packed", None, None, "2026-11-28", "80331", "max.muster@example.org", "+4917011122233"),
+    Order("LG-345678", "delivered", "DHL", None, "2026-11-20", "50667", "lena.schmidt@example.org", "+4916044455566"),
+    Order("LG-456789", "received", None, None, "2026-12-01", "20095", "jonas.weber@example.org", "+4915277788899"),
+    Order("LG-567890", "cancelled", None, None, None, "01067", "anna.fischer@example.org", "+4917612345670"),
+]  # fmt: skip
+COLUMNS = ("number", "status", "carrier", "tracking_url", "expected_delivery", "postcode", "email", "phone")
 
 
 class SqliteOrderBackend:
-    """Demo backend: a few sample orders in SQLite, created on first use."""
+    """Demo backend: the sample orders in SQLite, created on first use.
+
+    A table from before the ownership columns (postcode, e-mail, phone) is demo data only: it is created anew."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def _connect(self) -> sqlite3.Connection:
-        fresh = not self.path.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path)
-        if fresh:
+        present = tuple(row[1] for row in connection.execute("PRAGMA table_info(orders)"))
+        if present != COLUMNS:
             with connection:
+                connection.execute("DROP TABLE IF EXISTS orders")
                 connection.execute(
                     "CREATE TABLE orders (number TEXT PRIMARY KEY, status TEXT NOT NULL, carrier TEXT,"
-                    " tracking_url TEXT, expected_delivery TEXT)"
+                    " tracking_url TEXT, expected_delivery TEXT, postcode TEXT, email TEXT, phone TEXT)"
                 )
                 connection.executemany(
-                    "INSERT INTO orders VALUES (?, ?, ?, ?, ?)",
-                    [(o.number, o.status, o.carrier, o.tracking_url, o.expected_delivery) for o in DEMO_ORDERS],
+                    f"INSERT INTO orders VALUES ({', '.join('?' * len(COLUMNS))})",
+                    [tuple(getattr(order, column) for column in COLUMNS) for order in DEMO_ORDERS],
                 )
         return connection
 
     def lookup(self, number: str) -> Order | None:
         connection = self._connect()
         try:
-            row = connection.execute(
-                "SELECT number, status, carrier, tracking_url, expected_delivery FROM orders WHERE number = ?",
-                (number,),
-            ).fetchone()
+            row = connection.execute(f"SELECT {', '.join(COLUMNS)} FROM orders WHERE number = ?", (number,)).fetchone()
         finally:
             connection.close()
         return Order(*row) if row else None
@@ -113,7 +121,15 @@ class HttpOrderBackend:
             carrier=data.get("carrier"),
             tracking_url=data.get("tracking_url"),
             expected_delivery=data.get("expected_delivery"),
+            postcode=_text(data.get("postcode")),
+            email=_text(data.get("email")),
+            phone=_text(data.get("phone")),
         )
+
+
+def _text(value: object) -> str | None:
+    """A field the shop may send as a number (a postcode) or leave out."""
+    return None if value is None or value == "" else str(value)
 
 
 def configured_url(endpoints: Path = PROJECT_ROOT / "endpoints.yml") -> str | None:
@@ -158,8 +174,13 @@ def describe(order: Order) -> str:
     return text
 
 
-def not_found_text(number: str) -> str:
-    return (
-        f"Zur Bestellnummer {number} finde ich leider keine Bestellung. Bitte prüfen Sie die Nummer in Ihrer "
-        "Bestellbestätigung. Bestellungen erscheinen etwa eine Stunde nach dem Kauf bei mir."
-    )
+NOT_FOUND_TEXT = (
+    "Zu dieser Bestellnummer und Postleitzahl bzw. E-Mail-Adresse finde ich leider keine Bestellung. Bitte prüfen "
+    "Sie beides in Ihrer Bestellbestätigung. Bestellungen erscheinen etwa eine Stunde nach dem Kauf bei mir."
+)
+"""An unknown number and a wrong postcode or e-mail get this one answer: it must not tell which part was wrong."""
+THROTTLED_TEXT = (
+    "Aus Sicherheitsgründen kann ich gerade keine weitere Bestellung abfragen. Bitte versuchen Sie es später "
+    "noch einmal."
+)
+UNAVAILABLE_TEXT = "Den Bestellstatus kann ich gerade nicht abrufen."

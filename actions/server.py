@@ -27,6 +27,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions import order_limits
 from common.logging_setup import configure_logging
 from common.settings_errors import SettingsError
 from common.shared_secret import ACTIONS_TOKEN_ENV, actions_token, same_secret
@@ -83,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
             f"SANIC_HOST={host} opens the action server beyond this machine: set {ACTIONS_TOKEN_ENV} for it and for "
             f"Rasa / SANIC_HOST={host} öffnet den Action-Server nach außen: {ACTIONS_TOKEN_ENV} für ihn und Rasa setzen"
         )
+    try:
+        order_limits.settings()  # a typo in a limit stops the start here, not at the first order look-up
+    except SettingsError as error:
+        sys.exit(str(error))
     configure_logging("actions")
     if args.loglevel is not None:
         logging.getLogger().setLevel(args.loglevel)

@@ -12,10 +12,9 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from limits import parse_many
-from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +23,7 @@ from pydantic_settings import (
 )
 
 from bot.conversation.availability import DEFAULT_HOURS, parse_hours
+from common.rate_limits import RateLimit
 from common.settings_errors import load_settings
 from common.shared_secret import shared_secret
 
@@ -60,14 +60,6 @@ class PrefixedTomlSource(TomlConfigSettingsSource):
             for key, value in super()._read_file(file_path).items()
             if key.upper().startswith(ENV_PREFIX)
         }
-
-
-def _rate_limit(spec: str) -> str:
-    parse_many(spec)  # Flask-Limiter's notation, e.g. "10 per minute; 100 per hour"; a typo stops the start
-    return spec
-
-
-RateLimit = Annotated[str, AfterValidator(_rate_limit)]
 
 
 class GatewaySettings(BaseSettings):

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.channels.base import TEXT_ONLY, Channel, Inbound, buttons_of
-from bot.conversation import csat, states
+from bot.conversation import csat, sender_identity, states
 from bot.conversation import receive as gateway
 from bot.customers import identities
 from bot.models import Conversation, Direction, Message, Sender, State, WebhookReceipt
@@ -127,10 +127,11 @@ def handle_locked(
         on_bot_turn(conversation)
     source_id = event.external_id if event.external_id and len(event.external_id) <= 100 else None
     extensions = current_app.extensions
+    metadata = sender_identity.for_channel(current_app.secret_key, channel, event.address)
     try:
         new = gateway.receive(
             session, conversation, text or intent or "", intent, source_id,
-            extensions["rasa"], extensions["hub"], extensions["availability"], extensions["clock"](),
+            extensions["rasa"], extensions["hub"], extensions["availability"], extensions["clock"](), metadata,
         )  # fmt: skip
     except csat.InvalidRating:  # a forged rating payload: nothing to store
         session.rollback()
@@ -141,7 +142,7 @@ def handle_locked(
         )
         new = gateway.receive(
             session, conversation, text, intent, source_id,
-            extensions["rasa"], extensions["hub"], extensions["availability"], extensions["clock"](),
+            extensions["rasa"], extensions["hub"], extensions["availability"], extensions["clock"](), metadata,
         )  # fmt: skip
     return conversation, new
 

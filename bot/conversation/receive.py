@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import metrics
-from bot.conversation import csat, states, unanswered, waiting
+from bot.conversation import csat, sender_identity, states, unanswered, waiting
 from bot.conversation.availability import Availability, handoff_notice
 from bot.hub import Hub
 from bot.integrations.rasa_client import RasaClient, RasaUnavailable
@@ -74,6 +74,7 @@ def receive(
     hub: Hub,
     availability: Availability | None = None,
     now: datetime | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> list[Message]:
     """Store the customer's message and everything it caused; the new messages in order.
 
@@ -83,6 +84,8 @@ def receive(
     notice: queue position, or nobody there and an offer to leave contact details.
     A CSAT rating (`/csat{"score":N}`, or a bare digit after the request) is recorded here and never reaches
     Rasa; it is the only message a closed conversation accepts (`csat.InvalidRating` for a bad score).
+    `metadata` is what the gateway vouches for about the sender (bot/conversation/sender_identity.py): kept with the
+    message and sent to Rasa with it.
     """
     with lock(conversation.id):
         session.refresh(conversation)
@@ -100,7 +103,10 @@ def receive(
             session.commit()
             hub.notify(conversation.id)
             return new
-        payload = {"intent": intent} if intent else None
+        payload = {
+            **({"intent": intent} if intent else {}),
+            **({sender_identity.PAYLOAD_KEY: metadata} if metadata else {}),
+        } or None
         message = states.add_message(
             session, conversation, Direction.INCOMING, Sender.CONTACT, text, payload, source_id
         )
@@ -223,8 +229,9 @@ def _ask(
     try:
         if known_to_rasa and (replies := rasa.replies_to(sender, message.id)) is not None:
             return replies
-        intent = (message.payload or {}).get("intent")
-        return rasa.send(sender, intent or message.text, message.id)
+        payload = message.payload or {}
+        text = payload.get("intent") or message.text
+        return rasa.send(sender, text, message.id, payload.get(sender_identity.PAYLOAD_KEY))
     finally:
         hub.set_typing(conversation.id, "bot", False)
         metrics.BOT_RESPONSE_SECONDS.labels(conversation.channel).observe(time.perf_counter() - started)

@@ -49,15 +49,21 @@ class RasaClient:
     def _post(self, path: str, body: Any) -> Any:
         return self._request("POST", path, body)
 
-    def send(self, sender: str, message: str, message_id: int | None = None) -> list[dict[str, Any]]:
+    def send(
+        self, sender: str, message: str, message_id: int | None = None, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """The bot's replies to one customer message (text, buttons, custom payloads).
+
+        `metadata` (what the gateway vouches for about the sender, common/sender_metadata.py) goes with the message
+        as the user event's metadata, beside the message id; the action server reads it from the tracker.
 
         Every message is owed a reply, so none at all (no model loaded, an action that failed) is an outage too:
         the message is kept and asked again later rather than counted as answered.
         """
         body: dict[str, Any] = {"sender": sender, "message": message}
-        if message_id is not None:
-            body["metadata"] = {MESSAGE_KEY: message_id}
+        extra = {**(metadata or {}), **({MESSAGE_KEY: message_id} if message_id is not None else {})}
+        if extra:
+            body["metadata"] = extra
         replies = self._post("/webhooks/rest/webhook", body)
         if not isinstance(replies, list) or not all(isinstance(r, dict) for r in replies):
             raise RasaUnavailable(f"Rasa sent {type(replies).__name__}, not a list of replies")

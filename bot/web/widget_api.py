@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify
 
-from bot.conversation import availability, csat, receive, states, transcript_mail
+from bot.conversation import availability, csat, receive, sender_identity, states, transcript_mail
 from bot.customers import identities
 from bot.db import get_session, session_factory
 from bot.models import Conversation, IdentifierKind, Message, State
-from bot.web.limits import Throttle, per_token, throttled
+from bot.web.limits import Throttle, per_ip, per_token, throttled
 from bot.web.requests_json import INTENT, SOURCE_ID, after_param, json_body, optional_pattern, text_field
 
 bp = Blueprint("widget_api", __name__, url_prefix="/api/widget")
@@ -81,6 +81,7 @@ def send(token: str):
             current_app.extensions["hub"],
             current_app.extensions["availability"],
             current_app.extensions["clock"](),
+            sender_identity.for_widget(current_app.secret_key, per_ip()),
         )
     except receive.ConversationClosed:
         abort(409, "das Gespräch ist beendet; bitte ein neues beginnen")

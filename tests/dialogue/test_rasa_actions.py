@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import actions, faq_reply, orders
+from actions import actions, faq_reply, order_limits, orders
 from common.frustration import is_frustrated
 from common.order_numbers import normalise_order_number
 from knowledge_base import service
@@ -69,13 +69,18 @@ def kb(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[StubKnowledg
     monkeypatch.setenv("AUSKUNFT_FEEDBACK_DB", str(tmp_path / "feedback.db"))
     monkeypatch.setenv("AUSKUNFT_ORDERS_DB", str(tmp_path / "orders.db"))
     monkeypatch.delenv("AUSKUNFT_ORDER_API_URL", raising=False)
+    monkeypatch.delenv("AUSKUNFT_REDIS_URL", raising=False)
+    order_limits.shared.cache_clear()  # fresh counts in this process's memory for every test
     yield stub
     service.share(None)
+    order_limits.shared.cache_clear()
 
 
-def tracker(text: str = "", intent: str = "ask_question", **slots: Any) -> Tracker:
+def tracker(
+    text: str = "", intent: str = "ask_question", metadata: dict[str, Any] | None = None, **slots: Any
+) -> Tracker:
     ranking = [{"name": intent, "confidence": 1.0}]
-    latest = {"text": text, "intent": ranking[0], "intent_ranking": ranking, "entities": []}
+    latest = {"text": text, "intent": ranking[0], "intent_ranking": ranking, "entities": [], "metadata": metadata}
     return Tracker("kunde-1", slots, latest, [{"event": "user", "text": text}], False, None, {}, "action_listen")
 
 
@@ -185,12 +190,74 @@ def test_choose_faq_answers_the_chosen_entry(kb: StubKnowledgeBase) -> None:
     assert SlotSet("last_faq_id", "retoure-kosten") in events
 
 
+def order_tracker(number: str, factor: str | None, **extra: Any) -> Tracker:
+    return tracker(factor or number, "order_status", order_number=number, order_verification=factor, **extra)
+
+
 def test_order_status_from_the_demo_backend(kb: StubKnowledgeBase) -> None:
-    messages, events = run(actions.ActionOrderStatus(), tracker("LG-123456", "order_status", order_number="LG-123456"))
+    messages, events = run(actions.ActionOrderStatus(), order_tracker("LG-123456", "10115"))
     assert "unterwegs mit DHL" in messages[0]["text"]
-    assert SlotSet("order_number", None) in events
-    messages, _ = run(actions.ActionOrderStatus(), tracker("x", "order_status", order_number="LG-000000"))
-    assert "keine Bestellung" in messages[0]["text"]
+    assert SlotSet("order_number", None) in events and SlotSet("order_verification", None) in events
+    unknown, _ = run(actions.ActionOrderStatus(), order_tracker("LG-000000", "10115"))
+    wrong, _ = run(actions.ActionOrderStatus(), order_tracker("LG-123456", "10117"))
+    assert [m["text"] for m in unknown] == [m["text"] for m in wrong] == [orders.NOT_FOUND_TEXT]
+
+
+def test_a_verified_phone_that_does_not_own_the_order_is_asked_the_second_factor(kb: StubKnowledgeBase) -> None:
+    owner = order_tracker("LG-123456", None, metadata={"auskunft_verified_phone": "+4915112345678"})
+    messages, _ = run(actions.ActionOrderStatus(), owner)
+    assert "unterwegs mit DHL" in messages[0]["text"]
+    stranger = order_tracker("LG-123456", None, metadata={"auskunft_verified_phone": "+4915100000000"})
+    messages, events = run(actions.ActionOrderStatus(), stranger)
+    assert messages == []
+    assert events == [SlotSet("order_phone_checked", True), FollowupAction("order_status_form")]
+
+
+def test_the_form_asks_a_verified_phone_only_the_number_until_checked() -> None:
+    form = actions.ValidateOrderStatusForm()
+    slots = ["order_number", "order_verification"]
+    sms = {"auskunft_verified_phone": "+4915112345678"}
+
+    def required(track: Tracker) -> list[str]:
+        return asyncio.run(form.required_slots(slots, CollectingDispatcher(), track, {}))
+
+    assert required(tracker("LG-123456", "order_status")) == slots
+    assert required(tracker("LG-123456", "order_status", metadata=sms)) == ["order_number"]
+    assert required(tracker("LG-123456", "order_status", metadata=sms, order_phone_checked=True)) == slots
+    left = tracker("Was kostet der Versand?", "ask_question", order_number=actions.NO_ORDER_NUMBER)
+    assert required(left) == ["order_number"]  # leaving at the number step ends the form
+
+
+def test_the_third_failed_proof_offers_a_human_and_the_fourth_is_not_checked(kb: StubKnowledgeBase) -> None:
+    for postcode in ("10116", "10117"):
+        messages, _ = run(actions.ActionOrderStatus(), order_tracker("LG-123456", postcode))
+        assert [m.get("text") for m in messages] == [orders.NOT_FOUND_TEXT]
+    messages, events = run(actions.ActionOrderStatus(), order_tracker("LG-123456", "10118"))
+    assert [messages[0]["text"], messages[1]["response"]] == [orders.NOT_FOUND_TEXT, "utter_offer_human"]
+    assert SlotSet("pending", "human") in events
+    messages, _ = run(actions.ActionOrderStatus(), order_tracker("LG-123456", "10115"))
+    assert [messages[0]["text"], messages[1]["response"]] == [orders.THROTTLED_TEXT, "utter_offer_human"]
+
+
+def test_the_backend_down_offers_a_human(kb: StubKnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUSKUNFT_ORDER_API_URL", "http://127.0.0.1:9/orders")  # refused at once
+    messages, events = run(actions.ActionOrderStatus(), order_tracker("LG-123456", "10115"))
+    assert [messages[0]["text"], messages[1]["response"]] == [orders.UNAVAILABLE_TEXT, "utter_offer_human"]
+    assert SlotSet("pending", "human") in events
+
+
+def test_a_demo_database_from_before_the_ownership_columns_is_made_anew(tmp_path: Path) -> None:
+    path = tmp_path / "orders.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE orders (number TEXT PRIMARY KEY, status TEXT NOT NULL, carrier TEXT,"
+            " tracking_url TEXT, expected_delivery TEXT)"
+        )
+        old.execute("INSERT INTO orders VALUES ('LG-123456', 'shipped', 'DHL', NULL, NULL)")
+    order = orders.SqliteOrderBackend(path).lookup("LG-123456")
+    assert order is not None
+    assert (order.postcode, order.email, order.phone) == ("10115", "erika.mustermann@example.org", "+4915112345678")
+    assert orders.SqliteOrderBackend(path).lookup("LG-234567") == orders.DEMO_ORDERS[1]
 
 
 @pytest.mark.parametrize(
@@ -211,10 +278,27 @@ def test_form_validation_accepts_any_spelling_and_gives_up_after_two_misses() ->
     assert second["order_number"] == actions.NO_ORDER_NUMBER
 
 
+def test_form_validation_reads_the_postcode_or_email_and_leaves_for_another_intent() -> None:
+    validate = actions.ValidateOrderStatusForm().validate_order_verification
+    dispatcher = CollectingDispatcher()
+    postcode = validate("PLZ 10 115", dispatcher, tracker("PLZ 10 115", "nlu_fallback"), {})
+    assert postcode["order_verification"] == "10115"
+    mail = validate(" Erika@Example.ORG", dispatcher, tracker(" Erika@Example.ORG", "ask_question"), {})
+    assert mail["order_verification"] == "erika@example.org"
+    assert validate("keine", dispatcher, tracker("keine", "deny"), {}) == {
+        "order_verification": None,
+        "order_attempts": 1.0,
+    }
+    assert dispatcher.messages[-1]["response"] == "utter_invalid_order_verification"
+    left = validate("Was kostet der Versand?", dispatcher, tracker("Was kostet der Versand?", "ask_question"), {})
+    assert left["order_verification"] == actions.NO_ORDER_NUMBER
+
+
 class _OrderApi(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/orders/LG-111111":
-            body = json.dumps({"status": "shipped", "carrier": "DHL"}).encode()
+            body = json.dumps({"status": "shipped", "carrier": "DHL", "postcode": "01067", "email": "A@example.org"})
+            body = body.encode()
             self.send_response(200)
             self.end_headers()
             self.wfile.write(body)
@@ -232,7 +316,9 @@ def test_http_order_backend() -> None:
     thread.start()
     try:
         backend = orders.HttpOrderBackend(f"http://127.0.0.1:{server.server_port}/orders")
-        assert backend.lookup("LG-111111") == orders.Order("LG-111111", "shipped", "DHL")
+        order = backend.lookup("LG-111111")
+        assert order == orders.Order("LG-111111", "shipped", "DHL", postcode="01067", email="A@example.org")
+        assert order is not None and order.phone is None
         assert backend.lookup("LG-222222") is None
     finally:
         server.shutdown()

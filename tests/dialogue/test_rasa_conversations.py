@@ -104,15 +104,34 @@ def test_request_human_hands_off_and_the_bot_keeps_answering(chat: Chat) -> None
     assert "4,95 €" in texts(chat.say("Was kostet der Versand?"))
 
 
-def test_order_status_asks_for_the_number(chat: Chat) -> None:
+def test_order_status_asks_for_the_number_then_the_postcode(chat: Chat) -> None:
     assert "Bestellnummer" in texts(chat.say("Wo ist meine Bestellung?"))
     assert "Das sieht nicht nach einer Bestellnummer aus" in texts(chat.say("12345"))
-    assert "unterwegs" in texts(chat.say("LG-123456"))
+    assert "Postleitzahl der Lieferadresse" in texts(chat.say("LG-123456"))
+    assert "weder nach einer Postleitzahl" in texts(chat.say("weiß ich nicht"))
+    assert "unterwegs" in texts(chat.say("10115"))
 
 
 def test_order_status_with_the_number_in_the_question(chat: Chat) -> None:
-    assert "zugestellt" in texts(chat.say("Status meiner Bestellung LG-345678"))
-    assert "keine Bestellung" in texts(chat.say("wo bleibt Bestellung lg 999999"))
+    assert "Postleitzahl der Lieferadresse" in texts(chat.say("Status meiner Bestellung LG-345678"))
+    assert "zugestellt" in texts(chat.say("lena.schmidt@example.org"))
+    chat.say("wo bleibt Bestellung lg 999999")
+    assert "keine Bestellung" in texts(chat.say("10115"))
+
+
+def test_the_order_form_is_left_for_a_question_at_the_postcode_step(chat: Chat) -> None:
+    chat.say("Wo ist Bestellung LG-123456?")
+    assert "4,95 €" in texts(chat.say("Was kostet der Versand?"))
+    assert not (chat.tracker()["active_loop"] or {}).get("name")
+    assert chat.tracker()["slots"]["order_number"] is None  # the next order question starts afresh
+
+
+def test_two_unusable_postcodes_leave_the_order_form_with_the_offer_of_a_human(chat: Chat) -> None:
+    chat.say("Wo ist Bestellung LG-123456?")
+    chat.say("keine")
+    replies = chat.say("keine Ahnung")
+    assert "Kundenservice" in texts(replies) and [b["payload"] for b in buttons(replies)] == ["/affirm", "/deny"]
+    assert "unterwegs" not in texts(replies)
 
 
 def test_question_during_the_order_form_is_answered(chat: Chat) -> None:

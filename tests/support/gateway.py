@@ -22,18 +22,23 @@ class ScriptedRasa(RasaClient):
         super().__init__("http://scripted.invalid")
         self.replies: list[list[dict[str, Any]]] = []
         self.received: list[tuple[str, str]] = []
+        self.metadata: list[dict[str, Any] | None] = []
+        """What the gateway sent with each message (beside its message id), in order."""
         self.resumed: list[str] = []
         self.down = False
         self.delay = 0.0
         self.last: dict[str, tuple[int | None, list[dict[str, Any]]]] = {}
         self.guard = threading.Lock()
 
-    def send(self, sender: str, message: str, message_id: int | None = None) -> list[dict[str, Any]]:
+    def send(
+        self, sender: str, message: str, message_id: int | None = None, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         if self.down:
             raise RasaUnavailable("scripted: down")
         time.sleep(self.delay)
         with self.guard:
             self.received.append((sender, message))
+            self.metadata.append(metadata)
             replies = self.replies.pop(0) if self.replies else [{"text": f"Echo: {message}"}]
             self.last[sender] = (message_id, replies)
         if not replies:

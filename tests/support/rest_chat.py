@@ -27,8 +27,11 @@ class Chat:
             assert response.status == 200
             return json.load(response)
 
-    def say(self, message: str) -> list[dict[str, Any]]:
-        return self._post("/webhooks/rest/webhook", {"sender": self.sender, "message": message})
+    def say(self, message: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The bot's replies; `metadata` is what the gateway would send with the message (the sender's client key,
+        a verified phone: common/sender_metadata.py)."""
+        body = {"sender": self.sender, "message": message, **({"metadata": metadata} if metadata else {})}
+        return self._post("/webhooks/rest/webhook", body)
 
     def tracker(self) -> dict[str, Any]:
         with urllib.request.urlopen(
