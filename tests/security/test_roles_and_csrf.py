@@ -15,13 +15,14 @@ from flask import Flask
 from sqlalchemy import select
 
 from bot.db import session_factory
-from bot.models import Base, ContactIdentifier, Conversation, Message, Role
+from bot.models import ContactIdentifier, Conversation, Message, Role
 from knowledge_base.settings import Settings
 from tests.support.app import faq_search, make_app
 from tests.support.bot_replies import HANDOFF
 from tests.support.gateway import Customer, ScriptedRasa
 from tests.support.login import AgentSession, add_account, csrf_of
 from tests.support.routes import ADMIN_ONLY, CHANGES, PUBLIC, TOKEN_OR_SIGNATURE, Route, routes, staff_routes
+from tests.support.rows import all_rows
 
 JSON = {"Accept": "application/json"}
 
@@ -168,15 +169,6 @@ def test_the_role_check_finds_a_new_unguarded_route(careless: Flask, values: dic
 # --- CSRF ---------------------------------------------------------------------------------------------------------
 
 
-def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, to show that a refused request changed nothing."""
-    with app.app_context(), session_factory()() as session:
-        return {
-            table.name: sorted(map(tuple, session.execute(table.select()).all()), key=repr)
-            for table in Base.metadata.sorted_tables
-        }
-
-
 def faq_files(settings: Settings) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(settings.faq_dir.rglob("*.yml"))}
 
@@ -197,7 +189,7 @@ def test_every_change_needs_the_csrf_token_of_its_session(
 ) -> None:
     admin = as_role(app, "root@example.com", Role.ADMIN)  # every role: the view would act
     other = as_role(app, "other@example.com", Role.ADMIN)  # a valid token, but another session's
-    before, files = snapshot(app), faq_files(settings)
+    before, files = all_rows(app), faq_files(settings)
     attempts = {
         "no token": {},
         "another session's token": {"X-CSRFToken": other.csrf},
@@ -209,7 +201,7 @@ def test_every_change_needs_the_csrf_token_of_its_session(
                 response = admin.client.open(route.url, method=route.method, headers=headers, **body)
                 assert response.status_code == 400, (route, kind, response.status_code)
                 assert "CSRF" in response.get_data(as_text=True), (route, kind)
-    assert snapshot(app) == before and faq_files(settings) == files
+    assert all_rows(app) == before and faq_files(settings) == files
     # and the session is still logged in, the token still works: the refusals were CSRF's alone
     assert admin.get("/admin/privacy/").status_code == 200
     assert admin.post(f"/agent/conversations/{values['conversation_id']}/take").status_code == 200
