@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 import pytest
 import yaml
-from flask import Flask
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from sqlalchemy import select
@@ -166,7 +165,8 @@ def test_staff_pages_show_customer_and_faq_text_as_text(name: str, site: dict[st
     wait(admin, lambda: admin.find_elements(By.TAG_NAME, "main") or admin.find_elements(By.TAG_NAME, "h1"))
     if name == "conversation":  # and a new message, which inbox.js adds to the open page from the API
         later = f"Noch eine {TEXT}"
-        sent = site["app"].test_client().post(f"/api/widget/conversations/{site['token']}/messages", json={"text": later})
+        widget = f"/api/widget/conversations/{site['token']}/messages"
+        sent = site["app"].test_client().post(widget, json={"text": later})
         assert sent.status_code == 201
         wait(admin, lambda: later in admin.find_element(By.ID, "transcript").text)
     assert "/agent/login" not in admin.current_url
