@@ -7,7 +7,6 @@ browser reads it (backslashes as slashes, tabs and line breaks dropped), so "/\\
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -34,9 +33,10 @@ OFF_SITE = [
 ]
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Flask:
-    app = make_app(tmp_path)
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """One gateway for the module: a login changes nothing another test reads (each uses its own client)."""
+    app = make_app(tmp_path_factory.mktemp("redirect"))
     add_account(app, "anna@example.com")
     add_account(app, "eva@example.com", Role.EDITOR)
     return app
