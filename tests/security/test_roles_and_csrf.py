@@ -100,8 +100,6 @@ def role_problems(app: Flask, values: dict[str, Any]) -> list[str]:
     agent = as_role(app, "agent@example.com", Role.AGENT)
     editor = as_role(app, "editor@example.com", Role.EDITOR)
     for route in staff_routes(app, values):
-        if route.endpoint == "auth.logout":
-            continue  # any logged-in account may log out; anonymous gets 401 below like the rest
         name = f"{route.method} {route.rule}"
         response = call(client, route, token)
         if route.method == "GET":
@@ -115,6 +113,8 @@ def role_problems(app: Flask, values: dict[str, Any]) -> list[str]:
                 problems.append(f"{name}: anonymous JSON request not 401")
         elif response.status_code != 401:
             problems.append(f"{name}: anonymous got {response.status_code}, not 401")
+        if route.endpoint == "auth.logout":
+            continue  # any logged-in account may log out
         # agents may not reach /admin, editors not the inbox, nor the admins' pages about customers' data
         refused = [agent] if route.rule.startswith("/admin") else [editor]
         if route.rule.startswith(ADMIN_ONLY):
