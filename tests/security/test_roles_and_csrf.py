@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.db import session_factory
 from bot.models import ContactIdentifier, Conversation, Message, Role
+from bot.web import access
 from knowledge_base.settings import Settings
 from tests.support.app import faq_search, make_app
 from tests.support.bot_replies import HANDOFF
@@ -150,10 +151,26 @@ CHANGED: list[str] = []
 @pytest.fixture
 def careless(app: Flask) -> Flask:
     """`app` with what a later change could add: views that forget `role_required`, one exempt from CSRF."""
-    app.add_url_rule("/admin/secrets", "admin_secrets", lambda: "alle Kundendaten")
-    app.add_url_rule("/agent/stats", "agent_stats", lambda: "{}", methods=["POST"])
-    app.add_url_rule("/export", "export", lambda: "alles")
-    app.add_url_rule("/agent/new-action", "new_action", lambda: CHANGED.append("x") or "ok", methods=["POST"])
+
+    def secrets() -> str:
+        return "alle Kundendaten"
+
+    def stats() -> str:
+        return "{}"
+
+    def new_action() -> str:
+        CHANGED.append("new_action")
+        return "ok"
+
+    def webhook_like() -> str:
+        CHANGED.append("webhook_like")
+        return "ok"
+
+    app.add_url_rule("/admin/secrets", "admin_secrets", secrets)
+    app.add_url_rule("/agent/stats", "agent_stats", stats, methods=["POST"])
+    app.add_url_rule("/export", "export", secrets)
+    app.add_url_rule("/agent/new-action", "new_action", new_action, methods=["POST"])
+    app.add_url_rule("/agent/webhook-like", "webhook_like", access.csrf.exempt(webhook_like), methods=["POST"])
     return app
 
 
@@ -184,31 +201,43 @@ def changing_routes(app: Flask, values: dict[str, Any]) -> list[Route]:
     return found
 
 
-def test_every_change_needs_the_csrf_token_of_its_session(
-    app: Flask, values: dict[str, Any], settings: Settings
-) -> None:
-    admin = as_role(app, "root@example.com", Role.ADMIN)  # every role: the view would act
-    other = as_role(app, "other@example.com", Role.ADMIN)  # a valid token, but another session's
-    before, files = all_rows(app), faq_files(settings)
+def admins(app: Flask) -> tuple[AgentSession, AgentSession]:
+    """Two logged-in admins (every role, so a view would act): the victim, and one whose token is valid elsewhere."""
+    return as_role(app, "root@example.com", Role.ADMIN), as_role(app, "other@example.com", Role.ADMIN)
+
+
+def csrf_problems(app: Flask, values: dict[str, Any], admin: AgentSession, other: AgentSession) -> list[str]:
+    """Changes `admin`'s browser could be tricked into; [] when every one needs the session's own token."""
     attempts = {
         "no token": {},
         "another session's token": {"X-CSRFToken": other.csrf},
         "a made-up token": {"X-CSRFToken": "IjEyMyI.forged.token"},
     }
+    problems = []
     for route in changing_routes(app, values):
         for kind, headers in attempts.items():
             for body in ({"json": {"text": "Hallo"}}, {"data": {"text": "Hallo", "faq_id": "versand-kosten"}}):
                 response = admin.client.open(route.url, method=route.method, headers=headers, **body)
-                assert response.status_code == 400, (route, kind, response.status_code)
-                assert "CSRF" in response.get_data(as_text=True), (route, kind)
-    assert all_rows(app) == before and faq_files(settings) == files
-    # and the session is still logged in, the token still works: the refusals were CSRF's alone
+                if response.status_code != 400 or "CSRF" not in response.get_data(as_text=True):
+                    problems.append(f"{route.method} {route.rule} with {kind}: {response.status_code}")
+    # the session still works with its token: the refusals were CSRF's alone
     assert admin.get("/admin/privacy/").status_code == 200
-    assert admin.post(f"/agent/conversations/{values['conversation_id']}/take").status_code == 200
+    return problems
 
 
-def test_the_csrf_check_covers_a_new_route(careless: Flask, values: dict[str, Any]) -> None:
+def test_every_change_needs_the_csrf_token_of_its_session(
+    app: Flask, values: dict[str, Any], settings: Settings
+) -> None:
+    admin, other = admins(app)
+    before, files = all_rows(app), faq_files(settings)
+    assert csrf_problems(app, values, admin, other) == []
+    assert all_rows(app) == before and faq_files(settings) == files  # nothing changed, not even half
+    assert admin.post(f"/agent/conversations/{values['conversation_id']}/take").status_code == 200  # with it: acts
+
+
+def test_the_csrf_check_finds_a_new_route_exempted_from_it(careless: Flask, values: dict[str, Any]) -> None:
     CHANGED.clear()
-    admin = as_role(careless, "root@example.com", Role.ADMIN)
-    assert "new_action" in {r.endpoint for r in changing_routes(careless, values)}
-    assert admin.client.post("/agent/new-action", json={}).status_code == 400 and CHANGED == []
+    problems = csrf_problems(careless, values, *admins(careless))
+    assert any(p.startswith("POST /agent/webhook-like with no token: 200") for p in problems), problems
+    assert not any("/agent/new-action" in p for p in problems)  # a new route is protected without being exempt
+    assert "new_action" not in CHANGED and "webhook_like" in CHANGED
