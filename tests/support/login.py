@@ -25,6 +25,7 @@ class AgentSession:
     """A test client logged in through the real form as an existing account; `csrf` for its posts."""
 
     def __init__(self, app: Flask, email: str, password: str = PASSWORD) -> None:
+        self.email = email
         self.client = app.test_client()
         self.csrf = csrf_of(self.client.get("/agent/login").get_data(as_text=True))
         form = {"email": email, "password": password, "csrf_token": self.csrf}
