@@ -148,12 +148,16 @@ class GatewaySettings(BaseSettings):
     channel_timeout: float = Field(default=10.0, gt=0)
     delivery_max_attempts: int = Field(default=6, ge=1)
     delivery_backoff_seconds: float = Field(default=2.0, ge=0)
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    """A send claimed by a gateway process that then crashed is taken over by another after this long; keep it
+    well above `channel_timeout` (a slower send would be sent twice)."""
     retention_days: int | None = Field(default=None, ge=1)
     """`flask --app bot purge` deletes what is older than this many days unless told otherwise."""
     # throttling (bot/web/limits.py): per client address and per account or conversation
     ratelimit_enabled: bool = True
     redis_url: SecretStr = SecretStr("")
-    """The limits' counts in Redis (shared by several gateway processes or machines); empty: in memory."""
+    """Shared by several gateway processes or machines: the limits' counts, SSE wake-ups, typing, the per-customer
+    locks (bot/replicas.py). Empty: all of it in this process (one gateway process)."""
     proxy_hops: int = Field(default=0, ge=0)
     """Reverse proxies in front of the gateway: the client address for the limits is then read from X-Forwarded-For."""
     limit_login_per_ip: RateLimit = "30 per 15 minutes"
@@ -258,6 +262,9 @@ class GatewaySettings(BaseSettings):
             "RETENTION_DAYS": self.retention_days,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "RATELIMIT_STORAGE_URI": self.redis_url.get_secret_value() or "memory://",
+            "REDIS_URL": self.redis_url.get_secret_value(),
+            "LOCK_LEASE_SECONDS": 30.0,
+            "DELIVERY_LEASE_SECONDS": self.delivery_lease_seconds,
             "RATELIMIT_PROXY_HOPS": self.proxy_hops,
             "RATELIMIT_LOGIN_PER_IP": self.limit_login_per_ip,
             "RATELIMIT_LOGIN_PER_ACCOUNT": self.limit_login_per_account,

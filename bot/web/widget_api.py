@@ -83,6 +83,7 @@ def send(token: str):
             current_app.extensions["hub"],
             current_app.extensions["availability"],
             current_app.extensions["clock"](),
+            current_app.extensions["locks"],
         )
     except receive.ConversationClosed:
         abort(409, "das Gespräch ist beendet; bitte ein neues beginnen")
