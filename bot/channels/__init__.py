@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
         app.extensions["hub"],
         app.config["DELIVERY_MAX_ATTEMPTS"],
         app.config["DELIVERY_BACKOFF_SECONDS"],
+        lease_seconds=app.config.get("DELIVERY_LEASE_SECONDS", delivery.LEASE_SECONDS),
     )
     app.extensions["outbox"] = outbox
     app.extensions["hub"].listen(outbox.wake)
