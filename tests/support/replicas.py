@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import queue
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -18,6 +20,9 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from bot.config import ROOT
+from tests.support.net import free_port
 
 REDIS_URL = os.environ.get("AUSKUNFT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 POSTGRES_URL = os.environ.get("AUSKUNFT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -99,3 +104,46 @@ class EventStream:
 
     def close(self) -> None:
         self.response.close()
+
+
+class ReplicaProcess:
+    """Gateway B in a process of its own (`tests.support.replica_process`): its `url`, and `command` for the rest."""
+
+    def __init__(self, database: str, redis_url: str, rasa_delay: float = 0.0) -> None:
+        self.url = f"http://127.0.0.1:{(port := free_port())}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.replica_process", "--database", database, "--redis", redis_url,
+             "--port", str(port), "--delay", str(rasa_delay)],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        if self._line(timeout=180) != "ready":
+            self.close()
+            raise RuntimeError("gateway B did not start; its errors are above")
+
+    def _line(self, timeout: float) -> str:
+        """The process's next line of output (commands are answered quickly; starting takes a while)."""
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self.process.stdout.readline()), daemon=True).start()  # type: ignore[union-attr]
+        try:
+            return lines.get(timeout=timeout).strip()
+        except queue.Empty:
+            raise AssertionError(f"gateway B said nothing within {timeout} s") from None
+
+    def command(self, name: str, timeout: float = 60) -> str:
+        assert self.process.stdin is not None
+        self.process.stdin.write(name + "\n")
+        self.process.stdin.flush()
+        return self._line(timeout)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.write("quit\n")  # type: ignore[union-attr]
+                self.process.stdin.close()  # type: ignore[union-attr]
+            except OSError:
+                pass  # it has gone already
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
