@@ -96,6 +96,11 @@ class GatewaySettings(BaseSettings):
     actions_port: int = Field(default=5055, ge=1, le=65535)
     gateway_threads: int = Field(default=100, ge=4)
     """gunicorn threads: one per open SSE stream (a widget or inbox page) plus the requests being answered."""
+    gateway_workers: int = Field(default=1, ge=1)
+    """gunicorn worker processes (each with `gateway_threads` threads); more than one needs `redis_url`."""
+    metrics_dir: Path | None = None
+    """With several workers: where they keep their Prometheus counts for /metrics to add up; default
+    var/metrics-<port> (emptied at each start)."""
     rasa_url: str = ""
     """Empty: Rasa on this machine at `rasa_port`."""
     actions_url: str = ""
@@ -175,6 +180,14 @@ class GatewaySettings(BaseSettings):
     def _local_urls_follow_ports(self) -> GatewaySettings:
         self.rasa_url = (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
         self.actions_url = (self.actions_url or f"http://127.0.0.1:{self.actions_port}").rstrip("/")
+        return self
+
+    @model_validator(mode="after")
+    def _workers_share_through_redis(self) -> GatewaySettings:
+        if self.gateway_workers > 1 and not self.redis_url.get_secret_value():
+            raise ValueError(
+                "AUSKUNFT_GATEWAY_WORKERS > 1 needs AUSKUNFT_REDIS_URL: the workers share wake-ups and locks there"
+            )
         return self
 
     @field_validator("business_hours")
