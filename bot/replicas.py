@@ -19,13 +19,15 @@ from bot.redis_hub import RedisHub
 
 
 def init_app(app: Flask) -> None:
-    """`hub` and `locks` in `app.extensions`: Redis-backed when `REDIS_URL` is set."""
+    """`hub`, `locks` and `redis` (the client, or None) in `app.extensions`: Redis-backed when `REDIS_URL` is set."""
     url = app.config.get("REDIS_URL") or ""
     if not url:
+        app.extensions["redis"] = None
         app.extensions["hub"] = Hub()
         app.extensions["locks"] = LocalLocks()
         return
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30)
+    app.extensions["redis"] = client  # the outbox's holds use it too (bot.channels.holds)
     hub = RedisHub(client)
     app.extensions["hub"] = hub
     app.extensions["locks"] = RedisLocks(client, app.config.get("LOCK_LEASE_SECONDS", 30.0))

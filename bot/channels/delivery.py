@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, DeliveryError
+from bot.channels.holds import Holds, LocalHolds
 from bot.hub import Hub
 from bot.models import Conversation, DeliveryStatus, Message, aware, now
 
@@ -46,6 +47,7 @@ class Outbox:
         backoff_seconds: float = 2.0,
         clock: Callable[[], datetime] = now,
         lease_seconds: float = LEASE_SECONDS,
+        holds: Holds | None = None,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
@@ -58,9 +60,9 @@ class Outbox:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.holds: Holds = holds or LocalHolds()
         self._soon: deque[Callable[[], None]] = deque()
-        self._held: dict[tuple[str, str | None], int] = {}
-        self._held_guard = threading.Lock()
+        self._start_guard = threading.Lock()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="auskunft-outbox", daemon=True)
@@ -69,7 +71,7 @@ class Outbox:
     def ensure_started(self) -> None:
         """Start the sending thread once (called before every request; cheap after the first)."""
         if self._thread is None and not self._stop.is_set():
-            with self._held_guard:
+            with self._start_guard:
                 if self._thread is None:
                     self.start()
 
@@ -142,23 +144,16 @@ class Outbox:
         return None
 
     def is_held(self, conversation: Conversation) -> bool:
-        with self._held_guard:
-            return (conversation.channel, conversation.channel_address) in self._held
+        return self.holds.is_held(conversation.channel, conversation.channel_address)
 
     @contextmanager
     def hold(self, channel: str, address: str) -> Iterator[None]:
-        """While a webhook answers in its own response (TwiML), the outbox leaves that address alone; the
+        """While a webhook answers in its own response (TwiML), every outbox leaves that address alone; the
         webhook takes the pending messages itself. Whatever it leaves is sent afterwards."""
-        key = (channel, address)
-        with self._held_guard:
-            self._held[key] = self._held.get(key, 0) + 1
         try:
-            yield
+            with self.holds.hold(channel, address):
+                yield
         finally:
-            with self._held_guard:
-                self._held[key] -= 1
-                if not self._held[key]:
-                    del self._held[key]
             self.wake()
 
     def _after(self, message: Message) -> float:

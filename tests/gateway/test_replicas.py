@@ -146,12 +146,14 @@ def test_two_retriers_ask_rasa_once_about_a_message_owed_an_answer(
 @pytest.fixture
 def sms_two(tmp_path: Path, database: str, graph: GraphApi, twilio: TwilioApi) -> Iterator[tuple[Flask, Flask]]:
     """Gateways A and B with SMS switched on, their outboxes driven by hand."""
+    redis_url = fresh_redis()
     apps = []
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         apps.append(
-            channel_app(tmp_path / name, ScriptedRasa(), graph, twilio, DATABASE_URL=database, DELIVERY_WORKER=False)
-        )
+            channel_app(tmp_path / name, ScriptedRasa(), graph, twilio, DATABASE_URL=database, REDIS_URL=redis_url,
+                        DELIVERY_WORKER=False)
+        )  # fmt: skip
     yield apps[0], apps[1]
     close(apps)
 
@@ -226,3 +228,15 @@ def test_a_send_claimed_by_a_crashed_gateway_is_taken_over_once_its_lease_ran_ou
     with b.app_context(), session_factory()() as session:
         sent = session.scalars(to([address])).one()
         assert (sent.delivery_status, sent.claimed_by) == (DeliveryStatus.SENT, outbox.identity)
+
+
+def test_an_sms_webhook_answering_on_one_gateway_holds_off_the_other_gateways_outbox(
+    sms_two: tuple[Flask, Flask], twilio: TwilioApi
+) -> None:
+    a, b = sms_two
+    (address,) = pending_sms(a, conversations=1, each=1)
+    with a.extensions["outbox"].hold("sms", address):  # A answers this customer in its TwiML response right now
+        b.extensions["outbox"].run_once()
+        assert twilio.bodies(to=address) == []
+    b.extensions["outbox"].run_once()
+    assert twilio.bodies(to=address) == ["Nachricht 0.0"]
