@@ -53,8 +53,10 @@ def pairs(a, b, count: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     token = Customer(a.test_client()).token
     path = f"/api/widget/conversations/{token}/messages"
     for turn in range(count):
-        senders = [threading.Thread(target=app.test_client().post, args=(path,), kwargs={"json": {"text": f"{turn}{n}"}})
-                   for n, app in (("A", a), ("B", b))]  # fmt: skip
+        senders = [
+            threading.Thread(target=app.test_client().post, args=(path,), kwargs={"json": {"text": f"{turn}{n}"}})
+            for n, app in (("A", a), ("B", b))
+        ]
         for sender in senders:
             sender.start()
         for sender in senders:
