@@ -69,7 +69,9 @@ def sqlite_file_lock(engine: Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
         yield
         return
-    with open(f"{database}.migrating", "a") as lock_file:
+    lock_path = Path(f"{database}.migrating")
+    private_file(lock_path)  # beside the customers' data, as private as it (it holds nothing)
+    with lock_path.open("a") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         yield
 
