@@ -7,11 +7,10 @@ from typing import Any
 
 from flask import Flask
 
-from bot import config, db, errors
+from bot import config, db, errors, replicas
 from bot.background import background
 from bot.conversation.availability import Availability
 from bot.conversation.pending import Retrier
-from bot.hub import Hub
 from bot.integrations.rasa_client import RasaClient
 from bot.models import now
 from common.logging_setup import configure_logging
@@ -24,6 +23,7 @@ def init_pending(app: Flask) -> None:
         app.extensions["rasa"],
         app.extensions["hub"],
         app.extensions["availability"],
+        app.extensions["locks"],
         app.extensions["clock"],
         app.config["RASA_RETRY_SECONDS"],
     )
@@ -56,7 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["clock"] = app.config.get("CLOCK") or now
     db.init_app(app)
-    app.extensions["hub"] = Hub()
+    replicas.init_app(app)  # hub and locks: in this process, or shared through Redis
     app.extensions["rasa"] = app.config.get("RASA_CLIENT") or RasaClient(
         app.config["RASA_URL"], app.config["RASA_TIMEOUT"]
     )

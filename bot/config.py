@@ -79,6 +79,11 @@ class GatewaySettings(BaseSettings):
     actions_port: int = Field(default=5055, ge=1, le=65535)
     gateway_threads: int = Field(default=100, ge=4)
     """gunicorn threads: one per open SSE stream (a widget or inbox page) plus the requests being answered."""
+    gateway_workers: int = Field(default=1, ge=1)
+    """gunicorn worker processes (each with `gateway_threads` threads); more than one needs `redis_url`."""
+    metrics_dir: Path | None = None
+    """With several workers: where they keep their Prometheus counts for /metrics to add up; default
+    var/metrics-<port> (emptied at each start)."""
     rasa_url: str = ""
     """Empty: Rasa on this machine at `rasa_port`."""
     actions_url: str = ""
@@ -135,12 +140,16 @@ class GatewaySettings(BaseSettings):
     channel_timeout: float = Field(default=10.0, gt=0)
     delivery_max_attempts: int = Field(default=6, ge=1)
     delivery_backoff_seconds: float = Field(default=2.0, ge=0)
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    """A send claimed by a gateway process that then crashed is taken over by another after this long; keep it
+    well above `channel_timeout` (a slower send would be sent twice)."""
     retention_days: int | None = Field(default=None, ge=1)
     """`flask --app bot purge` deletes what is older than this many days unless told otherwise."""
     # throttling (bot/web/limits.py): per client address and per account or conversation
     ratelimit_enabled: bool = True
     redis_url: SecretStr = SecretStr("")
-    """The limits' counts in Redis (shared by several gateway processes or machines); empty: in memory."""
+    """Shared by several gateway processes or machines: the limits' counts, SSE wake-ups, typing, the per-customer
+    locks (bot/replicas.py). Empty: all of it in this process (one gateway process)."""
     proxy_hops: int = Field(default=0, ge=0)
     """Reverse proxies in front of the gateway: the client address for the limits is then read from X-Forwarded-For."""
     limit_login_per_ip: RateLimit = "30 per 15 minutes"
@@ -158,6 +167,14 @@ class GatewaySettings(BaseSettings):
     def _local_urls_follow_ports(self) -> GatewaySettings:
         self.rasa_url = (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
         self.actions_url = (self.actions_url or f"http://127.0.0.1:{self.actions_port}").rstrip("/")
+        return self
+
+    @model_validator(mode="after")
+    def _workers_share_through_redis(self) -> GatewaySettings:
+        if self.gateway_workers > 1 and not self.redis_url.get_secret_value():
+            raise ValueError(
+                "AUSKUNFT_GATEWAY_WORKERS > 1 needs AUSKUNFT_REDIS_URL: the workers share wake-ups and locks there"
+            )
         return self
 
     @field_validator("business_hours")
@@ -247,6 +264,9 @@ class GatewaySettings(BaseSettings):
             "RETENTION_DAYS": self.retention_days,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "RATELIMIT_STORAGE_URI": self.redis_url.get_secret_value() or "memory://",
+            "REDIS_URL": self.redis_url.get_secret_value(),
+            "LOCK_LEASE_SECONDS": 30.0,
+            "DELIVERY_LEASE_SECONDS": self.delivery_lease_seconds,
             "RATELIMIT_PROXY_HOPS": self.proxy_hops,
             "RATELIMIT_LOGIN_PER_IP": self.limit_login_per_ip,
             "RATELIMIT_LOGIN_PER_ACCOUNT": self.limit_login_per_account,

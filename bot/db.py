@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import config
 from common.private_files import private_dir, private_file
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATION_LOCK_KEY = 72051114
+"""PostgreSQL advisory lock held while migrating (any number; the same in every gateway process)."""
 
 
 def private_sqlite(path: Path) -> None:
@@ -46,12 +51,29 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """`alembic upgrade head` on this engine's connection."""
+    """`alembic upgrade head` on this engine's connection, one process at a time: gunicorn's workers (and other
+    machines) start together, and two migrating at once fail ("table … already exists")."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with sqlite_file_lock(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # held until this transaction ends
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """A SQLite database (one machine): a lock file beside it, held until the migration is committed."""
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
+        yield
+        return
+    lock_path = Path(f"{database}.migrating")
+    private_file(lock_path)  # beside the customers' data, as private as it (it holds nothing)
+    with lock_path.open("a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        yield
 
 
 def init_app(app: Flask) -> None:

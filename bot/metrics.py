@@ -2,7 +2,9 @@
 
 Why counters here and not only the analytics page: Prometheus scrapes every few seconds and alerts on rates
 (a sudden rise of handoffs, Rasa getting slow, a failing FAQ reload), which the database reports cannot do.
-The objects live in the client's default registry; the gateway is one process, so no multi-process set-up.
+The objects live in the client's default registry. With several gunicorn workers (`AUSKUNFT_GATEWAY_WORKERS`) each
+process counts into its own files in PROMETHEUS_MULTIPROC_DIR (`bot.wsgi_server` sets it up) and /metrics adds
+them up (`bot.web.metrics_endpoint`); the gauges then report the most recent value of a live worker.
 
 Who moves what:
 - `bot.conversations.add_message`: every stored message; `hand_off`: handoffs;
@@ -47,8 +49,14 @@ AGENT_FIRST_RESPONSE_SECONDS = Histogram(
     ["channel"],
     buckets=(10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400),
 )
-KB_INDEX_ENTRIES = Gauge("auskunft_kb_index_entries", "FAQ entries in the loaded knowledge base index.")
-KB_INDEX_TEXTS = Gauge("auskunft_kb_index_texts", "Embedded texts (questions and alternatives) in the loaded index.")
+KB_INDEX_ENTRIES = Gauge(
+    "auskunft_kb_index_entries", "FAQ entries in the loaded knowledge base index.", multiprocess_mode="livemostrecent"
+)
+KB_INDEX_TEXTS = Gauge(
+    "auskunft_kb_index_texts",
+    "Embedded texts (questions and alternatives) in the loaded index.",
+    multiprocess_mode="livemostrecent",
+)
 KB_RELOADS = Counter("auskunft_kb_reloads", "Successful reloads of the knowledge base (FAQ edited or files changed).")
 KB_RELOAD_FAILURES = Counter(
     "auskunft_kb_reload_failures", "Reloads that failed (lint errors, unreadable files); the old index stays."

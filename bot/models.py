@@ -187,6 +187,10 @@ class Message(Base):
     delivery_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column()
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    """While `sending`: the claiming gateway process's lease; once past, another process may take the send over."""
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    """The gateway process that claimed the latest send (host:pid:…), for whoever reads the database."""
     outcome: Mapped[str | None] = mapped_column(String(20), index=True)
     """A customer message's `Outcome`; pending/notified ones are answered by `bot.conversation.pending`."""
 

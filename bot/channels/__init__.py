@@ -15,6 +15,7 @@ from bot.background import background
 from bot.channels import delivery, messenger, sms, web
 from bot.channels.base import Channel
 from bot.channels.delivery import Outbox
+from bot.channels.holds import LocalHolds, RedisHolds
 
 MODULES = (web, messenger, sms)
 LABELS = {module.NAME: module.LABEL for module in MODULES}
@@ -37,6 +38,8 @@ def init_app(app: Flask) -> None:
         app.extensions["hub"],
         app.config["DELIVERY_MAX_ATTEMPTS"],
         app.config["DELIVERY_BACKOFF_SECONDS"],
+        lease_seconds=app.config.get("DELIVERY_LEASE_SECONDS", delivery.LEASE_SECONDS),
+        holds=RedisHolds(redis) if (redis := app.extensions.get("redis")) is not None else LocalHolds(),
     )
     app.extensions["outbox"] = outbox
     app.extensions["hub"].listen(outbox.wake)

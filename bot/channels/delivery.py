@@ -4,29 +4,37 @@
 A provider that fails or times out is retried with exponential backoff; after the last attempt the message
 stays `failed`, visible to agents in the inbox, who can send it again. Nothing is lost: the message is in the
 database before any send. The thread wakes on every hub notification (a new message anywhere) and when the
-next retry is due. Whoever sends a message first claims it (`claim`: one conditional UPDATE), so the outbox and an
-SMS webhook answering in TwiML can never both send it. One gateway process: a message left `sending` by a crash is
-pending again at the next start.
+next retry is due. Whoever sends a message first claims it (`claim`: `sending` with a lease, one conditional
+UPDATE), so two gateway processes' outboxes, or an outbox and an SMS webhook answering in TwiML, never both send it;
+another process's message in flight holds back the conversation's later ones, so order holds across processes.
+A claim whose lease ran out (its process crashed mid-send) is taken over by any outbox; none is taken earlier.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, DeliveryError
+from bot.channels.holds import Holds, LocalHolds
 from bot.hub import Hub
 from bot.models import Conversation, DeliveryStatus, Message, aware, now
 
 log = logging.getLogger("auskunft.delivery")
 MAX_WAIT_SECONDS = 30.0
+LEASE_SECONDS = 60.0
+IN_FLIGHT_RECHECK_SECONDS = 0.5
+"""Another process is sending a conversation's earlier message: look again this soon (its success notifies too)."""
 
 
 class Outbox:
@@ -38,6 +46,8 @@ class Outbox:
         max_attempts: int = 6,
         backoff_seconds: float = 2.0,
         clock: Callable[[], datetime] = now,
+        lease_seconds: float = LEASE_SECONDS,
+        holds: Holds | None = None,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
@@ -45,28 +55,23 @@ class Outbox:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.clock = clock
+        self.lease_seconds = lease_seconds
+        self.identity = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.holds: Holds = holds or LocalHolds()
         self._soon: deque[Callable[[], None]] = deque()
-        self._held: dict[tuple[str, str | None], int] = {}
-        self._held_guard = threading.Lock()
+        self._start_guard = threading.Lock()
 
     def start(self) -> None:
-        with self.sessions() as session:  # claimed before a crash or restart, never confirmed: send again
-            session.execute(
-                update(Message)
-                .where(Message.delivery_status == DeliveryStatus.SENDING)
-                .values(delivery_status=DeliveryStatus.PENDING)
-            )
-            session.commit()
         self._thread = threading.Thread(target=self._run, name="auskunft-outbox", daemon=True)
         self._thread.start()
 
     def ensure_started(self) -> None:
         """Start the sending thread once (called before every request; cheap after the first)."""
         if self._thread is None and not self._stop.is_set():
-            with self._held_guard:
+            with self._start_guard:
                 if self._thread is None:
                     self.start()
 
@@ -103,7 +108,9 @@ class Outbox:
                 log.exception("outbox action failed")
         with self.sessions() as session:
             pending = session.scalars(
-                select(Message).where(Message.delivery_status == DeliveryStatus.PENDING).order_by(Message.id)
+                select(Message)
+                .where(Message.delivery_status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
+                .order_by(Message.id)
             ).all()
             by_conversation: dict[int, list[Message]] = {}
             for message in pending:
@@ -113,49 +120,47 @@ class Outbox:
         return min(due) if due else None
 
     def _deliver(self, session: Session, messages: list[Message]) -> float | None:
-        """One conversation's pending messages, oldest first; stops at one that is not due yet, so a later
-        message never overtakes an earlier one (one that failed for good no longer holds the others back)."""
+        """One conversation's pending (and in-flight) messages, oldest first; stops at one that is not due yet or
+        that another sender has in flight, so a later message never overtakes an earlier one (one that failed for
+        good no longer holds the others back)."""
         conversation = session.get(Conversation, messages[0].conversation_id)
         assert conversation is not None
         for message in messages:
             if self.is_held(conversation):  # an SMS webhook is answering in its TwiML response right now
                 return 0.2
             session.refresh(message)
-            if message.delivery_status != DeliveryStatus.PENDING:
-                continue
             moment = self.clock()
+            if message.delivery_status == DeliveryStatus.SENDING:
+                if message.claimed_until is not None and aware(message.claimed_until) > moment:
+                    return IN_FLIGHT_RECHECK_SECONDS  # another sender has it: ours come after it
+            elif message.delivery_status != DeliveryStatus.PENDING:
+                continue
             if message.next_attempt_at is not None and aware(message.next_attempt_at) > moment:
                 return (aware(message.next_attempt_at) - moment).total_seconds()
+            if not claim(session, message, self.identity, self.lease_seconds, moment):
+                return 0.2  # another sender took it this instant: ours wait until it is through
             if not self._attempt(session, conversation, message) and message.delivery_status != DeliveryStatus.FAILED:
                 return self._after(message)
         return None
 
     def is_held(self, conversation: Conversation) -> bool:
-        with self._held_guard:
-            return (conversation.channel, conversation.channel_address) in self._held
+        return self.holds.is_held(conversation.channel, conversation.channel_address)
 
     @contextmanager
     def hold(self, channel: str, address: str) -> Iterator[None]:
-        """While a webhook answers in its own response (TwiML), the outbox leaves that address alone; the
+        """While a webhook answers in its own response (TwiML), every outbox leaves that address alone; the
         webhook takes the pending messages itself. Whatever it leaves is sent afterwards."""
-        key = (channel, address)
-        with self._held_guard:
-            self._held[key] = self._held.get(key, 0) + 1
         try:
-            yield
+            with self.holds.hold(channel, address):
+                yield
         finally:
-            with self._held_guard:
-                self._held[key] -= 1
-                if not self._held[key]:
-                    del self._held[key]
             self.wake()
 
     def _after(self, message: Message) -> float:
         return max(0.0, (aware(message.next_attempt_at or self.clock()) - self.clock()).total_seconds())
 
     def _attempt(self, session: Session, conversation: Conversation, message: Message) -> bool:
-        if not claim(session, message):
-            return True  # an SMS webhook took it into its TwiML response meanwhile
+        """Send a message this outbox has claimed; False when it failed (recorded, retried or given up)."""
         channel = self.channels.get(conversation.channel)
         try:
             if channel is None:
@@ -168,7 +173,9 @@ class Outbox:
                 message.delivery_error = None
                 message.next_attempt_at = None
             message.delivery_attempts += 1
+            message.claimed_until = None
             session.commit()
+            self.hub.notify(message.conversation_id)  # another process's outbox may hold this conversation's next
             return True
         except Exception as error:  # DeliveryError, or a bug in rendering: kept and retried, never lost
             session.rollback()
@@ -181,6 +188,7 @@ class Outbox:
     def record_failure(self, session: Session, message: Message, error: str, permanent: bool = False) -> None:
         message.delivery_attempts += 1
         message.delivery_error = error[:1000]
+        message.claimed_until = None
         if permanent or message.delivery_attempts >= self.max_attempts:
             message.delivery_status = DeliveryStatus.FAILED
             message.next_attempt_at = None
@@ -193,12 +201,44 @@ class Outbox:
         self.hub.notify(message.conversation_id)  # the inbox shows the failure (and the outbox wakes: harmless)
 
 
-def claim(session: Session, message: Message) -> bool:
-    """Take a pending message for sending (`sending`, committed); False if another sender was first."""
+def claimable(moment: datetime) -> ColumnElement[bool]:
+    """Pending, or `sending` under a lease that has run out (or none: claimed by a gateway before leases)."""
+    return or_(
+        Message.delivery_status == DeliveryStatus.PENDING,
+        and_(
+            Message.delivery_status == DeliveryStatus.SENDING,
+            or_(Message.claimed_until.is_(None), Message.claimed_until < moment),
+        ),
+    )
+
+
+def claim(
+    session: Session,
+    message: Message,
+    by: str = "",
+    lease_seconds: float = LEASE_SECONDS,
+    moment: datetime | None = None,
+) -> bool:
+    """Take a message for sending (`sending` until `moment` + lease, committed); False if another sender was first.
+
+    One conditional UPDATE decides; on PostgreSQL the row is first locked with SKIP LOCKED, so a sender never
+    waits on a row another is claiming this instant (it is theirs anyway).
+    """
+    moment = (moment or now()).astimezone(UTC)  # SQLite compares the stored UTC text
+    condition = and_(Message.id == message.id, claimable(moment))
+    locking = session.get_bind().dialect.name == "postgresql"
+    if locking and session.scalar(select(Message.id).where(condition).with_for_update(skip_locked=True)) is None:
+        session.rollback()
+        session.refresh(message)
+        return False
     taken = session.execute(
         update(Message)
-        .where(Message.id == message.id, Message.delivery_status == DeliveryStatus.PENDING)
-        .values(delivery_status=DeliveryStatus.SENDING)
+        .where(condition)
+        .values(
+            delivery_status=DeliveryStatus.SENDING,
+            claimed_until=moment + timedelta(seconds=lease_seconds),
+            claimed_by=by[:64] or None,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()

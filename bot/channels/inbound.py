@@ -8,8 +8,6 @@ transaction as the customer's message, so a crash in between cannot drop a messa
 from __future__ import annotations
 
 import re
-import threading
-from collections import defaultdict
 from collections.abc import Callable
 
 from flask import current_app
@@ -21,6 +19,7 @@ from bot.channels.base import TEXT_ONLY, Channel, Inbound, buttons_of
 from bot.conversation import csat, sender_identity, states
 from bot.conversation import receive as gateway
 from bot.customers import identities
+from bot.locks import NamedLock
 from bot.models import Conversation, Direction, Message, Sender, State, WebhookReceipt
 from bot.web.requests_json import INTENT
 
@@ -84,15 +83,11 @@ def numbered_choice(session: Session, conversation: Conversation, text: str) -> 
     return str(buttons[index]["title"]), str(buttons[index]["payload"])
 
 
-_address_locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
-_address_locks_guard = threading.Lock()
-
-
-def address_lock(channel: str, address: str) -> threading.Lock:
-    """One webhook at a time per customer: their messages keep their order, and two first messages at once
-    cannot open two conversations. Taken before any database write, so it never waits on SQLite's lock."""
-    with _address_locks_guard:
-        return _address_locks[(channel, address)]
+def address_lock(channel: str, address: str) -> NamedLock:
+    """One webhook at a time per customer, across gateway processes when Redis is configured (`bot.locks`): their
+    messages keep their order, and two first messages at once cannot open two conversations. Taken before any
+    database write, so it never waits on SQLite's lock."""
+    return current_app.extensions["locks"].lock(f"address:{channel}:{address}")
 
 
 def handle(
@@ -132,6 +127,7 @@ def handle_locked(
         new = gateway.receive(
             session, conversation, text or intent or "", intent, source_id,
             extensions["rasa"], extensions["hub"], extensions["availability"], extensions["clock"](), metadata,
+            extensions["locks"],
         )  # fmt: skip
     except csat.InvalidRating:  # a forged rating payload: nothing to store
         session.rollback()
@@ -143,6 +139,7 @@ def handle_locked(
         new = gateway.receive(
             session, conversation, text, intent, source_id,
             extensions["rasa"], extensions["hub"], extensions["availability"], extensions["clock"](), metadata,
+            extensions["locks"],
         )  # fmt: skip
     return conversation, new
 

@@ -206,7 +206,7 @@ def take_pending(session: Session, channel: Sms, conversation: Conversation) -> 
     ).all()
     for message in pending:
         if not delivery.claim(session, message):
-            continue  # the outbox is sending it right now
+            break  # an outbox is sending it right now: the later ones follow it through the outbox, in order
         if channel.blocked(session, conversation, message):
             message.delivery_status = DeliveryStatus.OPTED_OUT
             continue

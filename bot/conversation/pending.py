@@ -4,7 +4,8 @@ answered by one background thread per gateway: at start (recovery) and then ever
 It never waits for a conversation's lock: a busy lock means a request is handling that conversation, and a
 request answers the conversation's owed messages first (`receive.answer_pending`), in order. Asking again is
 idempotent toward Rasa: a message Rasa may have seen is looked up in its tracker first (`RasaClient.replies_to`).
-One gateway process per database (as for the outbox); two at once could both ask Rasa about the same message.
+Several gateway processes each run one: the conversation's lock is then shared through Redis (`bot.locks`), and
+the owed messages are read again under it, so no two ask Rasa about the same message.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.conversation import receive
 from bot.conversation.availability import Availability
 from bot.hub import Hub
 from bot.integrations.rasa_client import RasaClient
+from bot.locks import Locks
 from bot.models import PENDING_OUTCOMES, Conversation, Message, Outcome, now
 
 log = logging.getLogger("auskunft.pending")
@@ -33,6 +35,7 @@ class Retrier:
         rasa: RasaClient,
         hub: Hub,
         availability: Availability | None = None,
+        locks: Locks | None = None,
         clock: Callable[[], datetime] = now,
         interval: float = 5.0,
     ) -> None:
@@ -40,6 +43,7 @@ class Retrier:
         self.rasa = rasa
         self.hub = hub
         self.availability = availability
+        self.locks = locks
         self.clock = clock
         self.interval = interval
         self._stop = threading.Event()
@@ -81,7 +85,7 @@ class Retrier:
 
     def _answer(self, conversation_id: int) -> bool:
         """False when Rasa did not answer."""
-        lock = receive.lock(conversation_id)
+        lock = receive.lock(conversation_id, self.locks)
         if not lock.acquire(blocking=False):
             return True  # a request has it and answers what is owed
         try:

@@ -1,19 +1,18 @@
 """A customer message in, the bot's replies out: store first, then route to Rasa or to the agent.
 
-Messages of one conversation are handled one at a time (a lock per conversation), so replies
-cannot overtake each other. Every customer message is committed with its `Outcome` before Rasa is asked
-(`pending`), and becomes `answered` in the same transaction as the bot's replies, so a crash in between
-leaves a message that `bot.conversation.pending` answers at the next start. When Rasa does not answer
-(or answers nothing), the customer is told, the conversation waits in the agent queue as `bot_unavailable`
-and the message stays owed (`notified`): once Rasa answers again its messages are answered in order and the
-conversation goes back to the bot, unless an agent took it or the customer asked for a person.
+Messages of one conversation are handled one at a time (a lock per conversation: `bot.locks`, shared by every
+gateway process when Redis is configured), so replies cannot overtake each other. Every customer message is
+committed with its `Outcome` before Rasa is asked (`pending`), and becomes `answered` in the same transaction as
+the bot's replies, so a crash in between leaves a message that `bot.conversation.pending` answers at the next
+start. When Rasa does not answer (or answers nothing), the customer is told, the conversation waits in the agent
+queue as `bot_unavailable` and the message stays owed (`notified`): once Rasa answers again its messages are
+answered in order and the conversation goes back to the bot, unless an agent took it or the customer asked for a
+person.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from bot.conversation import csat, sender_identity, states, unanswered, waiting
 from bot.conversation.availability import Availability, handoff_notice
 from bot.hub import Hub
 from bot.integrations.rasa_client import RasaClient, RasaUnavailable
+from bot.locks import LocalLocks, Locks, NamedLock
 from bot.models import PENDING_OUTCOMES, Conversation, Direction, Message, Outcome, Sender, State
 from bot.models import now as models_now
 from common import protocol
@@ -44,15 +44,14 @@ class ConversationClosed(Exception):
     pass
 
 
-_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
-_locks_guard = threading.Lock()
+IN_PROCESS = LocalLocks()
+"""The locks of a caller that names none (one gateway process)."""
 
 
-def lock(conversation_id: int) -> threading.Lock:
+def lock(conversation_id: int, locks: Locks | None = None) -> NamedLock:
     """The conversation's lock. Whoever waits for it holds no database connection (callers end their read
     first), so the holder can always get one to store its replies."""
-    with _locks_guard:
-        return _locks[conversation_id]
+    return (locks or IN_PROCESS).lock(f"conversation:{conversation_id}")
 
 
 def bot_has_it(conversation: Conversation) -> bool:
@@ -75,6 +74,7 @@ def receive(
     availability: Availability | None = None,
     now: datetime | None = None,
     metadata: dict[str, str] | None = None,
+    locks: Locks | None = None,
 ) -> list[Message]:
     """Store the customer's message and everything it caused; the new messages in order.
 
@@ -87,7 +87,7 @@ def receive(
     `metadata` is what the gateway vouches for about the sender (bot/conversation/sender_identity.py): kept with the
     message and sent to Rasa with it.
     """
-    with lock(conversation.id):
+    with lock(conversation.id, locks):
         session.refresh(conversation)
         if source_id and (
             known := session.scalar(

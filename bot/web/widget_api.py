@@ -82,6 +82,7 @@ def send(token: str):
             current_app.extensions["availability"],
             current_app.extensions["clock"](),
             sender_identity.for_widget(current_app.secret_key, per_ip()),
+            current_app.extensions["locks"],
         )
     except receive.ConversationClosed:
         abort(409, "das Gespräch ist beendet; bitte ein neues beginnen")

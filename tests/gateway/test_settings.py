@@ -154,3 +154,13 @@ def test_python_m_bot_run_stops_with_the_message_before_anything_starts(
     monkeypatch.setenv("AUSKUNFT_SMTP_PORT", "abc")
     assert bot_main.main(["run"]) == 2
     assert "AUSKUNFT_SMTP_PORT='abc'" in capsys.readouterr().err
+
+
+def test_several_workers_without_redis_stop_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their SSE wake-ups and per-customer locks would stay inside each worker (bot/replicas.py)."""
+    monkeypatch.setenv("AUSKUNFT_GATEWAY_WORKERS", "2")
+    monkeypatch.delenv("AUSKUNFT_REDIS_URL", raising=False)
+    with pytest.raises(SettingsError, match="AUSKUNFT_GATEWAY_WORKERS > 1 needs AUSKUNFT_REDIS_URL"):
+        gateway(tmp_path)
+    monkeypatch.setenv("AUSKUNFT_REDIS_URL", "redis://127.0.0.1:6379/14")
+    gateway(tmp_path)  # starts; nothing is sent to Redis before a request

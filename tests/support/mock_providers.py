@@ -49,6 +49,8 @@ class MockProvider:
         self.failures: list[int] = []
         self.fail_when: Callable[[Recorded], bool] | None = None
         self.slow_requests: list[float] = []
+        self.delay: Callable[[Recorded], float] = lambda _request: 0.0
+        """How long an answer takes (a real provider's round trip), so that two senders overlap in a test."""
         self.lock = threading.Lock()
         provider = self
 
@@ -103,6 +105,7 @@ class MockProvider:
             else:
                 status = 0
         if not status:
+            time.sleep(self.delay(recorded))
             status, answer = self.respond(recorded)
             recorded.status = status
         else:

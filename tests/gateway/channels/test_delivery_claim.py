@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 
 from bot.channels import delivery
 from bot.conversation import states
 from bot.db import session_factory
-from bot.models import DeliveryStatus, Direction, Message, Sender
+from bot.models import DeliveryStatus, Direction, Message, Sender, now
 
 
 def pending_sms(app: Flask) -> int:
@@ -31,17 +33,23 @@ def test_of_two_senders_only_the_first_claims_a_message(app: Flask) -> None:
             assert session.get(Message, message_id).delivery_status == DeliveryStatus.SENDING
 
 
-def test_a_claim_left_by_a_crash_is_pending_again_when_the_outbox_starts(app: Flask) -> None:
+def test_a_claim_left_by_a_crash_is_taken_over_when_its_lease_ran_out_not_at_the_restart(app: Flask) -> None:
     message_id = pending_sms(app)
     with app.app_context():
         sessions = session_factory()
         with sessions() as session:
-            assert delivery.claim(session, session.get(Message, message_id))
+            assert delivery.claim(session, session.get(Message, message_id), "crashed", lease_seconds=60)
         outbox = delivery.Outbox(sessions, channels={}, hub=app.extensions["hub"])
-        outbox.start()
+        outbox.start()  # a restart: the claim may belong to another gateway process, still sending
         outbox.stop()
+        outbox.run_once()
         with sessions() as session:
-            # no SMS channel configured here: the restarted outbox tried it again and recorded why it could not
+            assert session.get(Message, message_id).delivery_status == DeliveryStatus.SENDING
+        outbox.clock = lambda: now() + timedelta(seconds=61)
+        outbox.run_once()
+        with sessions() as session:
+            # no SMS channel configured here: the outbox took it over and recorded why it could not send it
             message = session.get(Message, message_id)
             assert message.delivery_status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
-            assert message.delivery_status != DeliveryStatus.SENDING
+            assert message.delivery_attempts == 1
+            assert message.claimed_by == outbox.identity
