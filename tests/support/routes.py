@@ -27,6 +27,7 @@ TOKEN_OR_SIGNATURE = {
     "widget_api.": "the widget proves itself with its conversation token (no cookie, so no CSRF)",
     "messenger.webhook": "X-Hub-Signature-256",
     "sms.webhook": "X-Twilio-Signature",
+    "mail_confirm.": "the signed, expiring link of the confirmation mail (tests/security/test_transcript_mail.py)",
 }
 """Endpoints (or blueprints, ending in ".") that need no staff session and no CSRF token, and what they check
 instead."""
