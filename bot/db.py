@@ -1,19 +1,15 @@
-"""One engine per app, one session per request (closed on teardown); migrations run at start-up."""
+"""One engine per app, one session per request (closed on teardown). Migrating is a deploy step: bot/schema.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import config
 from common.private_files import private_dir, private_file
-
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def private_sqlite(path: Path) -> None:
@@ -45,18 +41,10 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     return create_engine(url, pool_pre_ping=True, **pool)
 
 
-def upgrade(engine: Engine) -> None:
-    """`alembic upgrade head` on this engine's connection."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
 def init_app(app: Flask) -> None:
+    """The engine (`db_engine`) and the session factory; the schema is checked later (bot.schema_cli)."""
     engine = make_engine(app.config["DATABASE_URL"], app.config.get("DB_POOL_SIZE", 20))
-    upgrade(engine)
+    app.extensions["db_engine"] = engine
     app.extensions["db_sessions"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(close_session)
 

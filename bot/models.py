@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from common import feedback_log
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -302,3 +304,8 @@ class ConversationLink(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     agent: Mapped[Agent | None] = relationship()
+
+
+# The action server's feedback records: in this database when it is a server database both reach (migration
+# 0010); the table is defined once, in common/feedback_log.py, and joins this metadata so the migration is checked
+feedback_log.table().to_metadata(Base.metadata)

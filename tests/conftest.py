@@ -124,6 +124,16 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield folder
 
 
+@pytest.fixture(autouse=True)
+def throwaway_databases() -> Iterator[None]:
+    """PostgreSQL test databases (`AUSKUNFT_TEST_DATABASE=postgresql`) are dropped after each test."""
+    yield
+    if os.environ.get("AUSKUNFT_TEST_DATABASE"):
+        from tests.support import databases
+
+        databases.drop_created()
+
+
 @pytest.fixture(scope="session")
 def rasa_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Tracker, feedback and order databases and the logs of the tests' Rasa."""

@@ -143,10 +143,10 @@ def test_every_blueprint_and_cli_command_is_registered_by_create_app(tmp_path: P
         for module in project_modules()
         if in_package(module, "bot")
         for node in ast.walk(_tree(module))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "command"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("command", "group")
         and getattr(node.func.value, "id", None) == "click"
     }
-    assert {"create-agent", "purge"} <= commands == set(app.cli.commands)
+    assert {"create-agent", "purge", "db"} <= commands == set(app.cli.commands)
 
     registering = {
         module

@@ -11,7 +11,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from bot.db import MIGRATIONS, make_engine, upgrade
+from bot.db import make_engine
+from bot.schema import MIGRATIONS, upgrade
 from bot.models import Base
 
 
