@@ -37,9 +37,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The gateway; `test_config` overrides settings, and a test app leaves logging to pytest.
 
     Settings are checked first: a bad value raises SettingsError naming the variable. It does not migrate: a
-    database not at the migrations' head raises SchemaOutdated naming the command that upgrades it. Without `test_config` this
-    is a real process (`python -m bot run`, `flask --app bot …`, a WSGI server), so it then sets up logging:
-    stderr, var/log/gateway.log and the audit log.
+    database not at the migrations' head raises SchemaOutdated naming the command that upgrades it. Without
+    `test_config` this is a real process (`python -m bot run`, `flask --app bot …`, a WSGI server), so it then
+    sets up logging: stderr, var/log/gateway.log and the audit log.
     """
     settings = config.from_env()
     if test_config is None:

@@ -21,9 +21,10 @@ from types import FrameType
 
 from sqlalchemy import select, update
 
-from bot import config, create_app
-from bot.db import get_session
+from bot import config, create_app, schema
+from bot.db import get_session, make_engine
 from bot.models import Agent, Role
+from bot.schema import SchemaOutdated
 from bot.web import auth
 from bot.wsgi_server import GRACEFUL_SECONDS
 from common.child_processes import PortTaken, die_with_parent, kill_group, require_free
@@ -39,6 +40,17 @@ from rasa_runtime.supervisor import Supervisor, Unit
 DEMO_EMAIL = "demo@auskunft.local"
 audit = logging.getLogger(AUDIT_LOGGER)
 log = logging.getLogger(__name__)
+
+
+def migrate(database_url: str) -> None:
+    """Upgrade the gateway's database to the code's head before the gateway starts (it refuses an old schema)."""
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        before, after = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    if before != after:
+        print(schema.report(before, after), flush=True)
 
 
 def demo_password() -> str:
@@ -105,8 +117,10 @@ def run(host: str, port: int | None) -> int:
     forward_sigint_from_make()
     try:
         settings = load_settings(config.GatewaySettings)
+        # one machine needs no deploy step: the same locked upgrade as `flask --app bot db upgrade`
+        migrate(settings.database_url)
         app = create_app()  # logging and settings first: a bad setting stops the start before Rasa trains
-    except (SettingsError, FileNotFoundError) as error:
+    except (SettingsError, FileNotFoundError, SchemaOutdated) as error:
         print(error, file=sys.stderr)
         return 2
     configure_logging("supervisor")  # this process's lines: var/log/supervisor.log (the gateway's are its own)

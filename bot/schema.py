@@ -92,6 +92,13 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         return before, head_revision()
 
 
+def report(before: str | None, after: str) -> str:
+    """What an upgrade did, for the operator."""
+    if before == after:
+        return f"Datenbankschema ist aktuell (Revision {after})."
+    return f"Datenbankschema aktualisiert: Revision {before or 'keine'} → {after}."
+
+
 @contextmanager
 def _migration_lock(engine: Engine) -> Iterator[Connection]:
     """A connection held under the lock. PostgreSQL: a session-level advisory lock on this very connection,
@@ -109,7 +116,8 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
                 connection.commit()
         return
     database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:":  # nothing another process could share (only SQLite and PostgreSQL are supported)
+    # nothing another process could share (of the servers, only PostgreSQL is supported)
+    if not database or database == ":memory:":
         with engine.connect() as connection:
             yield connection
         return

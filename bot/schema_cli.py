@@ -17,11 +17,7 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def upgrade_command() -> None:
     """Migrate to the code's head under a lock; several processes at once are safe (the others wait)."""
-    before, after = schema.upgrade(current_app.extensions["db_engine"])
-    if before == after:
-        click.echo(f"Datenbankschema ist aktuell (Revision {after}).")
-    else:
-        click.echo(f"Datenbankschema aktualisiert: Revision {before or 'keine'} → {after}.")
+    click.echo(schema.report(*schema.upgrade(current_app.extensions["db_engine"])))
 
 
 @db_group.command("current")

@@ -166,7 +166,8 @@ class FeedbackLog:
         if connection is None:
             return []
         with connection:
-            found = connection.execute(feedback.select().where(feedback.c.sender_id.in_(senders)).order_by(feedback.c.id))
+            query = feedback.select().where(feedback.c.sender_id.in_(senders)).order_by(feedback.c.id)
+            found = connection.execute(query)
             return [dict(row._mapping) for row in found]
 
     def delete(self, sender_ids: Iterable[str]) -> int:

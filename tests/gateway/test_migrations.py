@@ -12,8 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from bot.db import make_engine
-from bot.schema import MIGRATIONS, upgrade
 from bot.models import Base
+from bot.schema import MIGRATIONS, upgrade
 
 
 def _config() -> Config:
