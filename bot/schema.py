@@ -51,20 +51,20 @@ class SchemaOutdated(click.ClickException):
         super().__init__(message)
 
 
-def _alembic_config() -> Config:
+def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "migrations/ has no revisions"
     return head
 
 
 def known_revisions() -> set[str]:
-    return {script.revision for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -85,7 +85,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     with _migration_lock(engine) as connection:
         before = MigrationContext.configure(connection).get_current_revision()
         connection.commit()  # the check's implicit transaction; the migrations run in their own
-        config = _alembic_config()
+        config = alembic_config()
         config.attributes["connection"] = connection
         with connection.begin():
             command.upgrade(config, "head")

@@ -15,7 +15,9 @@ import secrets
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from bot.db import make_engine
@@ -34,6 +36,16 @@ _template: str | None = None
 
 def on_postgresql() -> bool:
     return os.environ.get(KIND_ENV, "sqlite").lower() in ("postgresql", "postgres")
+
+
+def require_postgresql() -> None:
+    """Skip a test that needs the PostgreSQL server when none answers, unless the run is meant for PostgreSQL."""
+    try:
+        _execute("SELECT 1")
+    except OperationalError as error:
+        if on_postgresql():
+            raise
+        pytest.skip(f"no PostgreSQL server at {make_url(postgres_url()).render_as_string()}: {error.orig}")
 
 
 def postgres_url(database: str | None = None) -> str:
