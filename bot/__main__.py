@@ -27,6 +27,7 @@ from bot.models import Agent, Role
 from bot.schema import SchemaOutdated
 from bot.web import auth
 from bot.wsgi_server import GRACEFUL_SECONDS
+from common import feedback_log
 from common.child_processes import PortTaken, die_with_parent, kill_group, require_free
 from common.logging_setup import AUDIT_LOGGER, configure_logging
 from common.settings_errors import SettingsError, load_settings
@@ -125,7 +126,9 @@ def run(host: str, port: int | None) -> int:
         return 2
     configure_logging("supervisor")  # this process's lines: var/log/supervisor.log (the gateway's are its own)
     port = port or settings.gateway_port
-    rasa_settings = Settings(rasa_port=settings.rasa_port, actions_port=settings.actions_port)
+    # the action server records feedback where this gateway looks for it, also when its config file named the database
+    feedback_at = {feedback_log.URL_ENV: feedback_log.configured_url(settings.database_url)}
+    rasa_settings = Settings(rasa_port=settings.rasa_port, actions_port=settings.actions_port, extra_env=feedback_at)
     try:
         require_free({"gateway": port, "action server": settings.actions_port, "Rasa": settings.rasa_port})
         training.ensure_trained()
