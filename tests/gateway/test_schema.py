@@ -71,46 +71,38 @@ def test_two_upgrades_at_once_on_an_empty_database_migrate_it_once(kind: str, tm
         assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [(head,)]
     assert {"conversations", "messages", "feedback"} <= set(inspect(engine).get_table_names())
     engine.dispose()
-    assert finished(flask_cli(url, tmp_path, "db", "current"))[:2] == (0, f"Datenbank: {head}, Code: {head}\n")
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_gateway_on_a_database_one_revision_behind_refuses_to_start(kind: str, tmp_path: Path) -> None:
     url = empty_database(kind, tmp_path)
     previous, head = one_behind(url), head_revision()
-    expected = (f"Datenbankschema ist veraltet (Revision {previous}, Code erwartet {head}): flask --app bot db upgrade "
-                f"ausführen / database schema is behind (revision {previous}, code expects {head}): run flask --app "
-                "bot db upgrade")
-    with pytest.raises(SchemaOutdated) as refused:
+    with pytest.raises(SchemaOutdated) as refused:  # what gunicorn's worker and every `flask --app bot` build
         create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url})
-    assert str(refused.value) == expected
-    # the operator's commands: every one but `db` stops with the message; `db upgrade` brings it to the head
+    assert str(refused.value) == (
+        f"Datenbankschema ist veraltet (Revision {previous}, Code erwartet {head}): flask --app bot db upgrade "
+        f"ausführen / database schema is behind (revision {previous}, code expects {head}): run flask --app bot db "
+        "upgrade"
+    )
+    engine = make_engine(url, pool_size=1)
+    with engine.connect() as connection:  # nothing migrated behind the operator's back
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == previous
+    engine.dispose()
+
+
+def test_the_operators_commands_are_refused_until_db_upgrade(tmp_path: Path) -> None:
+    """Every command but `db` stops with the message (no traceback); `db upgrade` brings the database to the head."""
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    previous, head = one_behind(url), head_revision()
     code, _, errors = finished(flask_cli(url, tmp_path, "create-agent", "eva@example.com", "--name", "Eva"))
-    assert code == 1 and f"Error: {expected}" in errors and "Traceback" not in errors
-    assert finished(flask_cli(url, tmp_path, "db", "current"))[0] == 1
+    assert code == 1 and "Traceback" not in errors
+    assert f"Error: Datenbankschema ist veraltet (Revision {previous}, Code erwartet {head})" in errors
     code, output, _ = finished(flask_cli(url, tmp_path, "db", "upgrade"))
     assert code == 0 and output == f"Datenbankschema aktualisiert: Revision {previous} → {head}.\n"
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url})
-    app.extensions["db_engine"].dispose()
+    assert finished(flask_cli(url, tmp_path, "db", "current"))[:2] == (0, f"Datenbank: {head}, Code: {head}\n")
+    create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url}).extensions["db_engine"].dispose()
 
 
 def test_an_empty_database_is_behind_too(tmp_path: Path) -> None:
     with pytest.raises(SchemaOutdated, match=r"Revision keine, Code erwartet \d+\): flask --app bot db upgrade"):
         create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"})
-
-
-def test_the_gateway_process_refuses_an_outdated_database(tmp_path: Path) -> None:
-    """What gunicorn's worker runs (`python -m bot gateway`): it stops with the message instead of migrating."""
-    url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    previous = one_behind(url)
-    env = {**os.environ, "AUSKUNFT_DATABASE_URL": url, "AUSKUNFT_LOG_DIR": str(tmp_path / "log"), "SECRET_KEY": "x",
-           "AUSKUNFT_KB_WATCH": "false", "AUSKUNFT_CONFIG_FILE": ""}
-    probe = "from bot import create_app\ncreate_app()"
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=240)
-    assert result.returncode != 0
-    assert f"Datenbankschema ist veraltet (Revision {previous}, Code erwartet {head_revision()})" in result.stderr
-    engine = make_engine(url, pool_size=1)
-    with engine.connect() as connection:  # nothing migrated behind the operator's back
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == previous
-    engine.dispose()
