@@ -18,7 +18,7 @@ RASA_VENV := .venv-rasa
 RASA_INSTALLED := $(RASA_VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup setup-dev chromium run ask test lint train benchmark bot-benchmark requirements clean
+.PHONY: setup setup-dev chromium run ask test test-postgresql lint train benchmark bot-benchmark requirements clean
 
 # The runtime (requirements.txt) for `make run`; torch first and alone, so no package can pull its CUDA build.
 $(INSTALLED): requirements.txt
@@ -61,9 +61,21 @@ run: setup
 ask: setup
 	$(PY) -m knowledge_base ask
 
+# The gateway's core flows and the migration lock once more on PostgreSQL (throwaway databases, see
+# tests/support/databases.py), when a server answers at AUSKUNFT_TEST_POSTGRES_URL; `make test-postgresql`: all of it.
+POSTGRES_SMOKE := tests/gateway/test_schema.py tests/gateway/customers/test_feedback_shared.py \
+	tests/gateway/conversation/test_state_machine.py tests/gateway/conversation/test_outcomes.py \
+	tests/gateway/customers/test_customers.py tests/gateway/customers/test_privacy.py tests/gateway/web/test_inbox.py
+FAST := -m "not slow and not rasa and not browser"
+
 test: setup-dev chromium
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+	@if $(PY) -m tests.support.databases; then AUSKUNFT_TEST_DATABASE=postgresql $(PY) -m pytest -q $(FAST) $(POSTGRES_SMOKE); \
+	else echo "PostgreSQL smoke skipped: no server at AUSKUNFT_TEST_POSTGRES_URL (default postgres@127.0.0.1:5432)"; fi
+
+test-postgresql: setup-dev
+	AUSKUNFT_TEST_DATABASE=postgresql $(PY) -m pytest $(FAST) tests/gateway
 
 lint: setup
 	$(PY) -m knowledge_base lint

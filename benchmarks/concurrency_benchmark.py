@@ -37,6 +37,7 @@ from bot import create_app  # noqa: E402
 from bot.db import session_factory  # noqa: E402
 from bot.integrations.rasa_client import RasaClient  # noqa: E402
 from bot.models import Message  # noqa: E402
+from tests.support.databases import migrate  # noqa: E402
 from tests.support.supervised import FAQ_QUESTIONS as QUESTIONS  # noqa: E402
 
 
@@ -54,6 +55,7 @@ class SlowEcho(RasaClient):
 
 def run(customers: int, delay: float) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="auskunft-concurrency-"))
+    migrate(f"sqlite:///{folder / 'gateway.db'}")
     app = create_app(
         {
             "TESTING": True,

@@ -27,6 +27,7 @@ from bot.customers import identities  # noqa: E402
 from bot.db import get_session  # noqa: E402
 from bot.models import Direction, IdentifierKind, Sender  # noqa: E402
 from bot.web import auth  # noqa: E402
+from tests.support.databases import migrate  # noqa: E402
 from tests.support.gateway import ScriptedRasa  # noqa: E402
 from tests.support.login import AgentSession  # noqa: E402
 
@@ -38,9 +39,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
-    app = create_app(
-        {"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{folder / 'gateway.db'}", "RASA_CLIENT": ScriptedRasa()}
-    )
+    migrate(url := f"sqlite:///{folder / 'gateway.db'}")
+    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "RASA_CLIENT": ScriptedRasa()})
     with app.app_context():
         session = get_session()
         for i in range(args.conversations):

@@ -39,6 +39,7 @@ from bot.integrations.rasa_client import RasaClient  # noqa: E402
 from bot.web import auth  # noqa: E402
 from rasa_runtime.paths import VAR  # noqa: E402
 from rasa_runtime.processes import Services, Settings  # noqa: E402
+from tests.support.databases import migrate  # noqa: E402
 
 QUERIES = ROOT / "benchmarks" / "data" / "shop-queries-dev.jsonl"
 PASSWORD = "geheim-genug-123"
@@ -251,11 +252,12 @@ def main() -> None:
     results: dict[str, Any] = {"customers": args.customers, "messages_each": args.messages}
     with Services(settings) as services, tempfile.TemporaryDirectory() as tmp:
         services.wait_until_ready()
+        migrate(url := f"sqlite:///{Path(tmp) / 'gateway.db'}")
         app = create_app(
             {
                 "SECRET_KEY": "bench",
                 "RATELIMIT_ENABLED": False,  # every simulated customer comes from 127.0.0.1
-                "DATABASE_URL": f"sqlite:///{Path(tmp) / 'gateway.db'}",
+                "DATABASE_URL": url,
                 "RASA_CLIENT": RasaClient(services.settings.rasa_url, timeout=120),
                 "BUSINESS_HOURS": "mo-so 00:00-24:00",
                 "SSE_KEEPALIVE_SECONDS": 15.0,

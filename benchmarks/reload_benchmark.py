@@ -47,6 +47,7 @@ from knowledge_base.settings import Settings  # noqa: E402
 from rasa_runtime import training  # noqa: E402
 from rasa_runtime.processes import Services  # noqa: E402
 from rasa_runtime.processes import Settings as RasaSettings  # noqa: E402
+from tests.support.databases import migrate  # noqa: E402
 
 PASSWORD = "geheim-genug-123"
 PRODUCTS = ["Wollmantel", "Leinenhemd", "Ledersneaker", "Bettwäsche-Set", "Strickpullover", "Jeans", "Regenjacke",
@@ -173,8 +174,9 @@ def live(faq_dir: Path, index_dir: Path, work: Path, runs: int) -> dict[str, Any
     kb_settings = Settings(faq_dir=faq_dir, index_dir=index_dir, use_trained_model=False)
     with Services(rasa) as services:
         services.wait_until_ready()
+        migrate(url := f"sqlite:///{work / 'gateway.db'}")
         app = create_app({
-            "SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{work / 'gateway.db'}",
+            "SECRET_KEY": "bench", "DATABASE_URL": url,
             "RASA_CLIENT": RasaClient(rasa.rasa_url), "ACTIONS_URL": rasa.actions_url,
             "FAQ_SEARCH": KnowledgeBaseSearch(lambda: KnowledgeBase(kb_settings), watch=True),
         })

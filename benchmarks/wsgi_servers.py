@@ -88,6 +88,8 @@ def measure(kind: str, streams: int, customers: int, messages: int, rasa_port: i
            "AUSKUNFT_RASA_URL": f"http://127.0.0.1:{rasa_port}", "AUSKUNFT_ACTIONS_URL": "http://127.0.0.1:9",
            "AUSKUNFT_KB_WATCH": "false", "SECRET_KEY": "bench", "AUSKUNFT_GATEWAY_THREADS": str(streams + 40),
            "AUSKUNFT_RATELIMIT_ENABLED": "false"}  # every simulated customer comes from 127.0.0.1
+    subprocess.run([sys.executable, "-m", "flask", "--app", "bot", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # the deploy step: a gateway refuses an unmigrated database
     gateway = start_gateway(kind, port, env)
     base = f"http://127.0.0.1:{port}"
     try:

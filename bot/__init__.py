@@ -36,9 +36,10 @@ def init_pending(app: Flask) -> None:
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The gateway; `test_config` overrides settings, and a test app leaves logging to pytest.
 
-    Settings are checked first: a bad value raises SettingsError naming the variable. Without `test_config` this
-    is a real process (`python -m bot run`, `flask --app bot …`, a WSGI server), so it then sets up logging:
-    stderr, var/log/gateway.log and the audit log.
+    Settings are checked first: a bad value raises SettingsError naming the variable. It does not migrate: a
+    database not at the migrations' head raises SchemaOutdated naming the command that upgrades it. Without
+    `test_config` this is a real process (`python -m bot run`, `flask --app bot …`, a WSGI server), so it then
+    sets up logging: stderr, var/log/gateway.log and the audit log.
     """
     settings = config.from_env()
     if test_config is None:
@@ -63,7 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     init_pending(app)
 
-    from bot import channels, cli
+    from bot import channels, cli, schema_cli
     from bot.analytics.seed import seed_demo_command
     from bot.channels import inbox_actions
     from bot.customers.retention import purge_command
@@ -119,6 +120,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     channels.init_app(app)  # the configured channels and the outbox that pushes to them
     limits.init_app(app)  # throttles the views that declare it (login, widget API): after every blueprint
-    for command in (cli.create_agent_command, seed_demo_command, purge_command):
+    for command in (cli.create_agent_command, seed_demo_command, purge_command, schema_cli.db_group):
         app.cli.add_command(command)
+    # last, as it may replace the commands: a database not at the code's head stops the start (SchemaOutdated)
+    schema_cli.check_at_start(app)
     return app

@@ -21,11 +21,13 @@ from types import FrameType
 
 from sqlalchemy import select, update
 
-from bot import config, create_app
-from bot.db import get_session
+from bot import config, create_app, schema
+from bot.db import get_session, make_engine
 from bot.models import Agent, Role
+from bot.schema import SchemaOutdated
 from bot.web import auth
 from bot.wsgi_server import GRACEFUL_SECONDS
+from common import feedback_log
 from common.child_processes import PortTaken, die_with_parent, kill_group, require_free
 from common.logging_setup import AUDIT_LOGGER, configure_logging
 from common.settings_errors import SettingsError, load_settings
@@ -39,6 +41,17 @@ from rasa_runtime.supervisor import Supervisor, Unit
 DEMO_EMAIL = "demo@auskunft.local"
 audit = logging.getLogger(AUDIT_LOGGER)
 log = logging.getLogger(__name__)
+
+
+def migrate(database_url: str) -> None:
+    """Upgrade the gateway's database to the code's head before the gateway starts (it refuses an old schema)."""
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        before, after = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    if before != after:
+        print(schema.report(before, after), flush=True)
 
 
 def demo_password() -> str:
@@ -105,13 +118,17 @@ def run(host: str, port: int | None) -> int:
     forward_sigint_from_make()
     try:
         settings = load_settings(config.GatewaySettings)
+        # one machine needs no deploy step: the same locked upgrade as `flask --app bot db upgrade`
+        migrate(settings.database_url)
         app = create_app()  # logging and settings first: a bad setting stops the start before Rasa trains
-    except (SettingsError, FileNotFoundError) as error:
+    except (SettingsError, FileNotFoundError, SchemaOutdated) as error:
         print(error, file=sys.stderr)
         return 2
     configure_logging("supervisor")  # this process's lines: var/log/supervisor.log (the gateway's are its own)
     port = port or settings.gateway_port
-    rasa_settings = Settings(rasa_port=settings.rasa_port, actions_port=settings.actions_port)
+    # the action server records feedback where this gateway looks for it, also when its config file named the database
+    feedback_at = {feedback_log.URL_ENV: feedback_log.configured_url(settings.database_url)}
+    rasa_settings = Settings(rasa_port=settings.rasa_port, actions_port=settings.actions_port, extra_env=feedback_at)
     try:
         require_free({"gateway": port, "action server": settings.actions_port, "Rasa": settings.rasa_port})
         training.ensure_trained()

@@ -1,24 +1,15 @@
-"""One engine per app, one session per request (closed on teardown); migrations run at start-up."""
+"""One engine per app, one session per request (closed on teardown). Migrating is a deploy step: bot/schema.py."""
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import config
 from common.private_files import private_dir, private_file
-
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-MIGRATION_LOCK_KEY = 72051114
-"""PostgreSQL advisory lock held while migrating (any number; the same in every gateway process)."""
 
 
 def private_sqlite(path: Path) -> None:
@@ -50,35 +41,10 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     return create_engine(url, pool_pre_ping=True, **pool)
 
 
-def upgrade(engine: Engine) -> None:
-    """`alembic upgrade head` on this engine's connection, one process at a time: gunicorn's workers (and other
-    machines) start together, and two migrating at once fail ("table … already exists")."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with sqlite_file_lock(engine), engine.begin() as connection:
-        if connection.dialect.name == "postgresql":  # held until this transaction ends
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
-@contextmanager
-def sqlite_file_lock(engine: Engine) -> Iterator[None]:
-    """A SQLite database (one machine): a lock file beside it, held until the migration is committed."""
-    database = engine.url.database or ""
-    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
-        yield
-        return
-    lock_path = Path(f"{database}.migrating")
-    private_file(lock_path)  # beside the customers' data, as private as it (it holds nothing)
-    with lock_path.open("a") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        yield
-
-
 def init_app(app: Flask) -> None:
+    """The engine (`db_engine`) and the session factory; the schema is checked later (bot.schema_cli)."""
     engine = make_engine(app.config["DATABASE_URL"], app.config.get("DB_POOL_SIZE", 20))
-    upgrade(engine)
+    app.extensions["db_engine"] = engine
     app.extensions["db_sessions"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(close_session)
 

@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from common import feedback_log
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -319,3 +321,8 @@ class MailDay(Base):
     __tablename__ = "mail_days"
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     sent: Mapped[int] = mapped_column(default=0)
+
+
+# The action server's feedback records: in this database when it is a server database both reach (migration
+# 0010); the table is defined once, in common/feedback_log.py, and joins this metadata so the migration is checked
+feedback_log.table().to_metadata(Base.metadata)

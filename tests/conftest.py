@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,6 +123,15 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUSKUNFT_LOG_DIR", str(folder))
         yield folder
+
+
+@pytest.fixture(autouse=True)
+def throwaway_databases() -> Iterator[None]:
+    """PostgreSQL test databases (`AUSKUNFT_TEST_DATABASE=postgresql`, or a test's own) are dropped after each test."""
+    yield
+    databases = sys.modules.get("tests.support.databases")  # loaded by whatever created one
+    if databases is not None:
+        databases.drop_created()
 
 
 @pytest.fixture(scope="session")

@@ -133,8 +133,10 @@ def test_a_blueprint_module_imports_no_other_blueprint_module() -> None:
 
 def test_every_blueprint_and_cli_command_is_registered_by_create_app(tmp_path: Path) -> None:
     from bot import create_app
+    from tests.support.databases import migrate
 
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}", "SECRET_KEY": "x"})
+    migrate(url := f"sqlite:///{tmp_path / 'gateway.db'}")
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "x"})
     defined = {name for module in project_modules() if in_package(module, "bot") for name in blueprint_names(module)}
     assert defined == set(app.blueprints)
 
@@ -143,10 +145,11 @@ def test_every_blueprint_and_cli_command_is_registered_by_create_app(tmp_path: P
         for module in project_modules()
         if in_package(module, "bot")
         for node in ast.walk(_tree(module))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "command"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("command", "group")  # a group (`db`) is a command with subcommands
         and getattr(node.func.value, "id", None) == "click"
     }
-    assert {"create-agent", "purge"} <= commands == set(app.cli.commands)
+    assert {"create-agent", "purge", "db"} <= commands == set(app.cli.commands)
 
     registering = {
         module

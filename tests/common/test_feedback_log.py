@@ -13,11 +13,29 @@ from common.feedback_log import FeedbackCounts, FeedbackLog
 
 
 def test_the_path_is_the_setting_else_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv(feedback_log.ENV, raising=False)
+    for variable in (feedback_log.ENV, feedback_log.URL_ENV, feedback_log.GATEWAY_URL_ENV):
+        monkeypatch.delenv(variable, raising=False)
     assert FeedbackLog().path == feedback_log.DEFAULT_PATH
     assert feedback_log.DEFAULT_PATH.parts[-2:] == ("var", "feedback.db")
     monkeypatch.setenv(feedback_log.ENV, str(tmp_path / "elsewhere.db"))
     assert FeedbackLog().path == tmp_path / "elsewhere.db"
+
+
+def test_a_postgresql_gateway_database_is_the_shared_place_unless_a_url_is_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(feedback_log.ENV, str(tmp_path / "feedback.db"))
+    monkeypatch.delenv(feedback_log.URL_ENV, raising=False)
+    shared = "postgresql+psycopg://auskunft@db.example.com/auskunft"
+    monkeypatch.setenv(feedback_log.GATEWAY_URL_ENV, shared)
+    assert FeedbackLog().url == shared and FeedbackLog().path is None  # the action server's environment
+    own_file = f"sqlite:///{tmp_path / 'feedback.db'}"
+    assert feedback_log.configured_url(f"sqlite:///{tmp_path / 'gateway.db'}") == own_file
+    monkeypatch.setenv(feedback_log.GATEWAY_URL_ENV, f"sqlite:///{tmp_path / 'gateway.db'}")
+    assert FeedbackLog().path == tmp_path / "feedback.db"  # SQLite: the action server's own file, as before
+    assert feedback_log.configured_url(shared) == shared  # the gateway passes its own (maybe from its config file)
+    monkeypatch.setenv(feedback_log.URL_ENV, "postgresql+psycopg://elsewhere/feedback")
+    assert feedback_log.configured_url(shared) == "postgresql+psycopg://elsewhere/feedback"
 
 
 def test_nothing_recorded_yet_reads_as_empty(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from flask import Flask
 import bot.__main__ as bot_main
 from bot import config, create_app
 from common.settings_errors import SettingsError
+from tests.support import databases
 
 
 @pytest.fixture(autouse=True)
@@ -21,9 +22,9 @@ def no_operator_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def gateway(tmp_path: Path, **overrides: object) -> Flask:
-    return create_app(
-        {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", **overrides}
-    )
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    databases.migrate(url)
+    return create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url, **overrides})
 
 
 @pytest.mark.parametrize(

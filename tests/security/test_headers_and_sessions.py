@@ -17,6 +17,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from bot import config, create_app
 from bot.models import Role
+from tests.support import databases
 from tests.support.app import make_app
 from tests.support.browser import chromium, log_in, serve, wait
 from tests.support.gateway import ScriptedRasa
@@ -219,9 +220,9 @@ def env_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[object]
     monkeypatch.delenv("AUSKUNFT_SECURE_COOKIES", raising=False)
 
     def build(name: str) -> Flask:
-        return create_app(
-            {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / f'{name}.db'}"}
-        )
+        url = f"sqlite:///{tmp_path / f'{name}.db'}"
+        databases.migrate(url)
+        return create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url})
 
     yield build
 

@@ -14,13 +14,16 @@ from bot.integrations.rasa_client import RasaClient
 from knowledge_base.embedding import TextEmbedder
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.settings import Settings
+from tests.support import databases
 
 UNREACHABLE_RASA = "http://127.0.0.1:9"
 """The discard port: refused at once, so a test that meant to script Rasa fails fast instead of waiting."""
 
 
 def make_app(tmp_path: Path, rasa: RasaClient | None = None, **overrides: Any) -> Flask:
-    """A gateway in testing mode with its own SQLite file (and action-server feedback file) in `tmp_path`.
+    """A gateway in testing mode with its own database, migrated here (`create_app` only checks it): a SQLite file
+    in `tmp_path`, or a PostgreSQL database with `AUSKUNFT_TEST_DATABASE=postgresql` (tests/support/databases.py);
+    the action server's feedback file in `tmp_path` either way.
 
     It reaches nothing the test did not start: `rasa` (else a Rasa that refuses at once), no action server
     to reload, no watcher on the FAQ folder. Quick SSE keep-alives so streams end soon. No background answering
@@ -29,11 +32,13 @@ def make_app(tmp_path: Path, rasa: RasaClient | None = None, **overrides: Any) -
     one address; tests/security/test_limits.py switches it on. `overrides` replace or add config keys
     (`RASA_CLIENT`, `FAQ_SEARCH`, channel secrets, `CLOCK`, …).
     """
-    return create_app(
+    if "DATABASE_URL" in overrides:
+        databases.migrate(overrides["DATABASE_URL"])
+    app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+            "DATABASE_URL": overrides.get("DATABASE_URL") or databases.migrated_url(tmp_path),
             "RASA_CLIENT": rasa or RasaClient(UNREACHABLE_RASA, timeout=1),
             "FEEDBACK_DB": tmp_path / "feedback.db",
             "ACTIONS_URL": "",
@@ -44,6 +49,8 @@ def make_app(tmp_path: Path, rasa: RasaClient | None = None, **overrides: Any) -
             **overrides,
         }
     )
+    databases.track(app.extensions["db_engine"])
+    return app
 
 
 def faq_search(

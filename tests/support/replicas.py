@@ -22,13 +22,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.config import ROOT
+from tests.support import databases
 from tests.support.net import free_port
 
 REDIS_URL = os.environ.get("AUSKUNFT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-POSTGRES_URL = os.environ.get("AUSKUNFT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-"""A server where the tests may create and drop databases (trust or password in the URL)."""
-POSTGRES_PREFIX = os.environ.get("AUSKUNFT_TEST_POSTGRES_PREFIX", "auskunft_test")
-"""Test databases are named `<prefix>_<random>`; two runs on one server choose different prefixes."""
 
 
 def fresh_redis() -> str:
@@ -51,16 +48,17 @@ def shared_database(kind: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'shared.db'}"
         return
     pytest.importorskip("psycopg")
-    name = f"{POSTGRES_PREFIX}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    # the server and the name prefix of every PostgreSQL test database (tests/support/databases.py)
+    name = f"{make_url(databases.postgres_url()).database}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(databases.postgres_url("postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as error:  # no server here: these tests need one
         admin.dispose()
-        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} (AUSKUNFT_TEST_POSTGRES_URL): {error}")
+        pytest.skip(f"no PostgreSQL at {databases.postgres_url('postgres')} ({databases.POSTGRES_ENV}): {error}")
     try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        yield databases.postgres_url(name)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

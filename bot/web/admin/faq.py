@@ -21,13 +21,13 @@ from flask import (
     url_for,
 )
 
+from bot.customers import outside_stores
 from bot.db import get_session
 from bot.errors import wants_json
 from bot.integrations import kb_reload
 from bot.models import Role
 from bot.web.access import role_required
 from bot.web.admin import faq_history
-from common.feedback_log import FeedbackLog
 from knowledge_base.authoring.faq_files import LocatedEntry
 from knowledge_base.authoring.reload_report import display_path
 from knowledge_base.decision import decision_json
@@ -168,7 +168,7 @@ def entry(faq_id: str):  # type: ignore[no-untyped-def]
         nearly=faq_history.nearly_matched(session, faq_id),
         helpful=sum(a.feedback == "hilfreich" for a in answered),
         not_helpful=sum(a.feedback in ("nicht hilfreich", "nichts davon") for a in answered),
-        action_server=FeedbackLog(current_app.config.get("FEEDBACK_DB")).counts(faq_id),
+        action_server=outside_stores.feedback(current_app).counts(faq_id),
     )
 
 
