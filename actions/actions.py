@@ -14,7 +14,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import faq_reply, handoff, orders
+from actions import faq_reply, handoff, orders, settings
 from common.feedback_log import FeedbackLog
 from common.frustration import is_frustrated
 from common.order_numbers import normalise_order_number
@@ -72,7 +72,7 @@ def frustration_events(dispatcher: CollectingDispatcher) -> list[EventType]:
 def feedback_events(tracker: Tracker, dispatcher: CollectingDispatcher, helpful: bool, kind: str) -> list[EventType]:
     """Record the verdict; a second failure in a row hands off, a first one offers a human."""
     question = tracker.get_slot("last_question")
-    feedback_log = FeedbackLog()
+    feedback_log = FeedbackLog(settings.current().feedback_db)
     if kind == "none_of_these":
         for candidate in tracker.get_slot("kb_candidates") or []:
             feedback_log.record(tracker.sender_id, candidate.get("faq_id"), False, kind, question)
