@@ -41,12 +41,13 @@ class ProjectLogger(Logger):
 
 
 class GatewayServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn embedded: one worker process that builds the app itself (not preloaded: its threads are its own)."""
+    """gunicorn embedded: worker processes (one by default), each building the app itself (not preloaded: its
+    threads are its own)."""
 
-    def __init__(self, host: str, port: int, threads: int) -> None:
+    def __init__(self, host: str, port: int, threads: int, workers: int = 1) -> None:
         self.options = {
             "bind": f"{host}:{port}",
-            "workers": 1,  # several processes come with the scale-out (the hub is in-process)
+            "workers": workers,  # AUSKUNFT_GATEWAY_WORKERS; each builds its own app (threads, pools, hub)
             "worker_class": "gthread",
             "threads": threads,
             "graceful_timeout": GRACEFUL_SECONDS,
@@ -76,5 +77,8 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]
 def serve(host: str, port: int | None = None) -> None:
     """Run the gateway until SIGTERM/SIGINT; the port and threads default to the settings."""
     settings = config.load_settings(config.GatewaySettings)
-    logging.getLogger(__name__).info("gateway on %s:%s with %d threads", host, port, settings.gateway_threads)
-    GatewayServer(host, port or settings.gateway_port, settings.gateway_threads).run()
+    logging.getLogger(__name__).info(
+        "gateway on %s:%s with %d worker(s) of %d threads", host, port, settings.gateway_workers,
+        settings.gateway_threads,
+    )
+    GatewayServer(host, port or settings.gateway_port, settings.gateway_threads, settings.gateway_workers).run()

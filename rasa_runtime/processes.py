@@ -68,6 +68,18 @@ class Settings:
         return f"http://127.0.0.1:{self.actions_port}"
 
 
+def rasa_command(settings: Settings, host: str = "127.0.0.1") -> list[str]:
+    """`rasa run` with the REST channel and the HTTP API (token from the environment); systemd units and the
+    scale test start the same command (`python -m rasa_runtime rasa`)."""
+    return [str(RASA_PYTHON), "-c", RASA_WITH_TOKEN, "run", "--enable-api", "-i", host, "-p", str(settings.rasa_port),
+            "--model", str(MODEL), "--endpoints", str(settings.endpoints), "--credentials", str(CREDENTIALS)]
+
+
+def actions_command(settings: Settings) -> list[str]:
+    """The action server (actions/server.py); it reads its listening address from its own settings."""
+    return [sys.executable, "-m", "actions.server", "--actions", "actions", "-p", str(settings.actions_port)]
+
+
 def http_json(url: str, body: Any = None, timeout: float = 5.0) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
@@ -119,19 +131,11 @@ class Services:
 
     def start_rasa(self) -> None:
         """`rasa run` with the REST channel and the HTTP API; its action endpoint follows `actions_port`."""
-        s = self.settings
-        self.rasa = self._spawn(
-            [str(RASA_PYTHON), "-c", RASA_WITH_TOKEN, "run", "--enable-api", "-i", "127.0.0.1", "-p", str(s.rasa_port),
-             "--model", str(MODEL), "--endpoints", str(s.endpoints), "--credentials", str(CREDENTIALS)],
-            "rasa.log",
-        )
+        self.rasa = self._spawn(rasa_command(self.settings), "rasa.log")
 
     def start_actions(self) -> None:
         """rasa_sdk's action server with `POST /kb/reload` added (actions/server.py)."""
-        self.actions = self._spawn(
-            [sys.executable, "-m", "actions.server", "--actions", "actions", "-p", str(self.settings.actions_port)],
-            "actions.log",
-        )
+        self.actions = self._spawn(actions_command(self.settings), "actions.log")
 
     def stop_actions(self) -> None:
         """Stop only the action server (tests of what customers see when it is down)."""
