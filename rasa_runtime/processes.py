@@ -46,7 +46,8 @@ RASA_WITH_TOKEN = (
 class Settings:
     rasa_port: int = 5005
     actions_port: int = 5055
-    endpoints: Path = ROOT / os.environ.get("AUSKUNFT_RASA_ENDPOINTS", "endpoints.yml")
+    endpoints: Path = field(default_factory=lambda: ROOT / os.environ.get("AUSKUNFT_RASA_ENDPOINTS", "endpoints.yml"))
+    """Read when the settings are made, not at import (a unit's or test's environment counts)."""
     tracker_db: Path = field(default_factory=lambda: Path(os.environ.get("AUSKUNFT_TRACKER_DB") or VAR / "trackers.db"))
     """The SQLite tracker store; the gateway finds the same file through the same variable (GDPR erasure)."""
     log_dir: Path = field(default_factory=lambda: Path(os.environ.get("AUSKUNFT_LOG_DIR") or VAR))
