@@ -12,7 +12,6 @@ no FAQ answer, e.g. a clarifying question).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import statistics
@@ -54,14 +53,12 @@ class Stream:
     after: int = 0
     reconnects: int = 0
     stopped: threading.Event = field(default_factory=threading.Event)
-    response: requests.Response | None = None
 
     def run(self) -> None:
         while not self.stopped.is_set():
             try:
                 url = f"{self.base}/api/widget/conversations/{self.token}/events?after={self.after}"
                 with requests.get(url, stream=True, timeout=(5, 60)) as response:
-                    self.response = response
                     event = None
                     for raw in response.iter_lines(decode_unicode=True):
                         if self.stopped.is_set():
@@ -80,10 +77,9 @@ class Stream:
                 time.sleep(1.0)  # the gateway's `retry: 2000`, a little sooner
 
     def stop(self) -> None:
+        """The reader leaves at its next line (a keep-alive at the latest); closing the response from here would
+        wait for the reader's lock just as long, one stream after the other."""
         self.stopped.set()
-        if self.response is not None:
-            with contextlib.suppress(Exception):  # closing from another thread may race the reader
-                self.response.close()
 
     def reply_after(self, message_id: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
