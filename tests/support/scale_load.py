@@ -50,6 +50,7 @@ class Stream:
     base: str
     token: str
     arrived: dict[int, float] = field(default_factory=dict)
+    texts: dict[int, str] = field(default_factory=dict)
     after: int = 0
     reconnects: int = 0
     stopped: threading.Event = field(default_factory=threading.Event)
@@ -70,6 +71,7 @@ class Stream:
                             self.after = max(self.after, message["id"])
                             if message["sender"] == "bot":
                                 self.arrived.setdefault(message["id"], time.time())
+                                self.texts[message["id"]] = message["text"] or ""
             except (requests.RequestException, ValueError, AttributeError):
                 pass
             if not self.stopped.is_set():
@@ -81,10 +83,11 @@ class Stream:
         wait for the reader's lock just as long, one stream after the other."""
         self.stopped.set()
 
-    def reply_after(self, message_id: int, timeout: float) -> bool:
+    def answer_after(self, message_id: int, answers: set[str], timeout: float) -> bool:
+        """Whether an FAQ answer arrives after `message_id` within `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(i > message_id for i in list(self.arrived)):
+            if any(i > message_id and text in answers for i, text in list(self.texts.items())):
                 return True
             time.sleep(0.1)
         return False
@@ -99,6 +102,8 @@ class Sent:
     bot_ids: list[int]
     created: dict[int, float]
     attempts: int
+    status: str
+    """The last send's HTTP status, or the exception's name."""
 
 
 @dataclass
@@ -113,22 +118,28 @@ def _created(message: dict[str, Any]) -> float:
     return datetime.fromisoformat(message["created_at"]).timestamp()
 
 
-def send(session: requests.Session, base: str, token: str, text: str, attempts: int = 6) -> tuple[bool, Any, int]:
+def send(
+    session: requests.Session, base: str, token: str, text: str, attempts: int = 6
+) -> tuple[bool, Any, int, str]:
     """One question with the widget's repetition: the same client_id after a failure (the gateway drops repeats)."""
     client_id = uuid.uuid4().hex
+    status = ""
     for attempt in range(1, attempts + 1):
         try:
             response = session.post(f"{base}/api/widget/conversations/{token}/messages",
                                     json={"text": text, "client_id": client_id}, timeout=120)
+            status = str(response.status_code)
             if response.status_code == 201:
-                return True, response.json(), attempt
-        except requests.RequestException:
-            pass
+                return True, response.json(), attempt, status
+        except requests.RequestException as error:
+            status = type(error).__name__
         time.sleep(1.0)
-    return False, None, attempts
+    return False, None, attempts, status
 
 
-def customer_run(customer: Customer, addresses: list[str], messages: int, wait_answer: float) -> None:
+def customer_run(customer: Customer, addresses: list[str], messages: int, answers: set[str], wait: float) -> None:
+    """Question after question; one whose answer is not in the response (Rasa away: an outage notice, the
+    answer owed) is waited for on the stream, as a customer reads before asking on."""
     session = requests.Session()
     stream = customer.stream
     assert stream is not None
@@ -136,14 +147,14 @@ def customer_run(customer: Customer, addresses: list[str], messages: int, wait_a
         question = FAQ_QUESTIONS[(customer.number + i) % len(FAQ_QUESTIONS)]
         target = (customer.number + i) % len(addresses)
         started = time.perf_counter()
-        ok, body, attempts = send(session, addresses[target], customer.token, question)
+        ok, body, attempts, status = send(session, addresses[target], customer.token, question)
         seconds = time.perf_counter() - started
         bots = [m for m in (body or {}).get("messages", []) if m["sender"] == "bot"]
         customer.sent.append(Sent(question, target, seconds, ok, [m["id"] for m in bots],
-                                  {m["id"]: _created(m) for m in bots}, attempts))
-        if ok and not bots:  # answered later (Rasa away, retried by the gateway): wait as a customer would
+                                  {m["id"]: _created(m) for m in bots}, attempts, status))
+        if ok and not any(m["text"] in answers for m in bots):
             contact = [m["id"] for m in body["messages"] if m["sender"] == "contact"]
-            stream.reply_after(max(contact, default=0), wait_answer)
+            stream.answer_after(max(contact, default=0), answers, wait)
 
 
 def classify(transcript: list[dict[str, Any]], known: dict[str, str]) -> Counter[str]:
@@ -191,6 +202,7 @@ class LoadResult:
     missing_on_stream: int
     reconnects: int
     wall: float
+    failed_statuses: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> dict[str, Any]:
         def ms(value: float | None) -> float | None:
@@ -200,6 +212,7 @@ class LoadResult:
             "questions": self.questions,
             **{k: self.outcomes.get(k, 0) for k in ("answered", "duplicated", "swapped", "lost", "other")},
             "send_failures": self.send_failures,
+            "failed_send_status": dict(self.failed_statuses),
             "repeated_sends": self.repeated_sends,
             "messages_per_s": round(self.questions / self.wall, 2),
             "latency_median_ms": ms(statistics.median(self.latencies)) if self.latencies else None,
@@ -244,7 +257,8 @@ def run_load(
         timer.start()
         faults.append(timer)
     with ThreadPoolExecutor(max_workers=customers) as pool:
-        list(pool.map(lambda p: customer_run(p, addresses, messages, wait_answer), people))
+        answers = {text for text in known.values() if text}
+        list(pool.map(lambda p: customer_run(p, addresses, messages, answers, wait_answer), people))
     wall = time.perf_counter() - started
     for timer in faults:
         timer.cancel()
@@ -279,4 +293,5 @@ def run_load(
         missing_on_stream=missing,
         reconnects=sum(p.stream.reconnects for p in people if p.stream),
         wall=wall,
+        failed_statuses=Counter(s.status for s in sent_all if not s.ok),
     )
