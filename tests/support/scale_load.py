@@ -5,9 +5,10 @@ Each customer keeps one Server-Sent-Events stream open (reconnecting with `?afte
 its questions one after another, each to the next address in turn; a failed send is repeated with the same
 `client_id`, as the widget does, so the gateway may drop the repetition. A question whose answer is not in the
 send's response is waited for on the stream. Afterwards the stored conversation is read once and every question
-is classed by the answers between it and the next question: answered (its own answer once), duplicated (its
-own answer more than once), swapped (another question's answer), lost (no known answer), other (a reply that is
-no FAQ answer, e.g. a clarifying question).
+is classed by the answers between it and the next question: answered (its own answer once), late (its answer
+only after the customer's next question: owed through an outage), duplicated (its own answer more than once),
+swapped (another question's answer), lost (no known answer), other (a reply that is no FAQ answer, e.g. an
+outage notice whose answer never came).
 """
 
 from __future__ import annotations
@@ -158,29 +159,37 @@ def customer_run(customer: Customer, addresses: list[str], messages: int, answer
 
 
 def classify(transcript: list[dict[str, Any]], known: dict[str, str]) -> Counter[str]:
-    """Per question of the customer: answered / duplicated / swapped / lost / other (see the module)."""
+    """Per question of the customer: answered / late / duplicated / swapped / lost / other (see the module).
+
+    late: its answer came only after the customer's next question (an answer owed through an outage, given
+    once Rasa answered again); that answer does not make the next question swapped."""
     answers = {text: question for question, text in known.items() if text}
-    counts: Counter[str] = Counter()
     groups: list[tuple[str, list[str]]] = []
     for message in transcript:
         if message["sender"] == "contact":
             groups.append((message["text"], []))
         elif message["sender"] == "bot" and groups:
             groups[-1][1].append(message["text"])
-    for question, replies in groups:
+    outcomes: list[str] = []
+    for index, (question, replies) in enumerate(groups):
         own = sum(1 for r in replies if answers.get(r) == question)
-        foreign = sum(1 for r in replies if r in answers and answers[r] != question)
+        foreign = [answers[r] for r in replies if r in answers and answers[r] != question]
+        for asked in list(foreign):
+            owed = [j for j in range(index) if groups[j][0] == asked and outcomes[j] in ("lost", "other")]
+            if owed:
+                outcomes[owed[-1]] = "late"
+                foreign.remove(asked)
         if foreign:
-            counts["swapped"] += 1
+            outcomes.append("swapped")
         elif own > 1:
-            counts["duplicated"] += 1
+            outcomes.append("duplicated")
         elif own == 1:
-            counts["answered"] += 1
+            outcomes.append("answered")
         elif [r for r in replies if r != FEEDBACK_PROMPT]:
-            counts["other"] += 1
+            outcomes.append("other")
         else:
-            counts["lost"] += 1
-    return counts
+            outcomes.append("lost")
+    return Counter(outcomes)
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -210,7 +219,7 @@ class LoadResult:
 
         return {
             "questions": self.questions,
-            **{k: self.outcomes.get(k, 0) for k in ("answered", "duplicated", "swapped", "lost", "other")},
+            **{k: self.outcomes.get(k, 0) for k in ("answered", "late", "duplicated", "swapped", "lost", "other")},
             "send_failures": self.send_failures,
             "failed_send_status": dict(self.failed_statuses),
             "repeated_sends": self.repeated_sends,
