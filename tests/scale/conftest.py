@@ -11,5 +11,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason="the scale test runs with `make test-scale` (pytest --scale)")
     for item in items:
-        if "scale" in item.keywords:
+        if item.get_closest_marker("scale") is not None:
             item.add_marker(skip)
