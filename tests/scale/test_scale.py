@@ -15,16 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import requests
+from sqlalchemy import text
 
 from rasa_runtime.paths import VAR
 from tests.support import channels
 from tests.support.channels import MessengerCustomer, SmsCustomer
 from tests.support.mock_providers import GraphApi, TwilioApi
 from tests.support.scale_load import LoadResult, answers_of, run_load
-from tests.support.scale_stack import GATEWAY_DB, PG_SERVER, ScaleStack, running
+from tests.support.scale_stack import ScaleStack, gateway_engine, running
 from tests.support.supervised import eventually
 
 pytestmark = pytest.mark.scale
@@ -79,14 +79,15 @@ def test_customers_writing_to_alternate_replicas_get_each_answer_once(stack: Sca
 
 
 def messages_with_source(source_id: str) -> list[tuple[int, str, str]]:
-    with psycopg.connect(f"{PG_SERVER}/{GATEWAY_DB}") as connection:
-        conversation = connection.execute(
-            "SELECT conversation_id FROM messages WHERE source_id = %s", (source_id,)
-        ).fetchall()
-        ids = sorted({row[0] for row in conversation})
-        return [(c, s, t) for c in ids for (s, t) in connection.execute(
-            "SELECT sender, text FROM messages WHERE conversation_id = %s ORDER BY id", (c,)
-        ).fetchall()]
+    """Every message of the conversation(s) holding `source_id` (conversation, sender, text), oldest first."""
+    engine = gateway_engine()
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT conversation_id, sender, text FROM messages WHERE conversation_id IN "
+            "(SELECT conversation_id FROM messages WHERE source_id = :source) ORDER BY id"
+        ), {"source": source_id}).all()
+    engine.dispose()
+    return [(c, s, t) for c, s, t in rows]
 
 
 def at_once(calls: list[Any]) -> list[Any]:

@@ -27,8 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import redis
+from sqlalchemy import Engine, create_engine, text
 
 from common.child_processes import die_with_parent, require_free
 from rasa_runtime.paths import ROOT
@@ -109,13 +109,20 @@ http {{
 """
 
 
+def gateway_engine(database: str = GATEWAY_DB) -> Engine:
+    """SQLAlchemy with the gateway's driver (psycopg 3) on one of the server's databases."""
+    return create_engine(f"postgresql+psycopg://{PG_SERVER.removeprefix('postgresql://')}/{database}")
+
+
 def fresh_databases() -> None:
     """Drop and create the scale test's two PostgreSQL databases (only those: `auskunft_scale*`)."""
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as connection:
+    engine = gateway_engine("postgres")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for name in (GATEWAY_DB, TRACKER_DB):
             assert name.startswith("auskunft_scale")
-            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            connection.execute(f"CREATE DATABASE {name}")
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
