@@ -18,7 +18,7 @@ RASA_VENV := .venv-rasa
 RASA_INSTALLED := $(RASA_VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup setup-dev chromium run ask test test-postgresql lint train benchmark bot-benchmark requirements clean
+.PHONY: setup setup-dev chromium run ask test test-postgresql test-scale lint train benchmark bot-benchmark scale-benchmark requirements clean
 
 # The runtime (requirements.txt) for `make run`; torch first and alone, so no package can pull its CUDA build.
 $(INSTALLED): requirements.txt
@@ -77,6 +77,11 @@ test: setup-dev chromium
 test-postgresql: setup-dev
 	AUSKUNFT_TEST_DATABASE=postgresql $(PY) -m pytest $(FAST) tests/gateway
 
+# The deployment of deploy/ on this machine under load (nginx, 2 gateways, 2 Rasa, 2 action servers; needs nginx,
+# PostgreSQL and Redis on 127.0.0.1): minutes, so not part of `make test`. Figures: var/scale-report.json.
+test-scale: setup-dev
+	$(PY) -m pytest --scale -m scale tests/scale -v
+
 lint: setup
 	$(PY) -m knowledge_base lint
 
@@ -88,6 +93,9 @@ benchmark: setup-dev
 
 bot-benchmark: setup-dev
 	$(PY) benchmarks/bot_benchmark.py --train --cross-validation --json var/benchmark-bot.json
+
+scale-benchmark: setup-dev
+	$(PY) benchmarks/scale_benchmark.py --json var/benchmark-scale.json
 
 # Re-pin after editing requirements.in or requirements-dev.in; existing pins stay (`$(TOOLS_VENV)/bin/pip-compile
 # --upgrade-package NAME ...` moves one). The resolver takes torch's CPU build from local disk (2.13.0+cpu): the pin

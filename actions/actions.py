@@ -75,7 +75,7 @@ def frustration_events(dispatcher: CollectingDispatcher) -> list[EventType]:
 def feedback_events(tracker: Tracker, dispatcher: CollectingDispatcher, helpful: bool, kind: str) -> list[EventType]:
     """Record the verdict; a second failure in a row hands off, a first one offers a human."""
     question = tracker.get_slot("last_question")
-    feedback_log = FeedbackLog()
+    feedback_log = FeedbackLog()  # where common/feedback_log.py says: the shared database or the local file
     if kind == "none_of_these":
         for candidate in tracker.get_slot("kb_candidates") or []:
             feedback_log.record(tracker.sender_id, candidate.get("faq_id"), False, kind, question)

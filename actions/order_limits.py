@@ -18,23 +18,12 @@ from functools import cache
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from common.rate_limits import RateLimit
-from common.settings_errors import load_settings
+from actions.settings import ActionServerSettings, current
 
 log = logging.getLogger(__name__)
 LOOKUPS = "auskunft-order-lookups"
 FAILURES = "auskunft-order-failures"
-
-
-class OrderLimitSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AUSKUNFT_", env_ignore_empty=True, extra="ignore")
-
-    limit_order_lookups_per_client: RateLimit = "10 per hour"
-    limit_order_failures_per_conversation: RateLimit = "3 per hour"
-    redis_url: SecretStr = SecretStr("")
 
 
 def client_key(pseudonym: str | None, sender_id: str) -> str:
@@ -43,7 +32,7 @@ def client_key(pseudonym: str | None, sender_id: str) -> str:
 
 
 class OrderThrottle:
-    def __init__(self, settings: OrderLimitSettings) -> None:
+    def __init__(self, settings: ActionServerSettings) -> None:
         self.lookups = parse_many(settings.limit_order_lookups_per_client)
         self.failures = parse_many(settings.limit_order_failures_per_conversation)
         url = settings.redis_url.get_secret_value()
@@ -72,12 +61,7 @@ class OrderThrottle:
         return self.may_fail_again(conversation)
 
 
-def settings() -> OrderLimitSettings:
-    """The limits from the environment; SettingsError naming the variable for a bad value."""
-    return load_settings(OrderLimitSettings)
-
-
 @cache
 def shared() -> OrderThrottle:
     """One throttle per action server process, made on first use."""
-    return OrderThrottle(settings())
+    return OrderThrottle(current())

@@ -10,7 +10,6 @@ order without them is never told to anyone. Without the URL, the demo database `
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import urllib.error
@@ -22,6 +21,7 @@ from typing import Protocol
 
 from ruamel.yaml import YAML
 
+from actions import settings
 from knowledge_base.settings import PROJECT_ROOT
 
 DHL_TRACKING = "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode="
@@ -133,8 +133,8 @@ def _text(value: object) -> str | None:
 
 
 def configured_url(endpoints: Path = PROJECT_ROOT / "endpoints.yml") -> str | None:
-    """The order API URL from the environment, else from `order_backend.url` in endpoints.yml."""
-    if url := os.environ.get("AUSKUNFT_ORDER_API_URL"):
+    """The order API URL from the settings (`AUSKUNFT_ORDER_API_URL`), else `order_backend.url` in endpoints.yml."""
+    if url := settings.current().order_api_url:
         return url
     if endpoints.exists():
         section = (YAML(typ="safe").load(endpoints.read_text(encoding="utf-8")) or {}).get("order_backend") or {}
@@ -146,7 +146,7 @@ def configured_url(endpoints: Path = PROJECT_ROOT / "endpoints.yml") -> str | No
 def order_backend() -> OrderBackend:
     if url := configured_url():
         return HttpOrderBackend(url)
-    return SqliteOrderBackend(Path(os.environ.get("AUSKUNFT_ORDERS_DB", PROJECT_ROOT / "var" / "orders.db")))
+    return SqliteOrderBackend(settings.current().orders_db)
 
 
 STATUS_TEXT = {

@@ -6,10 +6,11 @@ reloads now and reports the lint findings back. The reload runs in a worker thre
 the event loop meanwhile, on the index they started with. The route needs the shared reload token
 (knowledge_base/reload_token.py); a rejected reload (errors in the files) answers 422 with the findings.
 
-Closed by default: it binds 127.0.0.1 (`SANIC_HOST` to listen elsewhere, e.g. when Rasa runs on another
-machine), and rasa_sdk's `/webhook` (which runs actions: order look-ups, feedback rows under a customer's
-sender id) answers 401 without the shared actions token (common/shared_secret.py: `AUSKUNFT_ACTIONS_TOKEN`,
-else var/actions_token), which Rasa sends as `?token=` (endpoints.yml `action_endpoint.token`).
+Closed by default: it binds 127.0.0.1 (`SANIC_HOST` or `AUSKUNFT_ACTIONS_HOST` to listen elsewhere, e.g.
+when Rasa runs on another machine; every setting in actions/settings.py, checked at start), and rasa_sdk's
+`/webhook` (which runs actions: order look-ups, feedback rows under a customer's sender id) answers 401 without
+the shared actions token (common/shared_secret.py: `AUSKUNFT_ACTIONS_TOKEN`, else var/actions_token), which Rasa
+sends as `?token=` (endpoints.yml `action_endpoint.token`).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions import order_limits
+from actions import settings
 from common.logging_setup import configure_logging
 from common.settings_errors import SettingsError
-from common.shared_secret import ACTIONS_TOKEN_ENV, actions_token, same_secret
+from common.shared_secret import actions_token, same_secret
 from knowledge_base import service
 from knowledge_base.reload_token import is_authorized, reload_token
 
@@ -68,24 +69,13 @@ def create_app(
     return app
 
 
-def is_loopback(host: str) -> bool:
-    return host == "localhost" or host.startswith("127.") or host == "::1"
-
-
 def main(argv: list[str] | None = None) -> None:
     """Same arguments as `python -m rasa_sdk`; one process (no Sanic workers), as rasa_sdk runs by default."""
     parser = endpoint.create_argument_parser()
     parser.set_defaults(loglevel=None)  # no -v/-vv/--quiet: AUSKUNFT_LOG_LEVEL decides
     args = parser.parse_args(argv)
-    host = os.environ.get("SANIC_HOST", "127.0.0.1")  # only Rasa calls it; on this machine by default
-    if not is_loopback(host) and not os.environ.get(ACTIONS_TOKEN_ENV):
-        # Rasa elsewhere reads no var/ file of ours: a generated token would only lock it out, or tempt to turn it off
-        sys.exit(
-            f"SANIC_HOST={host} opens the action server beyond this machine: set {ACTIONS_TOKEN_ENV} for it and for "
-            f"Rasa / SANIC_HOST={host} öffnet den Action-Server nach außen: {ACTIONS_TOKEN_ENV} für ihn und Rasa setzen"
-        )
     try:
-        order_limits.settings()  # a typo in a limit stops the start here, not at the first order look-up
+        host = settings.current().host  # every setting checked now, not at a customer's question
     except SettingsError as error:
         sys.exit(str(error))
     configure_logging("actions")

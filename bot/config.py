@@ -77,6 +77,9 @@ class GatewaySettings(BaseSettings):
     gateway_port: int = Field(default=8000, ge=1, le=65535)
     rasa_port: int = Field(default=5005, ge=1, le=65535)
     actions_port: int = Field(default=5055, ge=1, le=65535)
+    gateway_workers: int = Field(default=1, ge=1)
+    """gunicorn worker processes; more than one needs Redis (`redis_url`) so that replies reach every worker's
+    streams (README "Auf mehreren Maschinen betreiben")."""
     gateway_threads: int = Field(default=100, ge=4)
     """gunicorn threads: one per open SSE stream (a widget or inbox page) plus the requests being answered."""
     gateway_workers: int = Field(default=1, ge=1)

@@ -47,7 +47,8 @@ RASA_WITH_TOKEN = (
 class Settings:
     rasa_port: int = 5005
     actions_port: int = 5055
-    endpoints: Path = ROOT / os.environ.get("AUSKUNFT_RASA_ENDPOINTS", "endpoints.yml")
+    endpoints: Path = field(default_factory=lambda: ROOT / os.environ.get("AUSKUNFT_RASA_ENDPOINTS", "endpoints.yml"))
+    """Read when the settings are made, not at import (a unit's or test's environment counts)."""
     tracker_db: Path = field(default_factory=lambda: Path(os.environ.get("AUSKUNFT_TRACKER_DB") or VAR / "trackers.db"))
     """The SQLite tracker store; the gateway finds the same file through the same variable (GDPR erasure)."""
     log_dir: Path = field(default_factory=lambda: Path(os.environ.get("AUSKUNFT_LOG_DIR") or VAR))
@@ -67,6 +68,18 @@ class Settings:
     @property
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.actions_port}"
+
+
+def rasa_command(settings: Settings, host: str = "127.0.0.1") -> list[str]:
+    """`rasa run` with the REST channel and the HTTP API (token from the environment); systemd units and the
+    scale test start the same command (`python -m rasa_runtime rasa`)."""
+    return [str(RASA_PYTHON), "-c", RASA_WITH_TOKEN, "run", "--enable-api", "-i", host, "-p", str(settings.rasa_port),
+            "--model", str(MODEL), "--endpoints", str(settings.endpoints), "--credentials", str(CREDENTIALS)]
+
+
+def actions_command(settings: Settings) -> list[str]:
+    """The action server (actions/server.py); it reads its listening address from its own settings."""
+    return [sys.executable, "-m", "actions.server", "--actions", "actions", "-p", str(settings.actions_port)]
 
 
 def http_json(url: str, body: Any = None, timeout: float = 5.0) -> Any:
@@ -123,19 +136,11 @@ class Services:
 
     def start_rasa(self) -> None:
         """`rasa run` with the REST channel and the HTTP API; its action endpoint follows `actions_port`."""
-        s = self.settings
-        self.rasa = self._spawn(
-            [str(RASA_PYTHON), "-c", RASA_WITH_TOKEN, "run", "--enable-api", "-i", "127.0.0.1", "-p", str(s.rasa_port),
-             "--model", str(MODEL), "--endpoints", str(s.endpoints), "--credentials", str(CREDENTIALS)],
-            "rasa.log",
-        )
+        self.rasa = self._spawn(rasa_command(self.settings), "rasa.log")
 
     def start_actions(self) -> None:
         """rasa_sdk's action server with `POST /kb/reload` added (actions/server.py)."""
-        self.actions = self._spawn(
-            [sys.executable, "-m", "actions.server", "--actions", "actions", "-p", str(self.settings.actions_port)],
-            "actions.log",
-        )
+        self.actions = self._spawn(actions_command(self.settings), "actions.log")
 
     def stop_actions(self) -> None:
         """Stop only the action server (tests of what customers see when it is down)."""

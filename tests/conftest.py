@@ -26,6 +26,10 @@ RASA_PORT = int(os.environ.get("AUSKUNFT_TEST_RASA_PORT", "5105"))
 ACTIONS_PORT = int(os.environ.get("AUSKUNFT_TEST_ACTIONS_PORT", "5155"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--scale", action="store_true", help="run the scale tests (tests/scale: make test-scale)")
+
+
 class FakeEmbedder:
     """Bag of folded lemmas hashed into 64 dimensions: same words → similar vectors.
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from actions import order_access, order_limits
+from actions import settings as action_settings
 from actions.order_access import Factor
 from actions.orders import DEMO_ORDERS, Order
+from actions.settings import ActionServerSettings
 from common.settings_errors import SettingsError
 from knowledge_base.settings import PROJECT_ROOT as ROOT
 
@@ -75,7 +77,7 @@ def test_the_client_key_is_the_gateways_pseudonym_else_the_conversation() -> Non
 
 
 def throttle(**limits: str) -> order_limits.OrderThrottle:
-    return order_limits.OrderThrottle(order_limits.OrderLimitSettings(**limits))
+    return order_limits.OrderThrottle(ActionServerSettings(**limits))
 
 
 def test_failures_count_per_conversation_and_lookups_per_client() -> None:
@@ -90,10 +92,10 @@ def test_failures_count_per_conversation_and_lookups_per_client() -> None:
 def test_a_bad_limit_stops_the_start_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUSKUNFT_LIMIT_ORDER_LOOKUPS_PER_CLIENT", "10 per fortnight")
     with pytest.raises(SettingsError, match="AUSKUNFT_LIMIT_ORDER_LOOKUPS_PER_CLIENT"):
-        order_limits.settings()
+        action_settings.current()
     monkeypatch.setenv("AUSKUNFT_LIMIT_ORDER_LOOKUPS_PER_CLIENT", "5 per minute; 20 per day")
     monkeypatch.setenv("AUSKUNFT_LIMIT_ORDER_FAILURES_PER_CONVERSATION", "1/hour")
-    assert order_limits.settings().limit_order_failures_per_conversation == "1/hour"
+    assert action_settings.current().limit_order_failures_per_conversation == "1/hour"
 
 
 def test_with_redis_two_action_servers_share_the_counts() -> None:
