@@ -18,7 +18,7 @@ RASA_VENV := .venv-rasa
 RASA_INSTALLED := $(RASA_VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup setup-dev chromium run ask test test-postgresql test-scale lint train benchmark bot-benchmark scale-benchmark requirements clean
+.PHONY: setup setup-dev chromium nginx run ask test test-postgresql test-scale lint train benchmark bot-benchmark scale-benchmark requirements clean
 
 # The runtime (requirements.txt) for `make run`; torch first and alone, so no package can pull its CUDA build.
 $(INSTALLED): requirements.txt
@@ -39,6 +39,10 @@ $(RASA_INSTALLED): constraints-rasa.txt
 	@touch $@
 
 # The browser tests drive Debian's Chromium through its chromedriver (never a downloaded browser).
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; }
+
 chromium:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
@@ -68,7 +72,7 @@ POSTGRES_SMOKE := tests/gateway/test_schema.py tests/gateway/customers/test_feed
 	tests/gateway/customers/test_customers.py tests/gateway/customers/test_privacy.py tests/gateway/web/test_inbox.py
 FAST := -m "not slow and not rasa and not browser"
 
-test: setup-dev chromium
+test: setup-dev chromium nginx
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 	@if $(PY) -m tests.support.databases; then AUSKUNFT_TEST_DATABASE=postgresql $(PY) -m pytest -q $(FAST) $(POSTGRES_SMOKE); \
@@ -79,7 +83,7 @@ test-postgresql: setup-dev
 
 # The deployment of deploy/ on this machine under load (nginx, 2 gateways, 2 Rasa, 2 action servers; needs nginx,
 # PostgreSQL and Redis on 127.0.0.1): minutes, so not part of `make test`. Figures: var/scale-report.json.
-test-scale: setup-dev
+test-scale: setup-dev nginx
 	$(PY) -m pytest --scale -m scale tests/scale -v
 
 lint: setup
