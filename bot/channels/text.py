@@ -11,7 +11,8 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # as in the widget: HTML stays text
+MARKDOWN = MarkdownIt("commonmark", {"html": False})
+"""CommonMark with raw HTML off (as in the widget: HTML in an answer stays text); staff pages render with it too."""
 
 
 def _inline(children: list[Token]) -> str:
@@ -40,7 +41,7 @@ def markdown_to_plain(markdown: str) -> str:
     blocks: list[str] = []
     lists: list[list[int]] = []  # per open list: [next number] for ordered lists, [] for bullets
     prefix = ""
-    for token in _MARKDOWN.parse(markdown):
+    for token in MARKDOWN.parse(markdown):
         if token.type == "bullet_list_open":
             lists.append([])
         elif token.type == "ordered_list_open":
