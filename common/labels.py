@@ -8,6 +8,8 @@ CSV/JSON exports that machines read; a code without a label is shown as it is (n
 
 from __future__ import annotations
 
+import re
+
 STATES = {
     "bot": "beim Bot",
     "waiting_for_agent": "wartet auf Kundenservice",
@@ -78,3 +80,14 @@ def handoff_headline(reason: str, before: str | None = None) -> str:
     """The handoff summary's first sentence: "Übergabe: Bot war unsicher." (with the earlier reason, if changed)."""
     changed = f" (zuvor: {handoff_reason(before)})" if before else ""
     return f"Übergabe: {handoff_reason(reason)}{changed}."
+
+
+OLD_HEADLINE = re.compile(r"^Übergabe: ([a-z_]+)(?: \(zuvor ([a-z_]+)\))?\.")
+"""How summaries began before they were written in German (rows stored earlier still read that way)."""
+
+
+def handoff_summary(summary: str | None) -> str:
+    """A stored summary, its headline in German even when it was stored with the reason's code."""
+    if not summary:
+        return ""
+    return OLD_HEADLINE.sub(lambda m: handoff_headline(m.group(1), m.group(2)), summary, count=1)

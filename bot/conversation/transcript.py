@@ -79,7 +79,7 @@ def as_text(conversation: Conversation, messages: list[Message], channel_label: 
         proof = "bestätigt" if identifier["verified"] else "nicht bestätigt"
         lines.append(f"Kennung: {identifier['kind']} {identifier['value']} ({proof}, Quelle: {identifier['source']})")
     if handoff["reason"]:
-        summary = f" – {handoff['summary']}" if handoff["summary"] else ""
+        summary = f" – {labels.handoff_summary(handoff['summary'])}" if handoff["summary"] else ""
         lines.append(f"Übergabegrund: {labels.handoff_reason(handoff['reason'])}{summary}")
     for candidate in handoff["candidates"]:
         score = candidate.get("score")

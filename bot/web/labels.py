@@ -9,7 +9,6 @@ The words come from `common.labels` (shared with the action server), the channel
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from flask import Flask, current_app
@@ -19,9 +18,6 @@ from bot.channels.base import is_markdown
 from bot.customers import identities
 from bot.web import staff_time as times
 from common import labels
-
-OLD_HEADLINE = re.compile(r"^Übergabe: ([a-z_]+)(?: \(zuvor ([a-z_]+)\))?\.")
-"""How summaries began before they were written in German (rows stored earlier still read that way)."""
 
 
 def now() -> datetime:
@@ -36,13 +32,6 @@ def identifier_kind(code: str) -> str:
     return identities.KIND_LABELS.get(code, code)
 
 
-def handoff_summary(summary: str | None) -> str:
-    """A stored summary, its headline in German even when it was stored with the reason's code."""
-    if not summary:
-        return ""
-    return OLD_HEADLINE.sub(lambda m: labels.handoff_headline(m.group(1), m.group(2)), summary, count=1)
-
-
 FILTERS = {
     "state_label": labels.state,
     "reason_label": labels.handoff_reason,
@@ -53,7 +42,7 @@ FILTERS = {
     "kind_label": identifier_kind,
     "staff_time": staff_time,
     "markdown": markdown_html.to_html,
-    "handoff_summary": handoff_summary,
+    "handoff_summary": labels.handoff_summary,
 }
 
 
