@@ -82,7 +82,8 @@ def seed(app: Flask, now: datetime) -> StaffDemo:
         only_bot.conversation.contact = contact
         only_bot.ask("Was kostet der Versand?", "chosen", "versand-kosten")
         ids.append(only_bot.conversation.id)
-        for kind, text in ((unanswered.LOW_CONFIDENCE, "Kann ich in Raten zahlen?"), (unanswered.NOT_HELPFUL, "Porto?")):
+        asked = ((unanswered.LOW_CONFIDENCE, "Kann ich in Raten zahlen?"), (unanswered.NOT_HELPFUL, "Porto?"))
+        for kind, text in asked:
             session.add(UnansweredQuestion(conversation_id=ids[0], text=text, kind=kind,
                                            faq_id="versand-kosten", score=0.5, channel="web", created_at=now))
         session.commit()
