@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from bot.conversation import unanswered
 from bot.db import get_session
 from bot.models import Contact, ContactIdentifier, Conversation, Direction, Sender, State, UnansweredQuestion
 from common.labels import HANDOFF_REASONS, handoff_headline
+from tests.conftest import SMALL_KB, write
 
 MARKDOWN_ANSWER = (
     "Wir liefern in **2–3 Werktagen**. Den Stand sehen Sie unter "
@@ -25,6 +27,17 @@ MARKDOWN_ANSWER = (
 )
 """A bot answer as the FAQ writes it: bold and a link (staff must see them rendered, not as source)."""
 CUSTOMER_EMAIL = "eva@example.com"
+TRY_QUESTION = "Was kostet der Versand?"  # the fake embedder answers it with versand-kosten: a clear match
+TRY_ANSWER = "Der **Versand kostet 4,95 €**, ab 50 € ist er kostenlos: [Versand](https://shop.example/versand)."
+"""versand-kosten's answer in `markdown_faq`: bold and a link for the try-it box."""
+
+
+def markdown_faq(folder: Path) -> Path:
+    """The tests' small FAQ (tests/conftest.py) in `folder`, the answer to TRY_QUESTION in Markdown."""
+    plain = "answer: Der Versand kostet 4,95 €, ab 50 € ist er kostenlos."
+    assert plain in SMALL_KB
+    write(folder / "versand.yml", SMALL_KB.replace(plain, f"answer: '{TRY_ANSWER}'"))
+    return folder
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,10 @@ import pytest
 from flask import Flask
 
 from bot.models import Role, now
-from tests.conftest import SMALL_KB, write
 from tests.support.login import AgentSession, logged_in
-from tests.support.staff_demo import CUSTOMER_EMAIL, StaffDemo, seed
+from tests.support.staff_demo import CUSTOMER_EMAIL, TRY_QUESTION, StaffDemo, markdown_faq, seed
 from tests.support.visible_text import CODES, internal_words, visible_text
 
-TRY_QUESTION = "Was kostet der Versand?"  # the fake embedder answers it with versand-kosten: a clear match
 QUERIES: dict[str, list[dict[str, str]]] = {
     "inbox.faq": [{"q": "Lieferung"}],
     "admin_faq.index": [{}, {"q": "Lieferung"}],
@@ -26,19 +24,13 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "admin_unanswered.index": [{}, {"status": "all"}],
     "admin_privacy.index": [{}, {"q": CUSTOMER_EMAIL}],
 }
-TRY_ANSWER = "Der **Versand kostet 4,95 €**, ab 50 € ist er kostenlos: [Versand](https://shop.example/versand)."
 FOR_MACHINES = {"admin_analytics.export_days", "admin_analytics.export_entries", "admin_privacy.export"}
 """CSV and the GDPR export: read by programs, they keep the codes (and the transcript's JSON download below)."""
 
 
 @pytest.fixture
 def faq_dir(tmp_path: Path) -> Path:
-    """The tests' small FAQ, the answer to TRY_QUESTION in Markdown with bold and a link."""
-    plain = "answer: Der Versand kostet 4,95 €, ab 50 € ist er kostenlos."
-    assert plain in SMALL_KB
-    folder = tmp_path / "faqs"
-    write(folder / "versand.yml", SMALL_KB.replace(plain, f"answer: '{TRY_ANSWER}'"))
-    return folder
+    return markdown_faq(tmp_path / "faqs")
 
 
 @pytest.fixture
