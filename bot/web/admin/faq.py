@@ -40,6 +40,7 @@ from knowledge_base.schema import FaqEntry
 bp = Blueprint("admin_faq", __name__, url_prefix="/admin")
 MAX_QUESTION_CHARS = 500
 SIMILAR_SHOWN = 5
+MODEL_KINDS = {"base": "Basismodell", "trained": "auf das FAQ trainiertes Modell", "fixed": "fest vorgegebenes Modell"}
 
 
 @dataclass(frozen=True)
@@ -202,8 +203,7 @@ def reload_status(state: ServedState) -> dict:
     return {
         "loaded_at": datetime.fromtimestamp(state.loaded_at, UTC),
         "entries": len(state.entries),
-        "model": {"base": "Basismodell", "trained": "auf das FAQ trainiertes Modell"}.get(state.model_kind,
-                                                                                             state.model_kind),
+        "model": MODEL_KINDS.get(state.model_kind, state.model_kind),
         "last": last[1].as_dict() if last else None,
         "last_at": datetime.fromtimestamp(last[0], UTC) if last else None,
     }
