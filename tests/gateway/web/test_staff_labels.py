@@ -8,6 +8,7 @@ import pytest
 
 from actions.handoff import summarise
 from bot import markdown_html
+from bot.conversation.states import InvalidTransition
 from bot.models import Sender, State
 from bot.web.staff_time import staff_time
 from common import labels, protocol
@@ -84,3 +85,10 @@ def test_markdown_is_rendered_and_sanitised() -> None:
     assert "&lt;script&gt;" in html  # raw HTML in an answer stays text, as in the widget
     assert 'href="javascript' not in html and 'href="data' not in html
     assert markdown_html.to_html(None) == ""
+
+
+def test_a_refused_state_change_is_explained_in_german() -> None:
+    """The inbox shows this 409 message to the agent as it is (closing a closed conversation, say)."""
+    assert str(InvalidTransition("closed", "with_agent")) == (
+        "das Gespräch ist „beendet“ und kann nicht „beim Kundenservice“ werden"
+    )
