@@ -11,8 +11,9 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-MARKDOWN = MarkdownIt("commonmark", {"html": False})
-"""CommonMark with raw HTML off (as in the widget: HTML in an answer stays text); staff pages render with it too."""
+MARKDOWN = MarkdownIt("commonmark", {"html": False, "breaks": True})
+"""CommonMark with raw HTML off (as in the widget: HTML in an answer stays text) and a line break kept as one (as the
+widget shows it); staff pages render with it too (bot/markdown_html.py)."""
 
 
 def _inline(children: list[Token]) -> str:

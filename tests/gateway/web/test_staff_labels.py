@@ -85,6 +85,7 @@ def test_markdown_is_rendered_and_sanitised() -> None:
     assert "&lt;script&gt;" in html  # raw HTML in an answer stays text, as in the widget
     assert 'href="javascript' not in html and 'href="data' not in html
     assert markdown_html.to_html(None) == ""
+    assert markdown_html.to_html("Meinten Sie …?\n1 = Versand") == "<p>Meinten Sie …?<br>\n1 = Versand</p>\n"
 
 
 def test_a_refused_state_change_is_explained_in_german() -> None:
