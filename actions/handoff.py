@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.labels import handoff_headline
 from common.protocol import HANDOFF_REASONS, CandidateDict, HandoffPayload
 
 REASONS = HANDOFF_REASONS
@@ -28,9 +29,10 @@ SUMMARY_TEXT_CHARS = 160
 
 
 def summarise(reason: str, user_texts: list[str], last_faq_id: str | None) -> str:
-    """One line for the agent: why, what the customer asked last, what the bot last answered."""
+    """One line for the agent, in German: why ("Übergabe: Bot war unsicher."), what the customer asked last, what
+    the bot last answered."""
     asked = [t.strip()[:SUMMARY_TEXT_CHARS] for t in user_texts if t.strip() and not t.startswith("/")]
-    parts = [f"Übergabe: {reason}."]
+    parts = [handoff_headline(reason)]
     if asked:
         parts.append("Kunde schrieb: " + " | ".join(f"„{t}“" for t in asked[-SUMMARY_QUESTIONS:]) + ".")
     if last_faq_id:

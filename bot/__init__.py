@@ -74,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         customer_links,
         headers,
         inbox,
+        labels,
         limits,
         mail_confirm,
         metrics_endpoint,
@@ -91,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     requests_json.init_app(app)  # strict JSON everywhere, bounded <int:…> (before the routes)
     access.init_app(app)  # staff sessions, CSRF, roles
     headers.init_app(app)  # CSP, frame-ancestors, nosniff, Referrer-Policy, HSTS on every response
+    labels.init_app(app)  # German words, Berlin times and rendered Markdown for the staff pages' templates
     # the widget proves itself with its conversation token, the providers' webhooks with a signature: no cookie
     access.csrf.exempt(widget_api.bp)
     access.csrf.exempt(mail_confirm.bp)  # the signed link in the mail is the proof (bot.web.mail_confirm)

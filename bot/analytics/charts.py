@@ -14,7 +14,7 @@ from datetime import date
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 28
-HBAR_LEFT = 120  # room for the labels of horizontal bars ("repeated_failure")
+HBAR_LEFT = 180  # room for the labels of horizontal bars ("Kunde möchte einen Menschen")
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,10 @@ def y_ticks(top: float, scale: float) -> list[Tick]:
     return [Tick(HEIGHT - BOTTOM - top * f * scale, f"{top * f:g}") for f in (0, 0.5, 1)]
 
 
-def stacked_bars(days: list[date], series: dict[str, list[int]], unit: str, width: int = WIDTH) -> Chart:
-    """One bar per day, a segment per series (channel); tooltips say day, series and count."""
+def stacked_bars(
+    days: list[date], series: dict[str, list[int]], unit: str, width: int = WIDTH, names: dict[str, str] | None = None
+) -> Chart:
+    """One bar per day, a segment per series (channel); tooltips say day, series (its name in `names`) and count."""
     plot_height = HEIGHT - TOP - BOTTOM
     slot = (width - LEFT - RIGHT) / max(len(days), 1)
     totals = [sum(values[i] for values in series.values()) for i in range(len(days))]
@@ -84,7 +86,7 @@ def stacked_bars(days: list[date], series: dict[str, list[int]], unit: str, widt
         for name, values in series.items():
             height = values[i] * scale
             y -= height
-            title = f"{day_label(day)} {name}: {values[i]} {unit}"
+            title = f"{day_label(day)} {(names or {}).get(name, name)}: {values[i]} {unit}"
             segments.append(Rect(LEFT + i * slot + slot * 0.15, y, slot * 0.7, height, f"series-{name}", title))
         chart.groups.append((day.isoformat(), segments))
     return chart

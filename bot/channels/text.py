@@ -11,7 +11,9 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # as in the widget: HTML stays text
+MARKDOWN = MarkdownIt("commonmark", {"html": False, "breaks": True})
+"""CommonMark with raw HTML off (as in the widget: HTML in an answer stays text) and a line break kept as one (as the
+widget shows it); staff pages render with it too (bot/markdown_html.py)."""
 
 
 def _inline(children: list[Token]) -> str:
@@ -40,7 +42,7 @@ def markdown_to_plain(markdown: str) -> str:
     blocks: list[str] = []
     lists: list[list[int]] = []  # per open list: [next number] for ordered lists, [] for bullets
     prefix = ""
-    for token in _MARKDOWN.parse(markdown):
+    for token in MARKDOWN.parse(markdown):
         if token.type == "bullet_list_open":
             lists.append([])
         elif token.type == "ordered_list_open":

@@ -26,6 +26,7 @@ from bot.models import (
     State,
     now,
 )
+from common import labels
 
 TRANSITIONS: dict[State, set[State]] = {
     State.BOT: {State.WAITING, State.CLOSED},
@@ -67,7 +68,8 @@ TEXTS = {
 
 class InvalidTransition(Exception):
     def __init__(self, current: str, wanted: str) -> None:
-        super().__init__(f"conversation is {current}, cannot become {wanted}")
+        # the inbox shows it to the agent as it is (409)
+        super().__init__(f"das Gespräch ist „{labels.state(current)}“ und kann nicht „{labels.state(wanted)}“ werden")
 
 
 def _move(conversation: Conversation, wanted: State) -> None:

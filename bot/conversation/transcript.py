@@ -10,9 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.models import Conversation, Message, aware
+from common import labels
 
 BERLIN = ZoneInfo("Europe/Berlin")
-SENDER_LABELS = {"contact": "Kunde", "bot": "Bot", "agent": "Kundenservice", "system": "System"}
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def as_text(conversation: Conversation, messages: list[Message], channel_label: 
     data = as_json(conversation, messages)
     handoff = data["handoff"]
     lines = [
-        f"Gespräch {data['id']} · Kanal: {channel_label or data['channel']} · Status: {data['state']}",
+        f"Gespräch {data['id']} · Kanal: {channel_label or data['channel']} · Status: {labels.state(data['state'])}",
         f"Begonnen: {data['created_at']}",
     ]
     contact = [v for v in (data["contact"]["email"], data["contact"]["phone"]) if v]
@@ -79,14 +79,15 @@ def as_text(conversation: Conversation, messages: list[Message], channel_label: 
         proof = "bestätigt" if identifier["verified"] else "nicht bestätigt"
         lines.append(f"Kennung: {identifier['kind']} {identifier['value']} ({proof}, Quelle: {identifier['source']})")
     if handoff["reason"]:
-        lines.append(f"Übergabegrund: {handoff['reason']}" + (f" – {handoff['summary']}" if handoff["summary"] else ""))
+        summary = f" – {labels.handoff_summary(handoff['summary'])}" if handoff["summary"] else ""
+        lines.append(f"Übergabegrund: {labels.handoff_reason(handoff['reason'])}{summary}")
     for candidate in handoff["candidates"]:
         score = candidate.get("score")
         score_text = f"{score:.2f}" if isinstance(score, int | float) else "?"
         lines.append(f"  Kandidat: {candidate.get('question', '')} [{candidate.get('faq_id', '')}] – {score_text}")
     lines.append("")
     for m in data["messages"]:
-        who = SENDER_LABELS.get(m["sender"], m["sender"])
+        who = labels.sender(m["sender"])
         if m["agent_name"]:
             who += f" ({m['agent_name']})"
         text = m["text"]

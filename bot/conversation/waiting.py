@@ -20,7 +20,7 @@ from bot.conversation import states
 from bot.conversation.availability import Availability, agents_online, is_open
 from bot.integrations.rasa_client import RasaClient, RasaUnavailable
 from bot.models import Conversation, Direction, Message, Sender
-from common import protocol
+from common import labels, protocol
 from common.frustration import is_frustrated
 
 log = logging.getLogger(__name__)
@@ -133,9 +133,7 @@ def update_request(
         conversation.handoff_reason = reason
         entry["reason"] = reason
         entry["reason_before"] = entry.get("reason_before") or old
-    now_reason = conversation.handoff_reason or ""
-    changed = f" (zuvor {entry['reason_before']})" if entry.get("reason_before") else ""
-    head = f"Übergabe: {now_reason}{changed}."
+    head = labels.handoff_headline(conversation.handoff_reason or "", entry.get("reason_before"))
     rest = first.split(".", 1)[1].strip() if first.startswith("Übergabe:") and "." in first else first
     entry["summary"] = " ".join(
         p for p in (head, rest, "Während der Wartezeit: " + " | ".join(f"„{t}“" for t in texts) + ".") if p

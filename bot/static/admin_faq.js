@@ -1,5 +1,6 @@
 // The editors' FAQ page: the try-it box answers inline, the reload button reports without leaving the page.
-// Without JS both are plain forms (GET /admin/faq/try, POST /admin/kb/reload). Text is inserted as text only.
+// Without JS both are plain forms (GET /admin/faq/try, POST /admin/kb/reload). Text is inserted as text only; the
+// answer is the server's sanitised HTML.
 (() => {
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -21,8 +22,8 @@
     const box = el("div", undefined, "try-report");
     box.dataset.decision = report.decision;
     const line = el("p");
-    line.append(el("strong", report.decision, "decision"), ` (Konfidenz `,
-      el("span", report.confidence.toFixed(3), "confidence"), `; ${report.reason})`);
+    line.append(el("strong", report.decision_label, "decision"), ` (Konfidenz `,
+      el("span", report.confidence.toFixed(3), "confidence"), `; ${report.reason_label})`);
     if (report.faq_id) line.append(" → ", entryLink(report.faq_id));
     if (report.options.length) line.append(` – Rückfrage mit: ${report.options.join(", ")}`);
     box.append(line);
@@ -39,7 +40,11 @@
       }
       box.append(table);
     }
-    if (report.answer) box.append(el("pre", report.answer, "answer"));
+    if (report.answer_html) { // rendered and sanitised by the server (bot/markdown_html.py), as the customer sees it
+      const answer = el("div", undefined, "answer markdown");
+      answer.innerHTML = report.answer_html;
+      box.append(answer);
+    }
     return box;
   }
 

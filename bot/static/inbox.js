@@ -26,10 +26,17 @@
     li.dataset.id = m.id;
     const meta = document.createElement("span");
     meta.className = "meta";
-    meta.textContent = `${m.sender}${m.agent_name ? ` (${m.agent_name})` : ""} · ${m.created_at.slice(11, 19)}`;
-    const text = document.createElement("span");
-    text.className = "text";
-    text.textContent = m.text; // text only, never HTML
+    meta.textContent = `${m.sender_label}${m.agent_name ? ` (${m.agent_name})` : ""} · ${m.time_label}`;
+    let text;
+    if (m.text_html !== undefined) { // the bot's Markdown, rendered and sanitised by the server (bot/markdown_html.py)
+      text = document.createElement("div");
+      text.className = "text markdown";
+      text.innerHTML = m.text_html;
+    } else {
+      text = document.createElement("span");
+      text.className = "text";
+      text.textContent = m.text; // customer and agent text: text only, never HTML
+    }
     li.append(meta, text);
     if (m.buttons && m.buttons.length) { // as the server-rendered rows show them: [Ja | Nein]
       const buttons = document.createElement("span");
@@ -53,7 +60,7 @@
       if (response.ok) {
         const data = await response.json();
         data.messages.forEach(render);
-        document.getElementById("state").textContent = data.state;
+        document.getElementById("state").textContent = data.state_label;
         document.getElementById("typing").textContent = data.typing.includes("contact") ? "Kunde schreibt …" : "";
       }
     } finally {

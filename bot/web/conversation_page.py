@@ -8,10 +8,14 @@ from typing import Any
 from flask import abort, render_template
 from flask_login import current_user
 
+from bot import markdown_html
+from bot.channels.base import is_markdown
 from bot.conversation import states
 from bot.customers import identities
 from bot.db import get_session
 from bot.models import Conversation, Message, State, aware
+from bot.web import labels
+from common import labels as words
 
 
 def get_conversation(conversation_id: int, assigned: bool = False) -> Conversation:
@@ -25,8 +29,15 @@ def get_conversation(conversation_id: int, assigned: bool = False) -> Conversati
 
 
 def agent_view(message: Message) -> dict[str, Any]:
-    """What the agent sees: the customer's view plus the button intent, feedback and the bot's candidates."""
+    """What the agent sees: the customer's view plus the button intent, feedback and the bot's candidates.
+
+    Labelled here, for the page and the inbox's script alike: `sender_label`, `time_label` (Berlin) and, for the
+    bot's Markdown, `text_html` (sanitised) — the script inserts these and never turns a code into words itself."""
     data = message.to_json()
+    data["sender_label"] = words.sender(message.sender)
+    data["time_label"] = labels.staff_time(message.created_at)
+    if is_markdown(message):
+        data["text_html"] = str(markdown_html.to_html(message.text))
     payload = message.payload or {}
     if intent := payload.get("intent"):
         data["intent"] = intent

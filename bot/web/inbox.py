@@ -11,11 +11,12 @@ from bot.conversation import availability, csat, states, transcript
 from bot.customers import identities
 from bot.db import get_session
 from bot.integrations.rasa_client import RasaUnavailable
-from bot.models import Conversation, Direction, Role, Sender, State, aware
+from bot.models import Conversation, Direction, Role, Sender, State
 from bot.web import conversation_page
 from bot.web.access import role_required
 from bot.web.conversation_page import agent_view, get_conversation
 from bot.web.requests_json import after_param, json_body, text_field
+from common import labels as words
 
 bp = Blueprint("inbox", __name__, url_prefix="/agent")
 
@@ -30,7 +31,9 @@ def seen() -> None:
 def changed(conversation: Conversation):  # type: ignore[no-untyped-def]
     get_session().commit()
     current_app.extensions["hub"].notify(conversation.id)
-    return jsonify(state=conversation.state, assignee_id=conversation.assignee_id)
+    return jsonify(
+        state=conversation.state, state_label=words.state(conversation.state), assignee_id=conversation.assignee_id
+    )
 
 
 @bp.get("/")
@@ -44,7 +47,7 @@ def queue():  # type: ignore[no-untyped-def]
     ).all()
     waiting = states.queue(session)
     return render_template(
-        "agent/queue.html", waiting=waiting, mine=mine, aware=aware, earlier=identities.earlier_counts(session, waiting)
+        "agent/queue.html", waiting=waiting, mine=mine, earlier=identities.earlier_counts(session, waiting)
     )
 
 
@@ -76,6 +79,7 @@ def poll(conversation_id: int):  # type: ignore[no-untyped-def]
     hub = current_app.extensions["hub"]
     return jsonify(
         state=conversation.state,
+        state_label=words.state(conversation.state),
         assignee_id=conversation.assignee_id,
         typing=[w for w in hub.typing(conversation.id) if w != "agent"],
         messages=[agent_view(m) for m in states.messages_after(get_session(), conversation.id, after_param())],

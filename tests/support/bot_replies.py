@@ -15,7 +15,7 @@ HANDOFF = [
         "custom": {
             "type": "handoff",
             "reason": "requested",
-            "summary": "Übergabe: requested.",
+            "summary": "Übergabe: Kunde möchte einen Menschen.",
             "candidates": [{"faq_id": "versand-kosten", "question": "Was kostet der Versand?", "score": 0.42}],
         }
     },
@@ -55,7 +55,7 @@ def handed_off(question: str, candidates: list[tuple[str, float]]) -> list[dict[
                 "type": "handoff",
                 "reason": "low_confidence",
                 "candidates": [{"faq_id": f, "question": f"Frage {f}", "score": s} for f, s in candidates],
-                "summary": "Übergabe: low_confidence.",
+                "summary": "Übergabe: Bot war unsicher.",
                 "last_question": question,
             }
         },

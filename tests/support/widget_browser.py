@@ -14,7 +14,11 @@ from tests.support.browser import wait
 from tests.support.gateway import ScriptedRasa
 from tests.support.login import AgentSession, logged_in
 
-HANDOFF = {"custom": {"type": "handoff", "reason": "requested", "candidates": [], "summary": "Übergabe: requested."}}
+HANDOFF = {
+    "custom": {
+        "type": "handoff", "reason": "requested", "candidates": [], "summary": "Übergabe: Kunde möchte einen Menschen."
+    }
+}
 
 
 def open_chat(browser: WebDriver, url: str) -> None:

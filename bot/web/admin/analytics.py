@@ -20,6 +20,7 @@ from bot.analytics.figures import Figures, Report, berlin_day, build
 from bot.db import get_session
 from bot.models import Role
 from bot.web.access import role_required
+from common import labels
 
 bp = Blueprint("admin_analytics", __name__, url_prefix="/admin/analytics")
 DEFAULT_DAYS = 30
@@ -56,7 +57,7 @@ def channel_chart(
 ) -> charts.Chart:
     """A bar per day, stacked by channel, of one figure (conversations, messages)."""
     series = {ch: [getattr(cells[(day, ch)], figure) for day in report.days] for ch in report.channels}
-    return charts.stacked_bars(report.days, series, unit, width)
+    return charts.stacked_bars(report.days, series, unit, width, channels.LABELS)
 
 
 @bp.get("/")
@@ -78,7 +79,9 @@ def dashboard():  # type: ignore[no-untyped-def]
         conversations_chart=channel_chart(report, cells, "conversations", "Gespräche"),
         messages_chart=channel_chart(report, cells, "messages", "Nachrichten", width=HALF),
         csat_chart=charts.line(report.days, csat_days, 1, 5, "Ø", width=HALF),
-        reasons_chart=charts.horizontal_bars(list(total.handoff_reasons.items()), "Gespräche"),
+        reasons_chart=charts.horizontal_bars(
+            [(labels.handoff_reason(reason), n) for reason, n in total.handoff_reasons.items()], "Gespräche"
+        ),
         scores_chart=charts.horizontal_bars([(f"{s} ★", n) for s, n in total.rating_counts.items()], "Bewertungen"),
     )
 

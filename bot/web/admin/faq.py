@@ -5,8 +5,8 @@ entry says which file and line to edit. Role `editor` (or `admin`) for all of it
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 
+from bot import markdown_html
 from bot.customers import outside_stores
 from bot.db import get_session
 from bot.errors import wants_json
@@ -28,6 +29,7 @@ from bot.integrations import kb_reload
 from bot.models import Role
 from bot.web.access import role_required
 from bot.web.admin import faq_history
+from common import labels
 from knowledge_base.authoring.faq_files import LocatedEntry
 from knowledge_base.authoring.reload_report import display_path
 from knowledge_base.decision import decision_json
@@ -38,6 +40,7 @@ from knowledge_base.schema import FaqEntry
 bp = Blueprint("admin_faq", __name__, url_prefix="/admin")
 MAX_QUESTION_CHARS = 500
 SIMILAR_SHOWN = 5
+MODEL_KINDS = {"base": "Basismodell", "trained": "auf das FAQ trainiertes Modell", "fixed": "fest vorgegebenes Modell"}
 
 
 @dataclass(frozen=True)
@@ -96,11 +99,15 @@ def matches(item: Listed, words: list[str]) -> bool:
 
 
 def try_it(state: ServedState, question: str) -> dict:
-    """What `python -m knowledge_base ask --json` prints, plus the answer text for an `answer`."""
+    """What `python -m knowledge_base ask --json` prints, plus the answer for an `answer` (Markdown, and as
+    sanitised HTML) and the German words for the decision and its reason — for the page and its script alike."""
     ranking, decision = state.rank_and_decide(question)
     report = decision_json(decision, ranking)
     report["question"] = question
     report["answer"] = state.entries[decision.faq_id].answer if decision.faq_id in state.entries else None
+    report["answer_html"] = markdown_html.to_html(report["answer"]) if report["answer"] else None
+    report["decision_label"] = labels.decision(report["decision"])
+    report["reason_label"] = labels.decision_reason(report["reason"])
     return report
 
 
@@ -194,10 +201,9 @@ def reload_status(state: ServedState) -> dict:
     """The last reload (button or watcher) for the page: when, accepted, how many entries, which model."""
     last = kb_reload.last_reload(current_app)
     return {
-        "loaded_at": time.strftime("%d.%m.%Y %H:%M:%S", time.localtime(state.loaded_at)),
+        "loaded_at": datetime.fromtimestamp(state.loaded_at, UTC),
         "entries": len(state.entries),
-        "model": {"base": "Basismodell", "trained": "auf das FAQ trainiertes Modell"}.get(state.model_kind,
-                                                                                             state.model_kind),
+        "model": MODEL_KINDS.get(state.model_kind, state.model_kind),
         "last": last[1].as_dict() if last else None,
-        "last_at": time.strftime("%H:%M:%S", time.localtime(last[0])) if last else None,
+        "last_at": datetime.fromtimestamp(last[0], UTC) if last else None,
     }

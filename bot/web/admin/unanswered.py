@@ -7,8 +7,6 @@ then asked again so the editor sees whether the bot answers it now), "new FAQ ne
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -20,6 +18,7 @@ from bot.integrations import kb_reload
 from bot.models import Role, UnansweredStatus
 from bot.web.access import role_required
 from bot.web.requests_json import sql_int
+from common import labels
 from knowledge_base.authoring.faq_alternatives import UnknownEntry, add_alternatives
 from knowledge_base.authoring.write_lock import FaqsBusy
 from knowledge_base.engine import KnowledgeBase
@@ -41,7 +40,6 @@ ACTIONS = {
 }
 KIND_NAMES = {unanswered.LOW_CONFIDENCE: "unsicher übergeben", unanswered.NOT_HELPFUL: "„Nein“"}
 MAX_PHRASING_CHARS = 300
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def knowledge_base() -> KnowledgeBase:
@@ -70,12 +68,8 @@ def index():  # type: ignore[no-untyped-def]
     entries = sorted(served.entries.values(), key=lambda entry: entry.id)
     return render_template(
         "admin/unanswered.html", clusters=groups, entries=entries, filters=FILTERS, shown=shown,
-        status_names=FILTERS, kind_names=KIND_NAMES, berlin=berlin,
+        status_names=FILTERS, kind_names=KIND_NAMES,
     )
-
-
-def berlin(moment: datetime) -> str:
-    return moment.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
 
 
 @bp.post("/mark")
@@ -140,5 +134,5 @@ def _add_alternatives(faq_id: str, phrasings: list[str]) -> bool:
         if decision.action == "answer" and decision.faq_id == faq_id:
             flash(f"Der Bot beantwortet „{phrasing}“ jetzt mit „{faq_id}“.")
         else:
-            flash(f"Achtung: „{phrasing}“ ergibt noch „{decision.action}“ ({decision.faq_id or '–'}).")
+            flash(f"Achtung: „{phrasing}“ ergibt noch „{labels.decision(decision.action)}“ ({decision.faq_id or '–'}).")
     return True

@@ -89,7 +89,7 @@ def test_admin_finds_exports_and_deletes_a_customer(browser: WebDriver, live_url
     browser.find_element(By.CSS_SELECTOR, ".privacy-search button").click()
     wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "table.found tbody tr"))
     [row] = browser.find_elements(By.CSS_SELECTOR, "table.found tbody tr")
-    assert "bitcoin.fan@example.com" in row.text and "unanswered_questions: 1" in row.text
+    assert "bitcoin.fan@example.com" in row.text and "unbeantwortete Fragen: 1" in row.text
     row.find_element(By.LINK_TEXT, "Ansehen").click()
     wait(browser, lambda: "/admin/privacy/contacts/" in browser.current_url)
     export = browser.find_element(By.PARTIAL_LINK_TEXT, "JSON").get_attribute("href")

@@ -130,12 +130,12 @@ def test_dashboard_shows_the_figures(editor: AgentSession) -> None:
         "<th>an einen Menschen übergeben</th><td>1</td><td>14,3 %</td>",
         '<tr data-faq="versand-lieferzeit"><td><code>versand-lieferzeit</code></td><td>3</td><td>2</td><td>0</td>'
         "<td>100,0 %</td></tr>",
-        "<tr><td>requested</td><td>2</td></tr><tr><td>low_confidence</td><td>1</td></tr>",
+        "<tr><td>Kunde möchte einen Menschen</td><td>2</td></tr><tr><td>Bot war unsicher</td><td>1</td></tr>",
         "Perzentile",  # the definitions are on the page
     ):
         assert expected in page, expected
     assert page.count('<g class="bar" data-key="2026-11-0') == 4  # 2 days × (conversations, messages)
-    assert "<title>02.11. sms: 1 Gespräche</title>" in page
+    assert "<title>02.11. SMS: 1 Gespräche</title>" in page
 
 
 def test_default_period_is_the_last_30_days(editor: AgentSession) -> None:

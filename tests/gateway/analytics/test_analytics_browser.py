@@ -61,7 +61,7 @@ def test_charts_render_with_one_bar_per_day(browser: WebDriver, small: tuple[Fla
     assert heights[0][0] == heights[0][2] == heights[1][1] > 0 and heights[0][1] == heights[1][2] == 0
     assert heights[1][0] == pytest.approx(2 * heights[0][0], abs=1)
     titles = [t.get_attribute("textContent") for t in chart.find_elements(By.TAG_NAME, "title")]
-    assert titles[:3] == ["02.11. web: 1 Gespräche", "02.11. messenger: 0 Gespräche", "02.11. sms: 1 Gespräche"]
+    assert titles[:3] == ["02.11. Web-Chat: 1 Gespräche", "02.11. Messenger: 0 Gespräche", "02.11. SMS: 1 Gespräche"]
     assert len(browser.find_elements(By.CSS_SELECTOR, "#chart-messages g.bar")) == 2
     assert len(browser.find_elements(By.CSS_SELECTOR, "#chart-csat circle.point")) == 2  # Ø per day with ratings
     assert len(browser.find_elements(By.CSS_SELECTOR, "#chart-reasons g.bar")) == 2  # requested, low_confidence

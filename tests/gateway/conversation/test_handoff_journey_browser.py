@@ -84,16 +84,16 @@ def test_customer_bot_agent_and_back(browser: WebDriver, agent_browser: WebDrive
 
     agent.get(f"{live_url}/agent")  # the queue again, now with the customer
     row = wait(agent, lambda: agent.find_element(By.CSS_SELECTOR, "table.queue tbody tr"))
-    assert "requested" in row.text
+    assert "Kunde möchte einen Menschen" in row.text and "Übergabe: Kunde möchte einen Menschen." in row.text
     row.find_element(By.LINK_TEXT, "Öffnen").click()
     transcript = wait(agent, lambda: agent.find_element(By.ID, "transcript"))
     customer_lines = [e.text for e in transcript.find_elements(By.CSS_SELECTOR, ".msg.contact .text")]
     assert customer_lines[0] == "Wo ist mein Paket?" and "Ich möchte mit einem Menschen sprechen" in customer_lines
-    assert agent.find_element(By.CSS_SELECTOR, "section.handoff").text.startswith("Grund: requested")
+    assert agent.find_element(By.CSS_SELECTOR, "section.handoff").text.startswith("Grund: Kunde möchte einen Menschen")
     assert "Kandidaten des Bots" in agent.find_element(By.CSS_SELECTOR, "section.handoff").text
 
     agent.find_element(By.ID, "take").click()
-    wait(agent, lambda: agent.find_element(By.ID, "state").text == "with_agent")
+    wait(agent, lambda: agent.find_element(By.ID, "state").text == "beim Kundenservice")
     wait(customer, lambda: "Anna vom Kundenservice ist jetzt im Chat." in customer.find_element(By.ID, "log").text)
     agent.find_element(By.ID, "reply-text").send_keys("Ich schaue sofort nach Ihrem Paket.")
     agent.find_element(By.CSS_SELECTOR, "#reply button").click()
@@ -103,7 +103,7 @@ def test_customer_bot_agent_and_back(browser: WebDriver, agent_browser: WebDrive
     shoot(agent, "inbox.png")
 
     agent.find_element(By.ID, "give-back").click()
-    wait(agent, lambda: agent.find_element(By.ID, "state").text == "bot")
+    wait(agent, lambda: agent.find_element(By.ID, "state").text == "beim Bot")
     log = bot_answer(customer, "Was kostet der Versand?")
     assert "4,95" in log, log
     last_row = "const r = document.querySelector('#transcript li:last-child'); return r && r.className + r.textContent"

@@ -74,7 +74,7 @@ def test_an_unclear_message_is_acknowledged_and_updates_the_summary_and_candidat
     assert texts(reply)[1:] == [waiting.TEXTS["noted_staffed"]]  # not the bot's handoff text a second time
     entry = queue_entry(app, customer.token)
     assert entry.state == "waiting_for_agent" and entry.handoff_reason == "low_confidence"
-    assert entry.handoff["summary"].startswith("Übergabe: low_confidence.")
+    assert entry.handoff["summary"].startswith("Übergabe: Bot war unsicher.")
     assert entry.handoff["summary"].endswith("Während der Wartezeit: „Und mit Klarna?“.")
     assert entry.handoff["last_question"] == "Und mit Klarna?"
     assert entry.handoff["candidates"][0]["faq_id"] == "zahlung-klarna"
@@ -95,7 +95,7 @@ def test_frustration_while_waiting_makes_the_reason_requested(
     assert texts(reply)[1] == waiting.TEXTS["sorry"] + waiting.TEXTS["noted_unstaffed"]
     entry = queue_entry(app, customer.token)
     assert entry.handoff_reason == "requested" and entry.handoff["reason"] == "requested"
-    assert entry.handoff["summary"].startswith("Übergabe: requested (zuvor low_confidence).")
+    assert entry.handoff["summary"].startswith("Übergabe: Kunde möchte einen Menschen (zuvor: Bot war unsicher).")
 
 
 def test_asking_for_a_person_again_says_the_request_is_there_already(

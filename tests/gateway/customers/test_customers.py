@@ -304,7 +304,7 @@ def test_two_widget_conversations_with_the_same_email_are_one_customer_in_the_in
     page = agent.client.get(f"/agent/conversations/{second_id}").get_data(as_text=True)
     panel = page.split('id="customer"')[1]
     assert "eva@example.de" in panel and "nicht bestätigt" in panel and "im Widget angegeben" in panel
-    assert f'data-conversation="{first_id}"' in panel and "Übergabe: requested" in panel
+    assert f'data-conversation="{first_id}"' in panel and "Übergabe: Kunde möchte einen Menschen" in panel
     assert "„Wo bleibt meine Rücksendung?“" in panel  # the first question in the summary
     assert "Echo" not in panel and "Ihre Anfrage bleibt gespeichert" in panel  # the earlier transcript itself
     assert f'href="/agent/conversations/{first_id}"' in panel

@@ -48,7 +48,7 @@ def test_queue_transcript_take_reply_give_back(app: Flask, waiting: Customer, ra
     cid = conversation_id(app, waiting.token)
     anna, ben = make_agent(), make_agent("ben@example.com", "Ben")
     queue = anna.client.get("/agent/").get_data(as_text=True)
-    assert "requested" in queue and f"/agent/conversations/{cid}" in queue
+    assert "Kunde möchte einen Menschen" in queue and f"/agent/conversations/{cid}" in queue
     page = anna.client.get(f"/agent/conversations/{cid}").get_data(as_text=True)
     assert "Ich will einen Menschen" in page and "versand-kosten" in page and "0.42" in page
 

@@ -54,7 +54,7 @@ def test_export_json_and_text(app: Flask, customer: Customer, rasa: ScriptedRasa
     assert text.headers["Content-Disposition"] == f'attachment; filename="gespraech-{cid}.txt"'
     body = text.get_data(as_text=True)
     assert f"Gespräch {cid} · Kanal: Web-Chat" in body
-    assert "Übergabegrund: requested – Übergabe: requested." in body
+    assert "Übergabegrund: Kunde möchte einen Menschen – Übergabe: Kunde möchte einen Menschen." in body
     assert "Kandidat: Was kostet der Versand? [versand-kosten] – 0.42" in body
     assert "Kunde: Nein [Feedback: nicht hilfreich]" in body
     assert "Kundenservice (Anna): Hallo, hier Anna." in body

@@ -13,7 +13,7 @@ HANDOFF = {
         "type": "handoff",
         "reason": "requested",
         "candidates": [{"faq_id": "versand-lieferzeit", "question": "Wie lange dauert die Lieferung?", "score": 0.7}],
-        "summary": "Übergabe: requested.",
+        "summary": "Übergabe: Kunde möchte einen Menschen.",
         "last_question": "Mensch bitte",
     }
 }
