@@ -238,6 +238,7 @@ class ScaleStack:
         for services in self.services:
             services.wait_until_ready(START_LIMIT)
         self.started_in["rasa"] = time.monotonic() - started
+        self.migrate()
         for index in range(self.gateway_count):
             self.start_gateway(index)
         self.started_in["all"] = time.monotonic() - started
@@ -253,10 +254,21 @@ class ScaleStack:
         self.nginx = self._popen([NGINX, "-c", str(conf), "-p", str(folder), "-g", "daemon off;"], dict(os.environ),
                                  folder / "nginx.out")
 
+    def gateway_environment(self) -> dict[str, str]:
+        return {**os.environ, **shared_env(self.work, self.ports),
+                **gateway_env(self.work, self.ports, self.graph_url, self.twilio_url, self.gateway_workers),
+                **self.gateway_overrides}
+
+    def migrate(self) -> None:
+        """The deploy step before any gateway (deploy/systemd/auskunft-migrate.service): a gateway refuses a schema
+        behind its code."""
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "bot", "db", "upgrade"], cwd=ROOT,
+                              env=self.gateway_environment(), capture_output=True, text=True, timeout=600)
+        if done.returncode:
+            raise RuntimeError(f"flask --app bot db upgrade failed: {done.stderr[-2000:]}")
+
     def start_gateway(self, index: int) -> None:
-        env = {**os.environ, **shared_env(self.work, self.ports),
-               **gateway_env(self.work, self.ports, self.graph_url, self.twilio_url, self.gateway_workers),
-               "AUSKUNFT_LOG_DIR": str(self.work / f"gateway-{index + 1}"), **self.gateway_overrides}
+        env = {**self.gateway_environment(), "AUSKUNFT_LOG_DIR": str(self.work / f"gateway-{index + 1}")}
         port = self.ports.gateways[index]
         process = self._popen([sys.executable, "-m", "bot", "gateway", "--port", str(port)], env,
                               self.work / f"gateway-{index + 1}.out")
