@@ -74,8 +74,11 @@ def receive(
     hub: Hub,
     availability: Availability | None = None,
     now: datetime | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> list[Message]:
     """Store the customer's message and everything it caused; the new messages in order.
+
+    `extra` is stored with the customer's message for the agent (a channel's attachments, the whole of a cut text).
 
     `intent` is a button's payload (`/feedback_helpful`), sent to Rasa instead of the text shown.
     A resend with a known `source_id` stores nothing new: it returns that message with the replies it already
@@ -100,7 +103,7 @@ def receive(
             session.commit()
             hub.notify(conversation.id)
             return new
-        payload = {"intent": intent} if intent else None
+        payload = {**({"intent": intent} if intent else {}), **(extra or {})} or None
         message = states.add_message(
             session, conversation, Direction.INCOMING, Sender.CONTACT, text, payload, source_id
         )
