@@ -212,7 +212,7 @@ def attachments(message: dict[str, Any]) -> tuple[dict[str, Any], ...]:
                 continue
         url = _text(payload.get("url"))
         entry: dict[str, Any] = {"kind": kind if kind in ATTACHMENT_KINDS else "file"}
-        if url.startswith("https://"):
+        if url.startswith(("https://", "http://")):
             entry["url"] = url[:2000]
         if _text(item.get("title"), limit=300):
             entry["title"] = _text(item.get("title"))

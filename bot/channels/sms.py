@@ -128,6 +128,11 @@ class Sms(Channel):
         text = sms_friendly(markdown_to_plain(message.text) if is_markdown(message) else message.text.strip())
         return [fit_sms(text, MAX_SEGMENTS, self.more_url, suffix).strip()]
 
+    def media_auth(self, url: str) -> tuple[str, str] | None:
+        """Twilio's media URLs may require the account's Basic auth; no other host gets the credentials."""
+        api = str(self.client.api.base_url).rstrip("/")
+        return (self.account_sid, self.auth_token) if url.startswith(api + "/") else None
+
     def blocked(self, session: Session, conversation: Conversation, message: Message) -> bool:
         return not (message.payload or {}).get("sms_keyword") and opted_out(session, str(conversation.channel_address))
 

@@ -155,7 +155,8 @@ def channel_address(raw: str) -> ChannelAddress:
 
 
 def _e164(value: str) -> str | None:
-    """`value` in E.164 if it is written as one ("+" and digits only) and valid, else None."""
+    """`value` in E.164 if it is written as one ("+" and digits, spaces allowed) and valid, else None."""
+    value = re.sub(r"\s", "", value)
     if not re.fullmatch(r"\+[1-9]\d{6,14}", value):
         return None
     number = phone_number(value)

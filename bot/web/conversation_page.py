@@ -36,6 +36,10 @@ def agent_view(message: Message) -> dict[str, Any]:
         data["feedback"] = f"Bewertung {score} von 5"  # the customer's CSAT rating, shown like button feedback
     if handoff := payload.get("handoff"):
         data["handoff"] = {k: handoff.get(k) for k in ("reason", "summary", "candidates", "last_question")}
+    if files := payload.get("attachments"):  # Messenger / SMS: what came with the message (images via the gateway)
+        data["attachments"] = [dict(a, index=i) for i, a in enumerate(files) if isinstance(a, dict)]
+    if cut := payload.get("cut"):  # longer than the bot reads: the agent sees that, and the whole text
+        data["cut"] = cut
     if message.delivery_status:  # Messenger / SMS: did the provider take it (bot/channels/delivery.py)?
         data["delivery"] = {
             "status": message.delivery_status,
