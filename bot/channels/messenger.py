@@ -174,9 +174,13 @@ def _event(item: dict[str, Any]) -> Inbound | None:
         files = attachments(message)
         if text.strip() or files:
             return Inbound(psid, mid, text, attachments=files)
-        return Inbound(psid, mid, unsupported="Anhang")
+        log.info("messenger message %s without text or readable attachment skipped", mid)
+        return None  # nothing in it reads as documented: answered 200 (Meta would redeliver it for hours)
     if isinstance(postback := item.get("postback"), dict):
         payload = _text(postback.get("payload"))
+        if not payload and not _text(postback.get("title")):
+            log.info("messenger postback without payload or title skipped")
+            return None
         mid = _text(postback.get("mid"), limit=200) or postback_id(psid, payload, item.get("timestamp"))
         title = _text(postback.get("title")) or payload  # a postback without title: its payload is the text
         return Inbound(psid, mid, title, intent=postback_intent(payload) if payload else None)
@@ -200,7 +204,9 @@ def attachments(message: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
-        payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
+        payload = item.get("payload")
+        if not isinstance(payload, dict):
+            continue
         kind = _text(item.get("type"), limit=40)
         if payload.get("sticker_id") or message.get("sticker_id"):
             kind = "sticker"
@@ -211,9 +217,9 @@ def attachments(message: dict[str, Any]) -> tuple[dict[str, Any], ...]:
                 found.append({"kind": "location", "latitude": lat, "longitude": long})
                 continue
         url = _text(payload.get("url"))
-        entry: dict[str, Any] = {"kind": kind if kind in ATTACHMENT_KINDS else "file"}
-        if url.startswith(("https://", "http://")):
-            entry["url"] = url[:2000]
+        if not url.startswith(("https://", "http://")):
+            continue
+        entry: dict[str, Any] = {"kind": kind if kind in ATTACHMENT_KINDS else "file", "url": url[:2000]}
         if _text(item.get("title"), limit=300):
             entry["title"] = _text(item.get("title"))
         found.append(entry)

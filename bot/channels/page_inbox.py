@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from bot.channels import inbound
 from bot.channels.base import Channel, Inbound
 from bot.conversation import states
-from bot.conversation.receive import bot_has_it
+from bot.conversation.receive import PAGE_INBOX_REASON, bot_has_it
 from bot.models import DeliveryStatus, Direction, Sender
 
-REASON = "page_inbox"
+REASON = PAGE_INBOX_REASON
 NOTE = "Jemand hat im Postfach der Facebook-Seite geantwortet; der Bot pausiert in diesem Gespräch."
 log = logging.getLogger("auskunft.messenger")
 
@@ -45,12 +45,14 @@ def echoes(body: Any, own_app_id: str) -> list[Echo]:
             recipient = item.get("recipient") if isinstance(item, dict) else None
             if not (isinstance(message, dict) and message.get("is_echo") and isinstance(recipient, dict)):
                 continue
-            app_id, psid = str(message.get("app_id") or ""), recipient.get("id")
-            if app_id == own_app_id or not isinstance(psid, (str, int)) or isinstance(psid, bool):
+            app_id, psid = message.get("app_id"), recipient.get("id")
+            if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in (app_id, psid)):
+                continue
+            if str(app_id) == own_app_id:
                 continue
             text = message.get("text") if isinstance(message.get("text"), str) else "[Anhang]"
             mid = message.get("mid") if isinstance(message.get("mid"), str) else None
-            found.append(Echo(str(psid)[:100], mid[:200] if mid else None, text, app_id))
+            found.append(Echo(str(psid)[:100], mid[:200] if mid else None, text, str(app_id)))
     return found
 
 

@@ -55,6 +55,10 @@ def lock(conversation_id: int) -> threading.Lock:
         return _locks[conversation_id]
 
 
+PAGE_INBOX_REASON = "page_inbox"
+"""The handoff reason of a conversation a person answers in Meta's Page Inbox: the bot stays quiet."""
+
+
 def bot_has_it(conversation: Conversation) -> bool:
     """The bot answers: its own conversation, or one queued only because Rasa was not answering."""
     return conversation.state == State.BOT or (
@@ -110,6 +114,8 @@ def receive(
         message.outcome = Outcome.PENDING if bot_has_it(conversation) else Outcome.QUEUED  # a human has it
         session.commit()
         hub.notify(conversation.id)
+        if conversation.state == State.WAITING and conversation.handoff_reason == PAGE_INBOX_REASON:
+            return [message]  # a person answers in Meta's Page Inbox (bot/channels/page_inbox.py): the bot is paused
         if conversation.state == State.WAITING and not bot_has_it(conversation):  # waiting for a person
             new = [message, *_while_waiting(session, conversation, message, intent, rasa, hub, availability, now)]
             session.commit()
