@@ -302,7 +302,8 @@ def store_silently(session: Session, channel: Sms, event: Inbound) -> Conversati
     if inbound.is_redelivery(session, NAME, event.external_id):
         return None
     conversation = inbound.conversation_for(session, channel, event, None)
-    states.add_message(session, conversation, Direction.INCOMING, Sender.CONTACT, event.text.strip() or "[MMS]")
+    files = {"attachments": list(event.attachments)} if event.attachments else None
+    states.add_message(session, conversation, Direction.INCOMING, Sender.CONTACT, event.text.strip() or "[MMS]", files)
     session.commit()
     current_app.extensions["hub"].notify(conversation.id)
     return conversation

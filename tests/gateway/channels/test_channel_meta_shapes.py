@@ -89,6 +89,10 @@ def test_every_attachment_is_stored_the_text_answered_images_shown_through_the_g
     anna = agent(app)
     page = anna.get(f"/agent/conversations/{first.conversation_id}").get_data(as_text=True)
     assert f'src="{thumbnail}"' in page and photo not in page and "Standort: 48.137, 11.575" in page
+    (live,) = [m for m in anna.get(f"/agent/conversations/{first.conversation_id}/messages").json["messages"]
+               if m["id"] == first.id]  # fmt: skip
+    assert [a.get("src") for a in live["attachments"]] == [thumbnail, None, None]  # the inbox's live updates
+    assert photo not in json.dumps(live)
     image = anna.get(thumbnail)
     assert (image.status_code, image.mimetype, image.data) == (200, "image/png", PNG)
     assert media.requests == [("/scontent/parcel.png", None)]  # no credentials to Meta's CDN
