@@ -129,6 +129,7 @@ class GatewaySettings(BaseSettings):
     messenger_page_token: SecretStr = SecretStr("")
     messenger_verify_token: SecretStr = SecretStr("")
     messenger_human_agent_tag: bool = False
+    messenger_app_id: str = ""
     graph_api_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v21.0"
     twilio_account_sid: str = ""
@@ -221,6 +222,7 @@ class GatewaySettings(BaseSettings):
             "MESSENGER_PAGE_TOKEN": self.messenger_page_token.get_secret_value(),
             "MESSENGER_VERIFY_TOKEN": self.messenger_verify_token.get_secret_value(),
             "MESSENGER_HUMAN_AGENT_TAG": self.messenger_human_agent_tag,
+            "MESSENGER_APP_ID": self.messenger_app_id,
             "GRAPH_API_URL": self.graph_api_url,
             "GRAPH_API_VERSION": self.graph_api_version,
             "TWILIO_ACCOUNT_SID": self.twilio_account_sid,

@@ -42,6 +42,7 @@ class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"  # stored, not yet accepted by the provider (a retry may be scheduled)
     SENDING = "sending"  # claimed by one sender (the outbox or an SMS webhook's TwiML): nobody else sends it
     SENT = "sent"  # the provider accepted it (or it went back in the webhook's TwiML response)
+    DELIVERED = "delivered"  # the provider reported it delivered (Twilio's status callback)
     FAILED = "failed"  # every attempt failed: the inbox shows it to agents, who can try again
     OPTED_OUT = "opted_out"  # the customer sent STOP: not sent, on purpose
 

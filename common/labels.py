@@ -22,6 +22,7 @@ HANDOFF_REASONS = {
     "repeated_failure": "Bot konnte mehrmals nicht helfen",
     "frustration": "Kunde verärgert",
     "bot_unavailable": "Bot nicht erreichbar",
+    "page_inbox": "Antwort aus Metas Page Inbox",
 }
 SENDERS = {"contact": "Kunde", "bot": "Bot", "agent": "Kundenservice", "system": "System"}
 DECISIONS = {

@@ -16,6 +16,11 @@ from sqlalchemy.orm import Session
 from bot.models import Conversation, IdentifierKind, Message, Sender
 
 TEXT_ONLY = "Ich kann leider nur Text lesen. Bitte schreiben Sie mir Ihre Frage."
+FILES_FOR_AGENT = (
+    "Ich kann leider nur Text lesen. Ihre Datei ist gespeichert: Ein Mitarbeiter sieht sie, sobald er das "
+    "Gespräch übernimmt."
+)
+ATTACHMENT_KINDS = ("image", "video", "audio", "file", "location", "sticker")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,12 @@ class Inbound:
     text: str = ""
     intent: str | None = None
     unsupported: str | None = None
+    attachments: tuple[dict[str, Any], ...] = ()
+    """What came with the text: `{"kind": "image", "url": …, "content_type": …}` or
+    `{"kind": "location", "latitude": …, "longitude": …}`; stored for the agent, never sent to the bot."""
+    linkable: bool = True
+    """False for an address that is nobody's verified identifier (an SMS short code or sender name): the
+    conversation gets no contact by it."""
 
 
 class DeliveryError(Exception):

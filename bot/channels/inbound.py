@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.channels.base import TEXT_ONLY, Channel, Inbound, buttons_of
+from bot.channels.base import FILES_FOR_AGENT, TEXT_ONLY, Channel, Inbound, buttons_of
 from bot.conversation import csat, sender_identity, states
 from bot.conversation import receive as gateway
 from bot.customers import identities
@@ -23,6 +24,10 @@ from bot.locks import NamedLock
 from bot.models import Conversation, Direction, Message, Sender, State, WebhookReceipt
 from bot.web.requests_json import INTENT
 
+LABELS = {
+    "image": "Bild", "video": "Video", "audio": "Audio", "file": "Datei", "location": "Standort",
+    "sticker": "Sticker",
+}  # fmt: skip
 NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
 
@@ -57,7 +62,7 @@ def conversation_for(session: Session, channel: Channel, event: Inbound, intent:
         except csat.InvalidRating:
             pass
     contact = None
-    if channel.identifier is not None:
+    if channel.identifier is not None and event.linkable:
         contact = identities.find_or_create(
             session, channel.identifier, event.address, verified=True, source=channel.name
         )
@@ -112,8 +117,10 @@ def handle_locked(
     if is_redelivery(session, channel.name, event.external_id):
         return None, []
     intent = event.intent if event.intent and INTENT.match(event.intent) else None
-    text = event.text.strip()[: current_app.config["MAX_MESSAGE_CHARS"]]
+    text, extra = for_the_bot(event, current_app.config["MAX_MESSAGE_CHARS"])
     conversation = conversation_for(session, channel, event, intent)
+    if event.attachments and not (text or intent):
+        return conversation, _files_only(session, conversation, event, extra)
     if event.unsupported or not (text or intent):
         return conversation, _unsupported(session, conversation, event.unsupported or "leer")
     if intent is None and (choice := numbered_choice(session, conversation, text)):
@@ -127,7 +134,7 @@ def handle_locked(
         new = gateway.receive(
             session, conversation, text or intent or "", intent, source_id,
             extensions["rasa"], extensions["hub"], extensions["availability"], extensions["clock"](), metadata,
-            extensions["locks"],
+            extensions["locks"], extra,
         )  # fmt: skip
     except csat.InvalidRating:  # a forged rating payload: nothing to store
         session.rollback()
@@ -139,9 +146,54 @@ def handle_locked(
         new = gateway.receive(
             session, conversation, text, intent, source_id,
             extensions["rasa"], extensions["hub"], extensions["availability"], extensions["clock"](), metadata,
-            extensions["locks"],
+            extensions["locks"], extra,
         )  # fmt: skip
+    if event.attachments:
+        new.extend(_files_notice(session, conversation))
     return conversation, new
+
+
+def for_the_bot(event: Inbound, limit: int) -> tuple[str, dict[str, Any]]:
+    """The text the bot gets (at most `limit` characters) and what is stored beside it for the agent: the
+    attachments, and for a cut text the whole of it (`cut`), so nothing the customer wrote is lost."""
+    text = event.text.strip()
+    extra: dict[str, Any] = {}
+    if event.attachments:
+        extra["attachments"] = list(event.attachments)
+    if len(text) > limit:
+        extra["cut"] = {"length": len(text), "kept": limit, "full_text": text}
+        text = text[:limit]
+    return text, extra
+
+
+def _files_only(session: Session, conversation: Conversation, event: Inbound, extra: dict[str, Any]) -> list[Message]:
+    """Attachments without text: stored for the agent (the bot gets nothing to read), the customer told once."""
+    kinds = ", ".join(dict.fromkeys(LABELS.get(a["kind"], a["kind"]) for a in event.attachments))
+    source_id = event.external_id if event.external_id and len(event.external_id) <= 100 else None
+    message = states.add_message(
+        session, conversation, Direction.INCOMING, Sender.CONTACT, f"[{kinds}]", extra, source_id
+    )
+    new = [message, *_files_notice(session, conversation)]
+    session.commit()
+    current_app.extensions["hub"].notify(conversation.id)
+    return new
+
+
+def _files_notice(session: Session, conversation: Conversation) -> list[Message]:
+    """Once per conversation, while no agent has it: the bot reads text only, an agent will see the file."""
+    if conversation.state in (State.WITH_AGENT, State.CLOSED):
+        return []
+    payloads = session.scalars(
+        select(Message.payload).where(Message.conversation_id == conversation.id, Message.sender == Sender.BOT)
+    )
+    if any((payload or {}).get("files_notice") for payload in payloads):
+        return []
+    notice = states.add_message(
+        session, conversation, Direction.OUTGOING, Sender.BOT, FILES_FOR_AGENT, {"files_notice": True}
+    )
+    session.commit()
+    current_app.extensions["hub"].notify(conversation.id)
+    return [notice]
 
 
 def _unsupported(session: Session, conversation: Conversation, kind: str) -> list[Message]:

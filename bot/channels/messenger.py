@@ -18,11 +18,13 @@ import requests
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
-from bot.channels import inbound
-from bot.channels.base import Channel, DeliveryError, Inbound, buttons_of, is_markdown
+from bot.channels import inbound, page_inbox
+from bot.channels.base import ATTACHMENT_KINDS, Channel, DeliveryError, Inbound, buttons_of, is_markdown
+from bot.channels.intents import GREETING, POSTBACKS, known_intents
 from bot.channels.text import markdown_to_plain, split_text
 from bot.db import get_session
 from bot.models import Conversation, Direction, IdentifierKind, Message, Sender
+from bot.web.requests_json import INTENT
 
 NAME = "messenger"
 LABEL = "Messenger"
@@ -47,7 +49,10 @@ class Messenger(Channel):
         version: str,
         timeout: float,
         human_agent_tag: bool = False,
+        app_id: str = "",
     ) -> None:
+        self.app_id = app_id
+        """Our app's id: its echoes are our own messages; another app's are a person's Page Inbox reply."""
         self.human_agent_tag = human_agent_tag
         """Send agents' messages with the `HUMAN_AGENT` tag (7 days instead of 24 hours; needs Meta's approval)."""
         self.app_secret = app_secret.encode()
@@ -160,24 +165,65 @@ def _event(item: dict[str, Any]) -> Inbound | None:
         return None
     if isinstance(message := item.get("message"), dict):
         if message.get("is_echo"):
-            return None  # the page's own messages, sent by us
+            return None  # the page's messages: ours, or a person's in Meta's Page Inbox (`page_inbox.echoes`)
         mid = _text(message.get("mid"), limit=200) or None
         text = _text(message.get("text"))
         quick = message.get("quick_reply")
         if isinstance(quick, dict) and _text(quick.get("payload")):
             return Inbound(psid, mid, text, intent=_text(quick["payload"]))
-        if text.strip():
-            return Inbound(psid, mid, text)
-        attachments = message.get("attachments")
-        kind = "sticker" if message.get("sticker_id") else None
-        if not kind and isinstance(attachments, list) and attachments and isinstance(attachments[0], dict):
-            kind = _text(attachments[0].get("type"), limit=40)
-        return Inbound(psid, mid, unsupported=kind or "Anhang")
+        files = attachments(message)
+        if text.strip() or files:
+            return Inbound(psid, mid, text, attachments=files)
+        log.info("messenger message %s without text or readable attachment skipped", mid)
+        return None  # nothing in it reads as documented: answered 200 (Meta would redeliver it for hours)
     if isinstance(postback := item.get("postback"), dict):
         payload = _text(postback.get("payload"))
+        if not payload and not _text(postback.get("title")):
+            log.info("messenger postback without payload or title skipped")
+            return None
         mid = _text(postback.get("mid"), limit=200) or postback_id(psid, payload, item.get("timestamp"))
-        return Inbound(psid, mid, _text(postback.get("title")), intent=payload or None)
+        title = _text(postback.get("title")) or payload  # a postback without title: its payload is the text
+        return Inbound(psid, mid, title, intent=postback_intent(payload) if payload else None)
     return None  # delivery, read, reaction, optin, referral, …
+
+
+def postback_intent(payload: str) -> str:
+    """A button's payload as the bot's intent: a known `/intent` as it is, a configured payload its intent,
+    anything else (the page's "Get Started", an old campaign's button) the greeting — never goodbye or a
+    handoff guessed from the button's title."""
+    if INTENT.match(payload) and payload[1:].split("{", 1)[0] in known_intents():
+        return payload
+    return POSTBACKS.get(payload.strip().upper(), GREETING)
+
+
+def attachments(message: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """Every attachment: kind and URL, a location's coordinates; stickers as such (Meta sends them as images
+    with a `sticker_id`). Anything not a list of objects is no attachment."""
+    found: list[dict[str, Any]] = []
+    items = message.get("attachments")
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        payload = item.get("payload")
+        if not isinstance(payload, dict):
+            continue
+        kind = _text(item.get("type"), limit=40)
+        if payload.get("sticker_id") or message.get("sticker_id"):
+            kind = "sticker"
+        coordinates = payload.get("coordinates")
+        if kind == "location" and isinstance(coordinates, dict):
+            lat, long = coordinates.get("lat"), coordinates.get("long")
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, long)):
+                found.append({"kind": "location", "latitude": lat, "longitude": long})
+                continue
+        url = _text(payload.get("url"))
+        if not url.startswith(("https://", "http://")):
+            continue
+        entry: dict[str, Any] = {"kind": kind if kind in ATTACHMENT_KINDS else "file", "url": url[:2000]}
+        if _text(item.get("title"), limit=300):
+            entry["title"] = _text(item.get("title"))
+        found.append(entry)
+    return tuple(found)
 
 
 def from_config(config: dict[str, Any]) -> Messenger | None:
@@ -192,6 +238,7 @@ def from_config(config: dict[str, Any]) -> Messenger | None:
         config["GRAPH_API_VERSION"],
         config["CHANNEL_TIMEOUT"],
         bool(config.get("MESSENGER_HUMAN_AGENT_TAG")),
+        str(config.get("MESSENGER_APP_ID") or ""),
     )
 
 
@@ -226,10 +273,12 @@ def webhook():  # type: ignore[no-untyped-def]
         abort(403, "Signatur fehlt oder stimmt nicht")
     body = request.get_json(silent=True, force=True)
     events = parse(body)
+    session = get_session()
+    for echo in page_inbox.echoes(body, channel.app_id):
+        page_inbox.record(session, channel, echo)
     if body is None or not events:
         log.info("messenger webhook without messages ignored (%d bytes)", len(raw))
         return jsonify(received=0)
-    session = get_session()
     outbox = current_app.extensions["outbox"]
 
     typing_for: set[str] = set()

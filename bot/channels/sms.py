@@ -10,6 +10,7 @@ STOP/START/HILFE are answered as carriers expect; an opted-out number gets nothi
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,11 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels import delivery, inbound
+from bot.channels import delivery, inbound, twilio_form
 from bot.channels.base import Channel, DeliveryError, Inbound, buttons_of, is_markdown
 from bot.channels.short_answers import ShortAnswers
 from bot.channels.text import fit_sms, is_gsm, markdown_to_plain, sms_friendly, split_text
+from bot.channels.twilio_form import OPT_IN, OPT_OUT
 from bot.conversation import states
 from bot.customers import identities
 from bot.db import get_session
@@ -44,14 +46,24 @@ from bot.models import (
 NAME = "sms"
 LABEL = "SMS"
 MAX_SEGMENTS = 3
-OPT_OUT = {"STOP", "STOPP", "STOPALL", "ABMELDEN", "ABBESTELLEN", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
-OPT_IN = {"START", "ANMELDEN", "UNSTOP", "YES"}
-HELP = {"HILFE", "HELP", "INFO"}
 TEXTS = {
     "opted_out": "Sie sind abgemeldet und erhalten keine SMS mehr von uns. Mit START melden Sie sich wieder an.",
     "opted_in": "Sie sind wieder angemeldet. Schreiben Sie uns einfach Ihre Frage.",
     "help": "Kundenservice per SMS: Schreiben Sie Ihre Frage, unser digitaler Assistent antwortet. "
     'Mit "Mitarbeiter" erreichen Sie einen Menschen. STOP zum Abmelden, START zum Anmelden.',
+}
+SID = re.compile(r"^(SM|MM)[0-9a-f]{32}$")
+STATUSES = {
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.DELIVERED,
+    "failed": DeliveryStatus.FAILED,
+    "undelivered": DeliveryStatus.FAILED,
+}
+"""The callback statuses that change what agents see; queued/sending/sent add nothing to our `sent`."""
+REFUSED = {
+    identities.AddressKind.WHATSAPP_NUMBER: "WhatsApp über Twilio ist nicht eingerichtet",
+    identities.AddressKind.WHATSAPP_USER: "WhatsApp über Twilio ist nicht eingerichtet",
+    identities.AddressKind.OTHER: "weder Telefonnummer, Kurzwahl noch Absendername",
 }
 log = logging.getLogger("auskunft.sms")
 bp = Blueprint("sms", __name__, url_prefix="/channels/sms")
@@ -116,6 +128,11 @@ class Sms(Channel):
         text = sms_friendly(markdown_to_plain(message.text) if is_markdown(message) else message.text.strip())
         return [fit_sms(text, MAX_SEGMENTS, self.more_url, suffix).strip()]
 
+    def media_auth(self, url: str) -> tuple[str, str] | None:
+        """Twilio's media URLs may require the account's Basic auth; no other host gets the credentials."""
+        api = str(self.client.api.base_url).rstrip("/")
+        return (self.account_sid, self.auth_token) if url.startswith(api + "/") else None
+
     def blocked(self, session: Session, conversation: Conversation, message: Message) -> bool:
         return not (message.payload or {}).get("sms_keyword") and opted_out(session, str(conversation.channel_address))
 
@@ -173,20 +190,28 @@ def webhook():  # type: ignore[no-untyped-def]
     if not channel.signature_ok():
         abort(403, "Signatur fehlt oder stimmt nicht")
     form = request.form
+    session = get_session()
+    if twilio_form.is_status_callback(form, {channel.from_number} - {""}):
+        record_status(session, form)  # a report on one of ours: never a conversation, never a reply
+        return twiml([])
     sender, sid = form.get("From", "").strip(), form.get("MessageSid") or form.get("SmsSid")
-    if not sender or not sid or not any(ch.isdigit() for ch in sender):
+    if not sender or not sid:
         log.info("sms webhook without sender or MessageSid ignored")
         return twiml([])
-    address = identities.normalise(IdentifierKind.PHONE, sender)
+    typed = identities.channel_address(sender)
+    if typed.kind in REFUSED:
+        log.warning("sms webhook from a %s address refused (MessageSid %s): %s", typed.kind, sid, REFUSED[typed.kind])
+        return twiml([])
+    address = typed.value
     text = form.get("Body", "")
-    media = int(form.get("NumMedia", "0") or 0) if (form.get("NumMedia") or "0").isdigit() else 0
-    event = Inbound(address, sid, text, unsupported="MMS" if media and not text.strip() else None)
-    session = get_session()
+    event = Inbound(
+        address, sid, text, attachments=twilio_form.media(form), linkable=typed.kind == identities.AddressKind.PHONE
+    )
     outbox = current_app.extensions["outbox"]
     with outbox.hold(NAME, address), inbound.address_lock(NAME, address):
-        keyword = text.strip().upper().rstrip(".!")
-        if keyword in OPT_OUT | OPT_IN | HELP:
-            conversation = handle_keyword(session, channel, event, keyword)
+        authority = twilio_form.opt_out_type(form)
+        if authority or (keyword := twilio_form.keyword(text)):
+            conversation = handle_keyword(session, channel, event, authority or keyword, answer=authority is None)
         elif opted_out(session, address):
             conversation = store_silently(session, channel, event)
         else:
@@ -218,8 +243,30 @@ def take_pending(session: Session, channel: Sms, conversation: Conversation) -> 
     return bodies
 
 
-def handle_keyword(session: Session, channel: Sms, event: Inbound, keyword: str) -> Conversation | None:
-    """STOP/START/HILFE: stored in the conversation (agents see it), answered once, never sent to the bot."""
+def record_status(session: Session, form: Any) -> None:
+    """A status callback: the delivery status of our outgoing message with that `MessageSid`, nothing else."""
+    sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+    if not SID.match(sid) or status not in STATUSES:
+        log.info("sms status callback %r for %r ignored", status, sid)
+        return
+    message = session.scalar(
+        select(Message).where(Message.provider_message_id.contains(sid, autoescape=True)).limit(1)
+    )
+    if message is None or message.delivery_status not in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED):
+        return
+    if STATUSES[status] == DeliveryStatus.FAILED:
+        message.delivery_error = f"Twilio: {status} (Fehlercode {form.get('ErrorCode') or '–'})"
+    message.delivery_status = STATUSES[status]
+    session.commit()
+    current_app.extensions["hub"].notify(message.conversation_id)
+
+
+def handle_keyword(
+    session: Session, channel: Sms, event: Inbound, keyword: str, answer: bool = True
+) -> Conversation | None:
+    """STOP/START/HILFE: stored in the conversation (agents see it), answered once, never sent to the bot.
+    Without `answer` Twilio's Advanced Opt-Out has acted and answered already (`OptOutType`): recorded only."""
     if inbound.is_redelivery(session, NAME, event.external_id):
         return None
     conversation = inbound.conversation_for(session, channel, event, None)
@@ -237,7 +284,7 @@ def handle_keyword(session: Session, channel: Sms, event: Inbound, keyword: str)
         reply = "opted_in"
     else:
         reply = "help"
-    if reply is not None:
+    if reply is not None and answer:
         states.add_message(
             session, conversation, Direction.OUTGOING, Sender.BOT, TEXTS[reply], {"sms_keyword": keyword.lower()}
         )
@@ -255,7 +302,8 @@ def store_silently(session: Session, channel: Sms, event: Inbound) -> Conversati
     if inbound.is_redelivery(session, NAME, event.external_id):
         return None
     conversation = inbound.conversation_for(session, channel, event, None)
-    states.add_message(session, conversation, Direction.INCOMING, Sender.CONTACT, event.text.strip() or "[MMS]")
+    files = {"attachments": list(event.attachments)} if event.attachments else None
+    states.add_message(session, conversation, Direction.INCOMING, Sender.CONTACT, event.text.strip() or "[MMS]", files)
     session.commit()
     current_app.extensions["hub"].notify(conversation.id)
     return conversation

@@ -54,6 +54,10 @@ def lock(conversation_id: int, locks: Locks | None = None) -> NamedLock:
     return (locks or IN_PROCESS).lock(f"conversation:{conversation_id}")
 
 
+PAGE_INBOX_REASON = "page_inbox"
+"""The handoff reason of a conversation a person answers in Meta's Page Inbox: the bot stays quiet."""
+
+
 def bot_has_it(conversation: Conversation) -> bool:
     """The bot answers: its own conversation, or one queued only because Rasa was not answering."""
     return conversation.state == State.BOT or (
@@ -75,8 +79,11 @@ def receive(
     now: datetime | None = None,
     metadata: dict[str, str] | None = None,
     locks: Locks | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> list[Message]:
     """Store the customer's message and everything it caused; the new messages in order.
+
+    `extra` is stored with the customer's message for the agent (a channel's attachments, the whole of a cut text).
 
     `intent` is a button's payload (`/feedback_helpful`), sent to Rasa instead of the text shown.
     A resend with a known `source_id` stores nothing new: it returns that message with the replies it already
@@ -106,6 +113,7 @@ def receive(
         payload = {
             **({"intent": intent} if intent else {}),
             **({sender_identity.PAYLOAD_KEY: metadata} if metadata else {}),
+            **(extra or {}),
         } or None
         message = states.add_message(
             session, conversation, Direction.INCOMING, Sender.CONTACT, text, payload, source_id
@@ -113,6 +121,8 @@ def receive(
         message.outcome = Outcome.PENDING if bot_has_it(conversation) else Outcome.QUEUED  # a human has it
         session.commit()
         hub.notify(conversation.id)
+        if conversation.state == State.WAITING and conversation.handoff_reason == PAGE_INBOX_REASON:
+            return [message]  # a person answers in Meta's Page Inbox (bot/channels/page_inbox.py): the bot is paused
         if conversation.state == State.WAITING and not bot_has_it(conversation):  # waiting for a person
             new = [message, *_while_waiting(session, conversation, message, intent, rasa, hub, availability, now)]
             session.commit()

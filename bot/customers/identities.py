@@ -111,6 +111,60 @@ def normalise(kind: IdentifierKind, value: str) -> str:
     return value
 
 
+class AddressKind(enum.StrEnum):
+    """What a provider's sender address is. Only `PHONE` (a valid E.164 number) is a person's phone line that
+    links customers; the others are kept as they came, so replies go back to exactly that address."""
+
+    PHONE = "phone"  # "+4915112345678"
+    WHATSAPP_NUMBER = "whatsapp_number"  # "whatsapp:+4915112345678"
+    WHATSAPP_USER = "whatsapp_user"  # "whatsapp:IN.2081…" (a WhatsApp user id, no number)
+    SHORT_CODE = "short_code"  # "33669": a service's short code, nobody's phone
+    ALPHANUMERIC = "alphanumeric"  # "DHL", "Paket-Info": a sender name
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class ChannelAddress:
+    kind: AddressKind
+    value: str
+    """As stored and answered: E.164 for `PHONE`, else the address as the provider sent it (trimmed)."""
+
+
+SHORT_CODE = re.compile(r"^\d{3,8}$")
+ALPHANUMERIC = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 .&_-]{1,11}$")  # GSM alphanumeric sender ids: ≤ 11
+
+
+def channel_address(raw: str) -> ChannelAddress:
+    """A Twilio `From` typed, never squeezed into a number: `whatsapp:` keeps its prefix (and a user id is no
+    number), a short code or sender name stays what it is; only an E.164 number `phonenumbers` knows as valid
+    becomes `PHONE`."""
+    value = raw.strip()
+    if value.lower().startswith("whatsapp:"):
+        rest = value.split(":", 1)[1].strip()
+        number = _e164(rest)
+        if number is not None:
+            return ChannelAddress(AddressKind.WHATSAPP_NUMBER, f"whatsapp:{number}")
+        return ChannelAddress(AddressKind.WHATSAPP_USER, f"whatsapp:{rest}")
+    if (number := _e164(value)) is not None:
+        return ChannelAddress(AddressKind.PHONE, number)
+    if SHORT_CODE.match(value):
+        return ChannelAddress(AddressKind.SHORT_CODE, value)
+    if ALPHANUMERIC.match(value):
+        return ChannelAddress(AddressKind.ALPHANUMERIC, value)
+    return ChannelAddress(AddressKind.OTHER, value)
+
+
+def _e164(value: str) -> str | None:
+    """`value` in E.164 if it is written as one ("+" and digits, spaces allowed) and valid, else None."""
+    value = re.sub(r"\s", "", value)
+    if not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+        return None
+    number = phone_number(value)
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def phone_number(value: str) -> phonenumbers.PhoneNumber | None:
     """`value` read as a phone number (national ones as German), None where nothing in it reads as one."""
     try:

@@ -19,6 +19,37 @@
     return response.ok ? data : null;
   }
 
+  const KINDS = { video: "Video", audio: "Audio", file: "Datei" };
+
+  // as bot/templates/agent/_attachments.html: images through the gateway's route (`src`), never the provider's URL
+  function attachmentList(files) {
+    const ul = document.createElement("ul");
+    ul.className = "attachments";
+    files.forEach((a) => {
+      const item = document.createElement("li");
+      item.className = `attachment ${a.kind}`;
+      if (a.src) {
+        const link = document.createElement("a");
+        link.href = a.src;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        const img = document.createElement("img");
+        img.src = a.src;
+        img.alt = "Bild des Kunden";
+        img.loading = "lazy";
+        img.className = "thumbnail";
+        link.append(img);
+        item.append(link);
+      } else if (a.kind === "location") {
+        item.textContent = `Standort: ${a.latitude}, ${a.longitude}${a.label ? ` (${a.label})` : ""}`;
+      } else {
+        item.textContent = `${KINDS[a.kind] || a.kind}${a.title ? `: ${a.title}` : ""}${a.content_type ? ` (${a.content_type})` : ""}`;
+      }
+      ul.append(item);
+    });
+    return ul;
+  }
+
   function render(m) {
     if (list.querySelector(`[data-id="${m.id}"]`)) return;
     const li = document.createElement("li");
@@ -50,6 +81,20 @@
       badge.textContent = `Feedback: ${m.feedback}`;
       li.append(badge);
     }
+    if (m.cut) {
+      const badge = document.createElement("span");
+      badge.className = "badge message-cut";
+      badge.textContent = `gekürzt: der Bot hat die ersten ${m.cut.kept} von ${m.cut.length} Zeichen gelesen`;
+      const full = document.createElement("details");
+      full.className = "full-text";
+      const summary = document.createElement("summary");
+      summary.textContent = "Ganzer Text";
+      const body = document.createElement("p");
+      body.textContent = m.cut.full_text;
+      full.append(summary, body);
+      li.append(badge, full);
+    }
+    if (m.attachments && m.attachments.length) li.append(attachmentList(m.attachments));
     list.append(li);
     after = Math.max(after, m.id);
   }

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template
+from flask import abort, render_template, url_for
 from flask_login import current_user
 
 from bot import markdown_html
+from bot.channels import attachments
 from bot.channels.base import is_markdown
 from bot.conversation import states
 from bot.customers import identities
@@ -47,6 +48,10 @@ def agent_view(message: Message) -> dict[str, Any]:
         data["feedback"] = f"Bewertung {score} von 5"  # the customer's CSAT rating, shown like button feedback
     if handoff := payload.get("handoff"):
         data["handoff"] = {k: handoff.get(k) for k in ("reason", "summary", "candidates", "last_question")}
+    if files := payload.get("attachments"):  # Messenger / SMS: what came with the message (images via the gateway)
+        data["attachments"] = [_shown(message, a, i) for i, a in enumerate(files) if isinstance(a, dict)]
+    if cut := payload.get("cut"):  # longer than the bot reads: the agent sees that, and the whole text
+        data["cut"] = cut
     if message.delivery_status:  # Messenger / SMS: did the provider take it (bot/channels/delivery.py)?
         data["delivery"] = {
             "status": message.delivery_status,
@@ -54,6 +59,17 @@ def agent_view(message: Message) -> dict[str, Any]:
             "error": message.delivery_error,
         }
     return data
+
+
+def _shown(message: Message, attachment: dict[str, Any], index: int) -> dict[str, Any]:
+    """An attachment as the inbox lists it: an image's `src` is the gateway's route, the provider's URL is
+    left out (never hot-linked)."""
+    shown = {k: v for k, v in attachment.items() if k != "url"}
+    if attachment.get("kind") in attachments.SHOWN_KINDS and attachment.get("url"):
+        shown["src"] = url_for(
+            "channel_inbox.attachment", conversation_id=message.conversation_id, message_id=message.id, index=index
+        )
+    return shown
 
 
 def render(conversation_id: int) -> str:

@@ -223,3 +223,43 @@ def messenger_signature(app_secret: str, body: bytes) -> str:
 def twilio_signature(auth_token: str, url: str, form: dict[str, str]) -> str:
     """What Twilio puts in `X-Twilio-Signature`: the URL it requested plus the sorted form parameters."""
     return RequestValidator(auth_token).compute_signature(url, form)
+
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+class MediaHost:
+    """A provider's media CDN (Meta's `scontent…`, Twilio's media URLs): `GET /<name>.png` answers a PNG,
+    anything else 404; records each request's path and `Authorization` header."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str | None]] = []
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host.requests.append((self.path, self.headers.get("Authorization")))
+                found = self.path.endswith(".png")
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "image/png" if found else "text/plain")
+                body = PNG if found else b"not found"
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

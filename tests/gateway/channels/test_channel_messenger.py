@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from bot.channels.base import TEXT_ONLY
+from bot.channels.base import FILES_FOR_AGENT
 from bot.conversation import states, waiting
 from bot.conversation.receive import RASA_DOWN_TEXT
 from bot.db import session_factory
@@ -318,23 +318,42 @@ def test_deliveries_reads_echoes_and_other_objects_are_accepted_and_ignored(
 
 
 @pytest.mark.parametrize(
-    ("message", "kind"),
+    ("message", "label", "attachment"),
     [
-        ({"attachments": [{"type": "image", "payload": {"url": "https://cdn.example/x.jpg"}}]}, "image"),
-        ({"sticker_id": 369239263222822, "attachments": [{"type": "image", "payload": {}}]}, "sticker"),
-        ({"attachments": [{"type": "location", "payload": {"coordinates": {"lat": 52.5, "long": 13.4}}}]}, "location"),
-        ({"attachments": [{"type": "audio", "payload": {}}]}, "audio"),
+        (
+            {"attachments": [{"type": "image", "payload": {"url": "https://cdn.example/x.jpg"}}]},
+            "[Bild]",
+            {"kind": "image", "url": "https://cdn.example/x.jpg"},
+        ),
+        (
+            {
+                "sticker_id": 369239263222822,
+                "attachments": [
+                    {"type": "image", "payload": {"url": "https://cdn.example/s.png", "sticker_id": 369239263222822}}
+                ],
+            },
+            "[Sticker]",
+            {"kind": "sticker", "url": "https://cdn.example/s.png"},
+        ),
+        (
+            {"attachments": [{"type": "location", "payload": {"coordinates": {"lat": 52.5, "long": 13.4}}}]},
+            "[Standort]",
+            {"kind": "location", "latitude": 52.5, "longitude": 13.4},
+        ),
+        ({"attachments": [{"type": "audio", "payload": {"url": "https://cdn.example/a.mp4"}}]}, "[Audio]",
+         {"kind": "audio", "url": "https://cdn.example/a.mp4"}),
     ],
-)
-def test_attachments_stickers_and_locations_get_the_text_only_answer(
-    app: Flask, rasa: ScriptedRasa, graph: GraphApi, customer: MessengerCustomer, message: dict, kind: str
-) -> None:
-    body = customer.envelope(customer.item(message={"mid": f"m_{kind}", **message}))
+)  # fmt: skip
+def test_attachments_stickers_and_locations_are_kept_and_the_customer_told(
+    app: Flask, rasa: ScriptedRasa, graph: GraphApi, customer: MessengerCustomer, message: dict, label: str,
+    attachment: dict,
+) -> None:  # fmt: skip
+    body = customer.envelope(customer.item(message={"mid": "m_file", **message}))
     assert customer.post(body).status_code == 200
-    graph.wait_for(lambda r: graph.texts() == [TEXT_ONLY])
+    graph.wait_for(lambda r: graph.texts() == [FILES_FOR_AGENT])
     assert rasa.received == []
     incoming = stored(app)[0]
-    assert (incoming.text, incoming.payload) == (f"[{kind}]", {"unsupported": kind})
+    assert (incoming.text, incoming.payload) == (label, {"attachments": [attachment]})
 
 
 def test_a_postback_sends_its_payload(rasa: ScriptedRasa, graph: GraphApi, customer: MessengerCustomer) -> None:
@@ -343,7 +362,7 @@ def test_a_postback_sends_its_payload(rasa: ScriptedRasa, graph: GraphApi, custo
     assert rasa.received[-1][1] == "/greet"
     forged = customer.envelope(customer.item(postback={"mid": "m_pb2", "title": "Hallo", "payload": "DROP TABLE"}))
     assert customer.post(forged).status_code == 200
-    assert rasa.received[-1][1] == "Hallo"  # a payload that is not an intent is read as the title's text
+    assert rasa.received[-1][1] == "/greet"  # a payload that is no known intent starts with the greeting
 
 
 # --- the Graph API failing ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from bot.channels.base import TEXT_ONLY
+from bot.channels.base import FILES_FOR_AGENT
 from bot.channels.sms import TEXTS
 from bot.channels.text import sms_friendly, sms_segments
 from bot.conversation import states
@@ -335,11 +335,13 @@ def test_bodies_that_are_not_sms_are_accepted_and_ignored(
     assert stored(app) == [] and rasa.received == []
 
 
-def test_an_mms_without_text_gets_the_text_only_answer(app: Flask, rasa: ScriptedRasa, phone: SmsCustomer) -> None:
+def test_an_mms_without_text_is_kept_for_the_agent(app: Flask, rasa: ScriptedRasa, phone: SmsCustomer) -> None:
     form = phone.form("", NumMedia="1", MediaUrl0="https://api.twilio.com/media/x", MediaContentType0="image/jpeg")
     response = phone.post(form)
-    assert response.status_code == 200 and twiml_messages(response.text) == [TEXT_ONLY]
-    assert rasa.received == [] and stored(app)[0].text == "[MMS]"
+    assert response.status_code == 200 and twiml_messages(response.text) == [FILES_FOR_AGENT]
+    assert rasa.received == [] and stored(app)[0].text == "[Bild]"
+    image = {"kind": "image", "url": "https://api.twilio.com/media/x", "content_type": "image/jpeg"}
+    assert stored(app)[0].payload == {"attachments": [image]}
 
 
 def test_twilio_api_failures_are_retried_and_then_shown_to_agents(
