@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -78,7 +79,8 @@ def export(exports_dir: Path, model_dir: Path, force: bool = False) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target) as scratch:
         full = Path(scratch) / "full.onnx"
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's notes on this fixed, well-known graph
             torch.onnx.export(
                 encoder,
                 (sample["input_ids"], sample["attention_mask"]),
@@ -171,7 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--force", action="store_true", help="export again even if up to date")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")  # the quantiser logs every tensor at INFO
+    log.setLevel(logging.INFO)
     exports_dir = Settings().query_exports_dir
     if exported_model(exports_dir, args.model_dir) is not None and not args.force:
         print(f"{args.model_dir}: fast query model up to date")
