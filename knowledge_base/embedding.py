@@ -6,6 +6,8 @@ Embedders return L2-normalised float32 rows, so inner product is cosine similari
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -15,7 +17,11 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from knowledge_base.query_model import OnnxQueryModel
+
 TextKind = Literal["query", "passage"]
+QUESTION_CACHE_SIZE = 1024
+"""Recent questions kept with their vectors: customers repeat the same short questions ("versandkosten")."""
 
 
 class TextEmbedder(Protocol):
@@ -29,6 +35,35 @@ class TextEmbedder(Protocol):
     def encode(self, texts: list[str], kind: TextKind) -> np.ndarray: ...
 
 
+def question_vector(embedder: TextEmbedder, text: str) -> np.ndarray:
+    """One customer question's vector: through the embedder's fast path when it has one."""
+    fast = getattr(embedder, "encode_question", None)
+    return fast(text) if fast is not None else embedder.encode([text], "query")[0]
+
+
+class _QuestionCache:
+    """A small thread-safe LRU of question → read-only vector."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+            return vector
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        vector.flags.writeable = False
+        with self._lock:
+            self._vectors[text] = vector
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded lazily, with the model's query/passage prompts."""
 
@@ -38,10 +73,14 @@ class SentenceTransformerEmbedder:
         query_prompt: str = "query: ",
         passage_prompt: str = "passage: ",
         threads: int | None = None,
+        query_exports: Path | None = None,
     ) -> None:
+        """`query_exports`: where int8 ONNX exports live; single questions use this folder's when there is one."""
         self.model_name_or_path = str(model_name_or_path)
         self.prompts: dict[TextKind, str] = {"query": query_prompt, "passage": passage_prompt}
         self.threads = threads
+        self.query_exports = query_exports
+        self._questions = _QuestionCache(QUESTION_CACHE_SIZE)
 
     @cached_property
     def model(self) -> SentenceTransformer:
@@ -78,6 +117,25 @@ class SentenceTransformerEmbedder:
             show_progress_bar=show_progress,
         )
         return vectors.astype(np.float32, copy=False)
+
+    @cached_property
+    def query_model(self) -> OnnxQueryModel | None:
+        """The int8 ONNX export of this folder (None: off, not exported, or a hub name)."""
+        if self.query_exports is None:
+            return None
+        from knowledge_base.query_model import load
+
+        return load(self.query_exports, Path(self.model_name_or_path), self.threads)
+
+    def encode_question(self, text: str) -> np.ndarray:
+        """One question (the served path): the fast model when available, recent questions from the cache."""
+        vector = self._questions.get(text)
+        if vector is None:
+            fast = self.query_model
+            prompted = self.prompts["query"] + text
+            vector = fast.encode([prompted])[0] if fast is not None else self.encode([text], "query")[0]
+            self._questions.put(text, vector)
+        return vector
 
     @property
     def dimension(self) -> int:

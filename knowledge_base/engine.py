@@ -29,7 +29,7 @@ from knowledge_base.authoring.faq_files import (
 from knowledge_base.authoring.lint import lint
 from knowledge_base.authoring.reload_report import ReloadResult
 from knowledge_base.decision import NO_TEXT, Candidate, Decision, decide
-from knowledge_base.embedding import SentenceTransformerEmbedder, TextEmbedder
+from knowledge_base.embedding import SentenceTransformerEmbedder, TextEmbedder, question_vector
 from knowledge_base.faq_index import BuildStats, FaqIndex, build_index
 from knowledge_base.ranking import clean_question, has_searchable_text, rank
 from knowledge_base.schema import FaqEntry
@@ -75,7 +75,7 @@ class ServedState:
         text = clean_question(question)
         if not has_searchable_text(text):
             return []
-        vector = self.embedder.encode([text], "query")[0]
+        vector = question_vector(self.embedder, text)
         signals = self.index.signals(vector, text)
         return rank(self.index, signals, self.answer_weight, self.lexical_weight, top_k)
 
@@ -261,6 +261,7 @@ class KnowledgeBase:
                     self.settings.query_prompt,
                     self.settings.passage_prompt,
                     self.settings.torch_threads,
+                    self.settings.fast_query_exports,
                 )
             return self._base_embedder
 
@@ -282,6 +283,7 @@ class KnowledgeBase:
             self.settings.query_prompt,
             self.settings.passage_prompt,
             self.settings.torch_threads,
+            self.settings.fast_query_exports,
         )
         return embedder, trained_path is not None
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     torch_threads: int = Field(default=1, ge=1)
     """Threads per query: one query gains little from more, and under load more threads thrash
     (measured in the action server: 24 ms with 1 thread, ~970 ms with 2 while training ran)."""
+    fast_queries: bool = True
+    """`AUSKUNFT_FAST_QUERIES`: embed customer questions with the model's int8 ONNX export (made at set-up and
+    by `train`; knowledge_base/query_model.py) when present; off, or without the export, the full model does."""
     training_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     """For the base model, e.g. `AUSKUNFT_THRESHOLDS__ANSWER=0.9`."""
@@ -69,3 +72,13 @@ class Settings(BaseSettings):
     @property
     def trained_models_dir(self) -> Path:
         return self.models_dir / "trained"
+
+    @property
+    def query_exports_dir(self) -> Path:
+        """The int8 ONNX exports for fast questions (knowledge_base/query_model.py), one folder per weights."""
+        return self.models_dir / "query-onnx"
+
+    @property
+    def fast_query_exports(self) -> Path | None:
+        """What embedders get as `query_exports`: None when fast questions are switched off."""
+        return self.query_exports_dir if self.fast_queries else None

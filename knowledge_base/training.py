@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.child_processes import die_with_parent
+from knowledge_base import query_model
 from knowledge_base.schema import FaqEntry
 from knowledge_base.settings import Settings
 
@@ -146,6 +147,8 @@ def train(
     shutil.rmtree(work / "checkpoints", ignore_errors=True)
     model.max_seq_length = serving_length
     model.save(str(work))
+    del trainer, model  # the export loads the saved weights; do not hold two copies
+    query_model.export_quietly(settings.query_exports_dir, work)
     seconds = time.monotonic() - started
     marker = {
         "version": TRAINING_VERSION,

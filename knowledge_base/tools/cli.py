@@ -202,6 +202,7 @@ def eval_command(faqs: Path | None, queries: Path, do_train: bool, as_json: bool
 
 def _base_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(
-        settings.embedding_model, settings.query_prompt, settings.passage_prompt, settings.torch_threads
+        settings.embedding_model, settings.query_prompt, settings.passage_prompt, settings.torch_threads,
+        settings.fast_query_exports,
     )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_base import training
+from knowledge_base import query_model, training
 from knowledge_base.authoring.faq_files import load_faqs
 from knowledge_base.engine import KnowledgeBase
 from knowledge_base.settings import Settings
@@ -49,6 +49,13 @@ def test_training_writes_a_loadable_model_with_marker(trained) -> None:
     assert marker["pairs"] == 9 and marker["source"] == str(settings.faq_dir.resolve())
     assert (result.path / "model.safetensors").exists()
     assert not list(settings.trained_models_dir.glob("*.partial"))
+
+
+def test_training_exports_the_fine_tuned_model_for_fast_questions(trained) -> None:
+    settings, result = trained
+    assert query_model.exported_model(settings.query_exports_dir, result.path) is not None
+    fast = query_model.load(settings.query_exports_dir, result.path, threads=1)
+    assert fast is not None and fast.encode(["query: Wann kommt mein Paket an?"]).shape == (1, 384)
 
 
 def test_second_training_is_cached(trained) -> None:
