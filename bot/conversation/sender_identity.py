@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
-from bot.channels.base import Channel
 from bot.customers import identities
 from bot.models import IdentifierKind
 from common.sender_metadata import CLIENT_KEY, VERIFIED_PHONE
+
+if TYPE_CHECKING:  # the channels import the conversation core, not the other way round
+    from bot.channels.base import Channel
 
 PAYLOAD_KEY = "rasa_metadata"
 
