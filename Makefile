@@ -78,12 +78,13 @@ test: setup-dev chromium nginx
 	$(PY) -m pytest
 	@if $(PY) -m tests.support.databases; then AUSKUNFT_TEST_DATABASE=postgresql $(PY) -m pytest -q $(FAST) $(POSTGRES_SMOKE); \
 	else echo "PostgreSQL smoke skipped: no server at AUSKUNFT_TEST_POSTGRES_URL (default postgres@127.0.0.1:5432)"; fi
+	$(MAKE) test-scale
 
 test-postgresql: setup-dev
 	AUSKUNFT_TEST_DATABASE=postgresql $(PY) -m pytest $(FAST) tests/gateway
 
 # The deployment of deploy/ on this machine under load (nginx, 2 gateways, 2 Rasa, 2 action servers; needs nginx,
-# PostgreSQL and Redis on 127.0.0.1): minutes, so not part of `make test`. Figures: var/scale-report.json.
+# PostgreSQL and Redis on 127.0.0.1): about 6 minutes, the last step of `make test`. Figures: var/scale-report.json.
 test-scale: setup-dev nginx
 	$(PY) -m pytest --scale -m scale tests/scale -v
 
