@@ -8,6 +8,7 @@ import pytest
 
 from actions.handoff import summarise
 from bot import markdown_html
+from bot.conversation.receive import PAGE_INBOX_REASON
 from bot.conversation.states import InvalidTransition
 from bot.models import Sender, State
 from bot.web.staff_time import staff_time
@@ -47,7 +48,8 @@ def test_today_is_the_berlin_day_of_now() -> None:
 def test_every_code_has_a_german_label() -> None:
     assert set(labels.STATES) == set(State)
     assert set(labels.SENDERS) == set(Sender)
-    assert set(labels.HANDOFF_REASONS) == {*protocol.HANDOFF_REASONS, "bot_unavailable"}
+    # the bot's reasons, and the gateway's own: Rasa not answering, a person answering in Meta's Page Inbox
+    assert set(labels.HANDOFF_REASONS) == {*protocol.HANDOFF_REASONS, "bot_unavailable", PAGE_INBOX_REASON}
     assert set(labels.DECISIONS) == set(protocol.DECISION_ACTIONS)
     for words in (labels.STATES, labels.SENDERS, labels.HANDOFF_REASONS, labels.DECISIONS, labels.DECISION_REASONS):
         assert all(label and "_" not in label for label in words.values())

@@ -43,6 +43,10 @@ def admin(kb_app: Flask) -> AgentSession:
     return logged_in(kb_app, "admin@example.com", Role.ADMIN, "Ada")
 
 
+NOT_PAGES = {"channel_inbox.attachment"}
+"""Staff GET routes that answer with a file, not a page of words (a customer's image)."""
+
+
 def staff_urls(app: Flask, demo: StaffDemo) -> list[tuple[str, str, dict[str, str]]]:
     """(endpoint, path, query) for every GET route under /agent and /admin, each parameter filled with the demo's."""
     values: dict[str, list[Any]] = {
@@ -54,6 +58,8 @@ def staff_urls(app: Flask, demo: StaffDemo) -> list[tuple[str, str, dict[str, st
     urls = []
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or ()) or not rule.rule.startswith(("/agent", "/admin")):
+            continue
+        if rule.endpoint in NOT_PAGES:
             continue
         combos: list[dict[str, Any]] = [{}]
         for name in sorted(rule.arguments):

@@ -58,6 +58,9 @@ def test_metrics_add_up_across_workers_and_a_replaced_worker(tmp_path: Path) -> 
         "AUSKUNFT_RASA_URL": UNREACHABLE_RASA,
     }
     (tmp_path / "log").mkdir()
+    # the deploy step first: a gateway refuses a schema behind its code
+    subprocess.run([sys.executable, "-m", "flask", "--app", "bot", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=300)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     with (tmp_path / "gateway.out").open("ab") as out:
         process = subprocess.Popen(
