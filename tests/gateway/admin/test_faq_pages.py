@@ -68,7 +68,9 @@ def test_try_json_matches_the_cli_with_the_real_model(tmp_path: Path, kb_setting
     question = "wie teuer ist der versand"
     ours = editor.get("/admin/faq/try.json", query_string={"q": question}).json
     env = {"AUSKUNFT_FAQ_DIR": str(kb_settings.faq_dir), "AUSKUNFT_INDEX_DIR": str(kb_settings.index_dir),
-           "AUSKUNFT_USE_TRAINED_MODEL": "false", "PATH": "/usr/bin:/bin"}
+           "AUSKUNFT_USE_TRAINED_MODEL": "false", "PATH": "/usr/bin:/bin",
+           # the test's models folder: no fast-question export there, so both sides embed with the same model
+           "AUSKUNFT_MODELS_DIR": str(kb_settings.models_dir)}
     printed = subprocess.run([sys.executable, "-m", "knowledge_base", "ask", "--json", question], cwd=PROJECT_ROOT,
                              env=env, capture_output=True, text=True, check=True).stdout
     cli = json.loads(printed)
