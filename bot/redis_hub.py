@@ -9,12 +9,12 @@ subscriber reconnects by itself and then wakes every stream once (it may have mi
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 
 import redis
 
+from bot.background import BackgroundThread
 from bot.hub import TYPING_SECONDS, Hub
 
 log = logging.getLogger("auskunft.hub")
@@ -27,15 +27,15 @@ def channel_name(client: redis.Redis) -> str:
     return f"auskunft:{client.connection_pool.connection_kwargs.get('db', 0)}:hub"
 
 
-class RedisHub(Hub):
+class RedisHub(BackgroundThread, Hub):
+    thread_name = "auskunft-hub"
+
     def __init__(self, client: redis.Redis) -> None:
-        super().__init__()
+        Hub.__init__(self)
+        BackgroundThread.__init__(self)
         self.client = client
         self.channel = channel_name(client)
         self.origin = uuid.uuid4().hex  # our own publications were bumped here already
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._guard = threading.Lock()
 
     def notify(self, conversation_id: int) -> None:
         self._bump(conversation_id)
@@ -45,18 +45,6 @@ class RedisHub(Hub):
             log.warning("Redis unreachable, other gateway processes learn of conversation %s later: %s",
                         conversation_id, error)  # fmt: skip
 
-    def ensure_started(self) -> None:
-        """The subscriber thread, once (started with the server's background threads)."""
-        if self._thread is None and not self._stop.is_set():
-            with self._guard:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="auskunft-hub", daemon=True)
-                    self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         failures = 0

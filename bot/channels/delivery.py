@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.background import BackgroundThread
 from bot.channels.base import Channel, DeliveryError
 from bot.channels.holds import Holds, LocalHolds
 from bot.hub import Hub
@@ -37,7 +38,9 @@ IN_FLIGHT_RECHECK_SECONDS = 0.5
 """Another process is sending a conversation's earlier message: look again this soon (its success notifies too)."""
 
 
-class Outbox:
+class Outbox(BackgroundThread):
+    thread_name = "auskunft-outbox"
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -58,28 +61,12 @@ class Outbox:
         self.lease_seconds = lease_seconds
         self.identity = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self.holds: Holds = holds or LocalHolds()
         self._soon: deque[Callable[[], None]] = deque()
-        self._start_guard = threading.Lock()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="auskunft-outbox", daemon=True)
-        self._thread.start()
-
-    def ensure_started(self) -> None:
-        """Start the sending thread once (called before every request; cheap after the first)."""
-        if self._thread is None and not self._stop.is_set():
-            with self._start_guard:
-                if self._thread is None:
-                    self.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
+    def _interrupt(self) -> None:
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def wake(self, _conversation_id: int | None = None) -> None:
         self._wake.set()

@@ -11,13 +11,13 @@ the owed messages are read again under it, so no two ask Rasa about the same mes
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.background import BackgroundThread
 from bot.conversation import receive
 from bot.conversation.availability import Availability
 from bot.hub import Hub
@@ -28,7 +28,9 @@ from bot.models import PENDING_OUTCOMES, Conversation, Message, Outcome, now
 log = logging.getLogger("auskunft.pending")
 
 
-class Retrier:
+class Retrier(BackgroundThread):
+    thread_name = "auskunft-pending"
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -46,22 +48,8 @@ class Retrier:
         self.locks = locks
         self.clock = clock
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._guard = threading.Lock()
+        super().__init__()
 
-    def ensure_started(self) -> None:
-        """Start the thread once, whichever request comes first (cheap after the first)."""
-        if self._thread is None and not self._stop.is_set():
-            with self._guard:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="auskunft-pending", daemon=True)
-                    self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
