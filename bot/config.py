@@ -106,6 +106,10 @@ class GatewaySettings(BaseSettings):
     widget_frame_ancestors: str = "'self'"
     """Who may frame the widget (`/widget/chat.html`): CSP `frame-ancestors` sources, space-separated, e.g.
     "'self' https://shop.example"; staff pages may be framed by nobody."""
+    privacy_url: str = ""
+    """The shop's privacy notice, linked as „Datenschutz“ under the widget's input (empty: no link)."""
+    imprint_url: str = ""
+    """The shop's imprint, linked as „Impressum“ beside it (empty: no link)."""
     max_message_chars: int = Field(default=4000, ge=1)
     business_hours: str = DEFAULT_HOURS
     """Europe/Berlin, e.g. "mo-fr 08:00-20:00; sa 09:00-16:00" (the demo shop's service times)."""
@@ -187,6 +191,13 @@ class GatewaySettings(BaseSettings):
         parse_hours(spec)  # the one parser of the spec; its HoursError says what is wrong
         return spec
 
+    @field_validator("privacy_url", "imprint_url")
+    @classmethod
+    def _web_link(cls, url: str) -> str:
+        if url and not url.lower().startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) address, e.g. https://shop.example/datenschutz")
+        return url
+
     @field_validator("public_url", "graph_api_url", "twilio_api_url")
     @classmethod
     def _no_trailing_slash(cls, url: str) -> str:
@@ -249,6 +260,8 @@ class GatewaySettings(BaseSettings):
             "PERMANENT_SESSION_LIFETIME": timedelta(hours=self.session_hours),
             "SESSION_IDLE_SECONDS": self.session_idle_minutes * 60,
             "WIDGET_FRAME_ANCESTORS": self.widget_frame_ancestors,
+            "PRIVACY_URL": self.privacy_url,
+            "IMPRINT_URL": self.imprint_url,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "MAX_MESSAGE_CHARS": self.max_message_chars,

@@ -11,6 +11,7 @@ window.AuskunftTexts = {
     bot: "Assistent",
     agent: "Kundenservice",
     error: "Die Nachricht konnte nicht gesendet werden. Bitte versuchen Sie es erneut.",
+    offline: "Keine Verbindung zum Kundenservice. Bitte prüfen Sie Ihre Internetverbindung und versuchen Sie es gleich noch einmal.",
     tooMany: "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einen Moment und versuchen Sie es dann erneut.",
     closed: "Dieses Gespräch ist beendet. Schreiben Sie einfach weiter, um ein neues zu beginnen.",
     contactLabel: "E-Mail-Adresse oder Telefonnummer",
@@ -25,6 +26,9 @@ window.AuskunftTexts = {
     mailNothingYet: "Schreiben Sie uns zuerst – dann können wir Ihnen den Verlauf schicken.",
     rate: "Gespräch bewerten",
     rateQuestion: "Wie zufrieden waren Sie mit diesem Gespräch? 1 (gar nicht) … 5 (sehr)",
+    privacy: "Datenschutz",
+    imprint: "Impressum",
+    legal: "Informationen zur Verarbeitung Ihrer Daten:",
     rateNothingYet: "Schreiben Sie uns zuerst – dann können Sie das Gespräch bewerten.",
   },
 };

@@ -40,6 +40,12 @@ def snapshot(conversation: Conversation, after: int = 0) -> dict[str, Any]:
     }
 
 
+@bp.get("/config")
+def config():
+    """What the widget shows from the gateway's settings: the links of its privacy line (empty: not shown)."""
+    return jsonify(privacy_url=current_app.config["PRIVACY_URL"], imprint_url=current_app.config["IMPRINT_URL"])
+
+
 @bp.post("/conversations")
 @throttled(Throttle("RATELIMIT_STARTS_PER_IP"))
 def start():

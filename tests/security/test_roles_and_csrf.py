@@ -56,6 +56,7 @@ def values(app: Flask) -> dict[str, Any]:
             "faq_id": "versand-kosten",
             "fmt": "json",
             "filename": "loader.js",
+            "library": "purify.min.js",
             "index": 0,  # a message's first attachment (none here: a 404, but behind the same checks)
         }
 

@@ -16,6 +16,7 @@ from werkzeug.routing import Rule
 PUBLIC = {
     "pages.demo_shop",  # the demo shop with the widget
     "pages.widget_file",  # the widget's files
+    "pages.widget_library",  # the two libraries it renders answers with (web_widget/package.json)
     "static",  # CSS and scripts of the staff pages
     "auth.login",  # the login form itself
     "metrics.metrics",  # its own check: the token or loopback (tests/gateway/web/test_metrics.py)

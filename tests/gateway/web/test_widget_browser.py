@@ -96,7 +96,9 @@ def test_quick_reply_buttons_send_their_payload(browser: WebDriver, live_url: st
     row.find_element(By.XPATH, "button[text()='Ja']").click()
     wait(browser, lambda: texts(browser)[-1] == "Danke für Ihr Feedback!")
     assert texts(browser)[-2] == "Ja" and rasa.received[-1][1] == "/feedback_helpful"
-    assert browser.find_elements(By.CSS_SELECTOR, "#log .buttons") == []  # answered: the row is gone
+    # answered: the row stays, disabled, the choice marked
+    shown = [(b.text, b.is_enabled(), b.get_attribute("aria-pressed")) for b in row.find_elements(By.TAG_NAME, "button")]
+    assert shown == [("Ja", False, "true"), ("Nein", False, None)]
 
 
 def test_reload_continues_the_conversation(browser: WebDriver, live_url: str, rasa: ScriptedRasa) -> None:
@@ -153,7 +155,7 @@ def test_nobody_there_the_customer_leaves_an_email_address(
     field.clear()
     field.send_keys("kunde@example.de", Keys.ENTER)
     wait(browser, lambda: "Wir melden uns unter kunde@example.de" in browser.find_element(By.ID, "log").text)
-    assert browser.find_elements(By.CSS_SELECTOR, "#log form.contact-form") == []
+    assert not field.is_enabled()  # answered: the form stays, disabled
     with app.app_context():
         conversation = get_session().query(Conversation).one()
         assert conversation.contact.email == "kunde@example.de" and conversation.state == "waiting_for_agent"
