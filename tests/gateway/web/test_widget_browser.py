@@ -97,7 +97,8 @@ def test_quick_reply_buttons_send_their_payload(browser: WebDriver, live_url: st
     wait(browser, lambda: texts(browser)[-1] == "Danke für Ihr Feedback!")
     assert texts(browser)[-2] == "Ja" and rasa.received[-1][1] == "/feedback_helpful"
     # answered: the row stays, disabled, the choice marked
-    shown = [(b.text, b.is_enabled(), b.get_attribute("aria-pressed")) for b in row.find_elements(By.TAG_NAME, "button")]
+    choices = row.find_elements(By.TAG_NAME, "button")
+    shown = [(b.text, b.is_enabled(), b.get_attribute("aria-pressed")) for b in choices]
     assert shown == [("Ja", False, "true"), ("Nein", False, None)]
 
 
