@@ -312,6 +312,19 @@ def _offer_human(dispatcher: CollectingDispatcher, done: list[EventType], text: 
     return [SlotSet("pending", "human"), SlotSet("handoff_reason", "requested"), *(done or LISTEN)]
 
 
+class ActionGreet(Action):
+    """A greeting back, unless the channel greeted already (the widget does, at once): then a short invitation to
+    ask, so the conversation starts with one greeting (common/sender_metadata.py `CHANNEL_GREETED`)."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        greeted = sender_metadata.read(tracker.latest_message.get("metadata"), sender_metadata.CHANNEL_GREETED)
+        dispatcher.utter_message(response="utter_invite_question" if greeted else "utter_greet")
+        return LISTEN
+
+
 class ActionWarmUp(Action):
     """Loads the knowledge base; the process runner calls it once so the first customer does not wait."""
 

@@ -14,6 +14,10 @@ CLIENT_KEY = "auskunft_client_key"
 """A pseudonym of where the message came from (the widget's client address, the Messenger or SMS address): an
 HMAC with the gateway's secret key, so the same client always has the same key and nobody can read the address
 back from it."""
+CHANNEL_GREETED = "auskunft_channel_greeted"
+"""Set ("widget") when the channel greets the customer itself before the first message — the widget shows its own
+greeting at once, also when Rasa is down: a customer's "Hallo" then gets a short invitation to ask
+(actions/actions.py `ActionGreet`), not a second introduction."""
 VERIFIED_PHONE = "auskunft_verified_phone"
 """The sender's phone number in E.164 when the channel proved it (an SMS through Twilio); absent otherwise."""
 

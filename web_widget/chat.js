@@ -231,7 +231,7 @@
     // The widget's greeting is the conversation's one greeting: instant, there when Rasa is not, and Rasa is told
     // (the widget channel's metadata) so that a customer's "Hallo" gets a short reply, not a second introduction.
     system(params.get("greeting") || T.greeting);
-    json(`${api}/config`).then((result) => legalLine(result.ok ? result.body : {})).catch(() => legalLine({}));
+    json("/api/widget/config").then((result) => legalLine(result.ok ? result.body : {})).catch(() => legalLine({}));
     token = localStorage.getItem(KEY);
     const result = token ? await json(`${api}/${token}`).catch(() => null) : null;
     if (result && result.ok && result.body.state !== "closed") {

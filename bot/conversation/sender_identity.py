@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from bot.customers import identities
 from bot.models import IdentifierKind
-from common.sender_metadata import CLIENT_KEY, VERIFIED_PHONE
+from common.sender_metadata import CHANNEL_GREETED, CLIENT_KEY, VERIFIED_PHONE
 
 if TYPE_CHECKING:  # the channels import the conversation core, not the other way round
     from bot.channels.base import Channel
@@ -33,7 +33,8 @@ def pseudonym(secret: str, kind: str, value: str) -> str:
 
 
 def for_widget(secret: str, client_address: str) -> dict[str, str]:
-    return {CLIENT_KEY: pseudonym(secret, "ip", client_address)}
+    """The widget has greeted already (web_widget/chat.js): the bot's answer to a greeting is no second one."""
+    return {CLIENT_KEY: pseudonym(secret, "ip", client_address), CHANNEL_GREETED: "widget"}
 
 
 def for_channel(secret: str, channel: Channel, address: str) -> dict[str, str]:
