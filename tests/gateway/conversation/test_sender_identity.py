@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from bot.conversation import sender_identity
-from common.sender_metadata import CLIENT_KEY, VERIFIED_PHONE
+from common.sender_metadata import CHANNEL_GREETED, CLIENT_KEY, VERIFIED_PHONE
 from tests.support.channels import MessengerCustomer, SmsCustomer, channel_app, served, until
 from tests.support.gateway import Customer, ScriptedRasa
 from tests.support.mock_providers import GraphApi, TwilioApi
@@ -39,7 +39,7 @@ def test_a_widget_message_carries_the_client_key_of_its_address_and_no_phone(app
     first, second = Customer(client), Customer(client)  # two conversations from one address
     first.say("Wo ist Bestellung LG-123456?")
     second.say("Mein Telefon ist +4915112345678")
-    assert rasa.metadata == [{CLIENT_KEY: expected("ip", "127.0.0.1")}] * 2
+    assert rasa.metadata == [{CLIENT_KEY: expected("ip", "127.0.0.1"), CHANNEL_GREETED: "widget"}] * 2
 
 
 def test_a_message_answered_after_an_outage_carries_the_same(app: Flask, rasa: ScriptedRasa) -> None:
@@ -48,7 +48,7 @@ def test_a_message_answered_after_an_outage_carries_the_same(app: Flask, rasa: S
     customer.say("Wo ist Bestellung LG-123456?")
     rasa.down = False
     app.extensions["pending"].run_once()
-    assert rasa.metadata == [{CLIENT_KEY: expected("ip", "127.0.0.1")}]
+    assert rasa.metadata == [{CLIENT_KEY: expected("ip", "127.0.0.1"), CHANNEL_GREETED: "widget"}]
 
 
 @pytest.fixture
