@@ -63,6 +63,7 @@ def test_defaults_without_any_setting(tmp_path: Path) -> None:
         ("AUSKUNFT_RASA_TIMEOUT", "-1", "greater than 0"),
         ("AUSKUNFT_DELIVERY_MAX_ATTEMPTS", "viele", "valid integer"),
         ("AUSKUNFT_RETENTION_DAYS", "0", "greater than or equal to 1"),
+        ("AUSKUNFT_PRIVACY_URL", "javascript:alert(1)", "must be an http(s) address"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_variable_and_its_form(
@@ -165,3 +166,10 @@ def test_several_workers_without_redis_stop_the_start(tmp_path: Path, monkeypatc
         gateway(tmp_path)
     monkeypatch.setenv("AUSKUNFT_REDIS_URL", "redis://127.0.0.1:6379/14")
     gateway(tmp_path)  # starts; nothing is sent to Redis before a request
+
+
+def test_the_privacy_links_reach_the_widget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUSKUNFT_PRIVACY_URL", "https://shop.example/datenschutz")
+    monkeypatch.delenv("AUSKUNFT_IMPRINT_URL", raising=False)
+    config = gateway(tmp_path).test_client().get("/api/widget/config").get_json()
+    assert config == {"privacy_url": "https://shop.example/datenschutz", "imprint_url": ""}
