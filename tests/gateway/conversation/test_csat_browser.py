@@ -24,7 +24,8 @@ def ratings(app: Flask) -> list[tuple[int, int]]:
 
 
 def rating_buttons(browser: WebDriver) -> list[str]:
-    return [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#log li.buttons.rating button")]
+    """The live rating buttons (an answered row stays, disabled)."""
+    return [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#log li.buttons.rating button:enabled")]
 
 
 def test_rating_after_the_agent_closes(browser: WebDriver, live_url: str, app: Flask, rasa: ScriptedRasa) -> None:
