@@ -43,19 +43,19 @@ def agent_browser() -> Iterator[WebDriver]:
 
 
 def buttons(driver: WebDriver) -> list[WebElement]:
-    return driver.find_elements(By.CSS_SELECTOR, "#log .buttons button")
+    return driver.find_elements(By.CSS_SELECTOR, "#log .buttons button:enabled")
 
 
 def bot_answer(customer: WebDriver, question: str) -> str:
     """Ask, wait for the bot; on a clarification take its first option. Returns the log's text."""
     say(customer, question)
-    wait(customer, lambda: customer.find_elements(By.CSS_SELECTOR, "#log .buttons button"), timeout=60)
-    titles = [b.text for b in customer.find_elements(By.CSS_SELECTOR, "#log .buttons button")]
+    wait(customer, lambda: customer.find_elements(By.CSS_SELECTOR, "#log .buttons button:enabled"), timeout=60)
+    titles = [b.text for b in customer.find_elements(By.CSS_SELECTOR, "#log .buttons button:enabled")]
     if "Nein" not in titles:  # a clarification: the first candidate
-        customer.find_elements(By.CSS_SELECTOR, "#log .buttons button")[0].click()
+        customer.find_elements(By.CSS_SELECTOR, "#log .buttons button:enabled")[0].click()
         wait(
             customer,
-            lambda: "Nein" in [b.text for b in customer.find_elements(By.CSS_SELECTOR, "#log .buttons button")],
+            lambda: "Nein" in [b.text for b in customer.find_elements(By.CSS_SELECTOR, "#log .buttons button:enabled")],
             timeout=60,
         )
     return customer.find_element(By.ID, "log").text
@@ -76,7 +76,7 @@ def test_customer_bot_agent_and_back(browser: WebDriver, agent_browser: WebDrive
     shoot(customer, "widget.png")
     customer.switch_to.frame(customer.find_element(By.CSS_SELECTOR, "iframe.auskunft-frame"))
     before = len(messages(customer))
-    [no] = [b for b in customer.find_elements(By.CSS_SELECTOR, "#log .buttons button") if b.text == "Nein"]
+    [no] = [b for b in customer.find_elements(By.CSS_SELECTOR, "#log .buttons button:enabled") if b.text == "Nein"]
     no.click()
     wait(customer, lambda: len(messages(customer)) >= before + 2, timeout=60)
     ask_for_a_person(customer, "Ich möchte mit einem Menschen sprechen")  # answered by one system note
