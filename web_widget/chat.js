@@ -33,7 +33,7 @@
     if (!token) { system(T.mailNothingYet); return; }
     if (log.querySelector(".transcript-form")) return;
     const form = fieldForm(T.mailLabel, T.send, (value) => ({ email: value }), "transcript",
-      (status, body) => (status === 400 ? T.mailInvalid : status === 429 ? T.tooMany
+      (status, body) => (status === 400 ? T.mailInvalid : status === 429 || status === 0 ? failure({ status, body })
         : body.reason === "daily_cap" ? T.mailDailyCap : status === 503 ? T.mailUnavailable : T.mailFailed));
     log.append(form);
     form.querySelector("input").focus();
@@ -137,7 +137,7 @@
     if (m.contact_form) {
       // Nobody can take over now: the customer may leave an e-mail address or phone number for a call back.
       const form = fieldForm(T.contactLabel, T.contactSend, (value) => (value.includes("@") ? { email: value } : { phone: value }),
-        "contact", (status, body) => (status === 429 ? body.error || T.tooMany : status === 0 ? T.offline : T.contactInvalid));
+        "contact", (status, body) => (status === 429 || status === 0 ? failure({ status, body }) : T.contactInvalid));
       form.classList.add("offer", "form-offer");
       log.append(form);
     }
