@@ -72,8 +72,8 @@
     const links = [[params.get("privacy") || config.privacy_url, T.privacy], [params.get("imprint") || config.imprint_url, T.imprint]]
       .filter(([url]) => /^https?:\/\//i.test(url || ""));
     if (!links.length) return;
-    line.textContent = T.legal;
     for (const [url, label] of links) {
+      if (line.childNodes.length) line.append(" · ");
       const a = document.createElement("a");
       a.href = url;
       a.textContent = label;

@@ -28,7 +28,6 @@ window.AuskunftTexts = {
     rateQuestion: "Wie zufrieden waren Sie mit diesem Gespräch? 1 (gar nicht) … 5 (sehr)",
     privacy: "Datenschutz",
     imprint: "Impressum",
-    legal: "Informationen zur Verarbeitung Ihrer Daten:",
     rateNothingYet: "Schreiben Sie uns zuerst – dann können Sie das Gespräch bewerten.",
   },
 };
