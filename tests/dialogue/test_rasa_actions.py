@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import actions, faq_reply, order_limits, orders
 from common.frustration import is_frustrated
 from common.order_numbers import normalise_order_number
+from common.sender_metadata import CHANNEL_GREETED, CLIENT_KEY
 from knowledge_base import service
 from knowledge_base.decision import NO_TEXT, Candidate, Decision
 from knowledge_base.schema import FaqEntry
@@ -97,6 +98,14 @@ def test_answer_sends_markdown_and_feedback_buttons(kb: StubKnowledgeBase) -> No
     assert SlotSet("last_faq_id", "versand-kosten") in events
     assert SlotSet("pending", "feedback") in events
     assert events[-1] == LISTEN
+
+
+def test_a_greeting_after_the_widgets_own_is_an_invitation_to_ask() -> None:
+    """The widget greets before the first message (common/sender_metadata.py CHANNEL_GREETED); elsewhere Rasa does."""
+    widget = tracker("Hallo", "greet", {CHANNEL_GREETED: "widget", CLIENT_KEY: "k"})
+    assert [m["response"] for m in run(actions.ActionGreet(), widget)[0]] == ["utter_invite_question"]
+    messages, events = run(actions.ActionGreet(), tracker("Hallo", "greet", {CLIENT_KEY: "k"}))
+    assert [m["response"] for m in messages] == ["utter_greet"] and events == [LISTEN]
 
 
 def test_clarify_offers_one_button_per_candidate_and_a_way_out(kb: StubKnowledgeBase) -> None:
