@@ -7,6 +7,8 @@ the agents' own replies that looked like an FAQ answer: an editor takes each ove
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -17,6 +19,7 @@ from bot.models import Role
 from bot.web.access import role_required
 from bot.web.requests_json import sql_int
 from common import labels
+from knowledge_base.engine import ServedState
 
 bp = Blueprint("admin_learning", __name__, url_prefix="/admin/learning")
 
@@ -27,19 +30,24 @@ DECISIONS = {"confirm": True, "reject": False}
 @role_required(Role.EDITOR)
 def index():  # type: ignore[no-untyped-def]
     served = kb_reload.gateway_search(current_app).knowledge_base().snapshot()
-    trained_at = learning.trained_at(served.model) if served.trained else None
+    trained, trained_at = served_model(served)
     session = get_session()
     suggestions = learning.pending(session)
     questions = {entry.id: entry.question for entry in served.entries.values()}
     return render_template(
         "admin/learning.html",
-        trained=served.trained,
+        trained=trained,
         trained_at=trained_at,
         summary=learning.summary(session, trained_at),
         suggestions=suggestions,
         questions=questions,
         source_label=labels.pair_source,
     )
+
+
+def served_model(served: ServedState) -> tuple[bool, datetime | None]:
+    """Whether a model fine-tuned on this FAQ serves, and when it was trained (its folder's `training.json`)."""
+    return served.trained, learning.trained_at(served.model) if served.trained else None
 
 
 @bp.post("/decide")
