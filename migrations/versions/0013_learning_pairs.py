@@ -1,6 +1,6 @@
 """Pairs learned in the service (a masked customer question and the entry that answered it) for `train`.
 
-Revision ID: 0013_learning
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-04
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_learning"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
