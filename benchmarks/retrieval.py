@@ -91,7 +91,8 @@ def engine(embedder: TextEmbedder | None, trained: bool) -> Callable[[list[FaqEn
     """The full engine as served: fused signals and the answer/clarify/handoff decision."""
 
     def factory(entries: list[FaqEntry], source: str) -> Ask:
-        settings = Settings(use_trained_model=trained)
+        # the FAQ alone: pairs a local service learned (var/learned_pairs.jsonl) would make the table irreproducible
+        settings = Settings(use_trained_model=trained, learned_pairs_file=Path("/dev/null"))
         if trained:
             result = training.train(settings, entries, content_hash(entries), source, show_progress=False)
             print(f"  trained model for {source}: {result.pairs} pairs, "

@@ -86,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bot.web.admin import faq as admin_faq
     from bot.web.admin import faq_editor as admin_faq_editor
     from bot.web.admin import home as admin_home
+    from bot.web.admin import learning as admin_learning
     from bot.web.admin import privacy as admin_privacy
     from bot.web.admin import unanswered as admin_unanswered
 
@@ -116,6 +117,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin_faq_editor.bp,  # the optional in-browser editor of one entry
         admin_analytics.bp,
         admin_unanswered.bp,
+        admin_learning.bp,  # pairs learned in the service for the next `train`
         admin_privacy.bp,
         metrics_endpoint.bp,
     ):

@@ -292,6 +292,47 @@ class UnansweredQuestion(Base):
     created_at: Mapped[datetime] = mapped_column(default=now, index=True)
 
 
+class PairSource(enum.StrEnum):
+    FAQ_BUTTON = "faq_button"  # an agent sent an FAQ answer with one click: explicit, confirmed at once
+    AGENT_REPLY = "agent_reply"  # an agent's own words matched an FAQ answer: an editor confirms
+    UNANSWERED = "unanswered"  # an editor added the wording to an entry from the unanswered list
+
+
+class PairStatus(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class LearnedPair(Base):
+    """A customer's question and the FAQ entry that answered it, learned in the service, for the next `train`.
+
+    The question is masked (common.pii, and the contact's name) before it is stored. Confirmed pairs from the
+    inbox go to the knowledge base as a file (bot.conversation.learning); ones from the unanswered list are
+    already alternatives in the FAQ files and are kept here only to be counted. Like an unanswered question,
+    a pair outlives its conversation's retention unlinked, and goes with the customer's erasure.
+    """
+
+    __tablename__ = "learned_pairs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    faq_id: Mapped[str] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    """The agent's answer (none for the unanswered list's wordings): one pair per answer."""
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    """Who answered (or added the wording)."""
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(index=True)
+    """When it was confirmed (at once for explicit choices) or rejected; a confirmed pair decided after the
+    served model was trained is waiting for the next `train`."""
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
 class ConversationLink(Base):
     """An identifier one conversation gave (typed into the widget, or entered by an agent) that links it to its
     customer. A typed address proves nothing, so the inbox shows each conversation's own claim ("im Widget

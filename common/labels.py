@@ -47,10 +47,17 @@ STORED_ROWS = {
     "messages": "Nachrichten",
     "ratings": "Bewertungen",
     "unanswered_questions": "unbeantwortete Fragen",
+    "learned_pairs": "Trainingspaare",
     "channel_opt_outs": "SMS-Abbestellungen",
     "webhook_receipts": "Eingänge von Messenger/SMS",
 }
 """What a customer's stored rows are, by table (the privacy pages; the JSON export keeps the table names)."""
+PAIR_SOURCES = {
+    "faq_button": "FAQ-Antwort per Klick",
+    "agent_reply": "eigene Antwort des Kundenservice",
+    "unanswered": "Formulierung aus den unbeantworteten Fragen",
+}
+"""Where a training pair learned in the service came from (the editors' page "Lernen aus dem Betrieb")."""
 
 
 def state(code: str | None) -> str:
@@ -71,6 +78,10 @@ def decision(code: str | None) -> str:
 
 def decision_reason(code: str | None) -> str:
     return DECISION_REASONS.get(code or "", code or "")
+
+
+def pair_source(code: str | None) -> str:
+    return PAIR_SOURCES.get(code or "", code or "")
 
 
 def stored_rows(table: str) -> str:

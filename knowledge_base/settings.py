@@ -68,10 +68,18 @@ class Settings(BaseSettings):
     """For the base model, e.g. `AUSKUNFT_THRESHOLDS__ANSWER=0.9`."""
     trained_thresholds: Thresholds = Field(default_factory=lambda: TRAINED_THRESHOLDS.model_copy())
     """For a model fine-tuned on the knowledge base (its similarities spread wider)."""
+    learned_pairs_file: Path | None = None
+    """`AUSKUNFT_LEARNED_PAIRS_FILE`: the (question, entry) pairs confirmed in the service, which `train` adds
+    (knowledge_base/learned_pairs.py); the gateway writes it. Default: `learned_pairs.jsonl` beside the index
+    folder (`var/`)."""
 
     @property
     def trained_models_dir(self) -> Path:
         return self.models_dir / "trained"
+
+    @property
+    def learned_pairs_path(self) -> Path:
+        return self.learned_pairs_file or self.index_dir.parent / "learned_pairs.jsonl"
 
     @property
     def query_exports_dir(self) -> Path:

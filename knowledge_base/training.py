@@ -16,13 +16,13 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from common.child_processes import die_with_parent
-from knowledge_base import query_model
+from knowledge_base import learned_pairs, query_model
 from knowledge_base.schema import FaqEntry
 from knowledge_base.settings import Settings
 
@@ -48,19 +48,28 @@ class TrainingResult:
 
 
 def training_pairs(
-    entries: list[FaqEntry], query_prompt: str, passage_prompt: str
+    entries: list[FaqEntry], query_prompt: str, passage_prompt: str, learned: Sequence[learned_pairs.Pair] = ()
 ) -> list[tuple[str, str]]:
-    """(anchor, positive) texts with the model's prompts applied."""
+    """(anchor, positive) texts with the model's prompts applied; `learned` (question, faq_id) pairs from the
+    service pair like alternatives (ones for a removed entry, or already among its phrasings, are left out)."""
     pairs: list[tuple[str, str]] = []
     for entry in entries:
         question = query_prompt + entry.question
         pairs.extend((query_prompt + alternative, question) for alternative in entry.alternatives)
         pairs.append((question, passage_prompt + entry.answer))
+    by_id = {entry.id: entry for entry in entries}
+    for text, faq_id in learned:
+        entry = by_id.get(faq_id)
+        if entry is not None and text.casefold() not in {p.casefold() for p in (entry.question, *entry.alternatives)}:
+            pairs.append((query_prompt + text, query_prompt + entry.question))
     return pairs
 
 
-def model_key(settings: Settings, content_hash: str) -> str:
+def model_key(settings: Settings, content_hash: str, learned: list[learned_pairs.Pair] = ()) -> str:  # type: ignore[assignment]
+    """The trained model's folder name: the recipe, the base model, the FAQ content and the learned pairs."""
     identity = f"{TRAINING_VERSION}|{settings.embedding_model}|{content_hash}"
+    if learned:
+        identity += "|" + learned_pairs.digest(list(learned))
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
@@ -71,7 +80,8 @@ def find_trained_model(settings: Settings, content_hash: str, source: str | None
     domain than the base model, so it keeps serving until retraining finishes;
     `source` (the FAQ folder) keeps models of other knowledge bases out.
     """
-    exact = settings.trained_models_dir / model_key(settings, content_hash)
+    learned = learned_pairs.for_source(settings, source)
+    exact = settings.trained_models_dir / model_key(settings, content_hash, learned)
     if (exact / MARKER).exists():
         return exact
     newest: tuple[float, Path] | None = None
@@ -98,8 +108,9 @@ def train(
     show_progress: bool = True,
 ) -> TrainingResult:
     """Fine-tune on `entries` unless a model for this exact content exists already."""
-    target = settings.trained_models_dir / model_key(settings, content_hash)
-    pairs = training_pairs(entries, settings.query_prompt, settings.passage_prompt)
+    learned = learned_pairs.for_source(settings, source)  # the service's confirmed pairs (none for other data)
+    target = settings.trained_models_dir / model_key(settings, content_hash, learned)
+    pairs = training_pairs(entries, settings.query_prompt, settings.passage_prompt, learned)
     if (target / MARKER).exists():
         return TrainingResult(target, len(pairs), 0.0, cached=True)
     if len(entries) < 2:
@@ -156,6 +167,7 @@ def train(
         "content_hash": content_hash,
         "source": source,
         "pairs": len(pairs),
+        "learned_pairs": len(learned),
         "epochs": EPOCHS,
         "seconds": round(seconds, 1),
         "completed_at": time.time(),
@@ -189,7 +201,8 @@ def training_in_background(settings: Settings, log_path: Path) -> Iterator[subpr
     from knowledge_base.authoring.faq_files import load_faqs
 
     collection = load_faqs(settings.faq_dir)
-    done = settings.trained_models_dir / model_key(settings, collection.content_hash()) / MARKER
+    learned = learned_pairs.for_source(settings, str(settings.faq_dir))
+    done = settings.trained_models_dir / model_key(settings, collection.content_hash(), learned) / MARKER
     if collection.errors or done.exists() or not settings.use_trained_model:
         yield None
         return

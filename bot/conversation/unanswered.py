@@ -188,6 +188,15 @@ def clusters(
     return sorted(result, key=lambda c: (c.newest, c.questions[0].id), reverse=True)
 
 
+def sources(session: Session, ids: list[int], wordings: list[str]) -> dict[str, int | None]:
+    """Each wording with the conversation of the question `ids` it was taken from (None: the editor's own)."""
+    rows = session.execute(
+        select(UnansweredQuestion.text, UnansweredQuestion.conversation_id).where(UnansweredQuestion.id.in_(ids))
+    )
+    by_text = {" ".join(text.split()): conversation_id for text, conversation_id in rows}
+    return {wording: by_text.get(" ".join(wording.split())) for wording in wordings}
+
+
 def mark(
     session: Session,
     ids: list[int],

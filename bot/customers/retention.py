@@ -3,8 +3,8 @@
 Deleted: conversations last updated more than N days ago with their messages and every row that points at
 them (ratings, …), their Rasa trackers (and any tracker whose newest event is that old), the action server's
 feedback records of those conversations or of that age, and contacts left without conversations.
-Kept: the unanswered-question entries, masked and no longer linked to a conversation — they name nobody and
-are the editors' work list.
+Kept: the unanswered-question entries and the learned training pairs (bot.conversation.learning), masked and
+no longer linked to a conversation — they name nobody and are the editors' work list and the next `train`'s.
 `AUSKUNFT_RETENTION_DAYS` is the default for N, so cron needs no argument:
 
     15 3 * * *  cd /srv/auskunft && .venv/bin/flask --app bot purge >> var/purge.log 2>&1
@@ -31,7 +31,7 @@ from common.feedback_log import FeedbackLog
 from common.logging_setup import AUDIT_LOGGER
 
 audit = logging.getLogger(AUDIT_LOGGER)
-KEEP_UNLINKED = ("unanswered_questions",)
+KEEP_UNLINKED = ("unanswered_questions", "learned_pairs")
 
 
 @dataclass

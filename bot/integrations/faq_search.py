@@ -29,3 +29,7 @@ class KnowledgeBaseSearch(KnowledgeService):
     def answer(self, faq_id: str) -> str | None:
         entry = self.knowledge_base().entries.get(faq_id)
         return None if entry is None else entry.answer
+
+    def answers(self) -> dict[str, str]:
+        """Every entry's answer: an agent's own reply is compared with them (bot.conversation.learning)."""
+        return {faq_id: entry.answer for faq_id, entry in self.knowledge_base().entries.items()}

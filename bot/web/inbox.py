@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
 from bot import channels, metrics
-from bot.conversation import availability, csat, states, transcript
+from bot.conversation import availability, csat, learning, states, transcript
 from bot.customers import identities
 from bot.db import get_session
 from bot.integrations.rasa_client import RasaUnavailable
@@ -17,6 +19,7 @@ from bot.web.access import role_required
 from bot.web.conversation_page import agent_view, get_conversation
 from bot.web.requests_json import after_param, json_body, text_field
 from common import labels as words
+from knowledge_base.settings import Settings as KbSettings
 
 bp = Blueprint("inbox", __name__, url_prefix="/agent")
 
@@ -106,6 +109,7 @@ def reply(conversation_id: int):  # type: ignore[no-untyped-def]
     )
     current_app.extensions["hub"].set_typing(conversation.id, "agent", False)
     metrics.observe_agent_reply(get_session(), conversation, message)
+    learning.suggest_from_reply(get_session(), conversation, message, faq_answers(), current_user.id)
     changed(conversation)
     return jsonify(agent_view(message)), 201
 
@@ -131,7 +135,10 @@ def send_faq(conversation_id: int):  # type: ignore[no-untyped-def]
         agent=current_user,
     )
     metrics.observe_agent_reply(get_session(), conversation, message)
+    learned = learning.record_faq_answer(get_session(), conversation, message, faq_id, current_user.id)
     changed(conversation)
+    if learned is not None:
+        learning.export_quietly(get_session(), learning.pairs_file(current_app.config))
     return jsonify(agent_view(message)), 201
 
 
@@ -185,6 +192,16 @@ def faq():  # type: ignore[no-untyped-def]
     if not text or len(text) > 500:
         abort(400, "Suchtext fehlt oder ist zu lang")
     return jsonify(results=faq_search().search(text))
+
+
+def faq_answers() -> Mapping[str, str]:
+    """The FAQ answers an agent's reply is compared with: the gateway's knowledge base when it is there, else
+    the FAQ files as saved — never a model load on the agent's request."""
+    search = current_app.extensions.get("faq_search") or current_app.config.get("FAQ_SEARCH")
+    if search is None:
+        return learning.file_answers(KbSettings().faq_dir)
+    answers = getattr(search, "answers", None)
+    return answers() if callable(answers) else {}  # a test's stand-in without answers
 
 
 def faq_search():  # type: ignore[no-untyped-def]

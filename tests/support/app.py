@@ -41,6 +41,7 @@ def make_app(tmp_path: Path, rasa: RasaClient | None = None, **overrides: Any) -
             "DATABASE_URL": overrides.get("DATABASE_URL") or databases.migrated_url(tmp_path),
             "RASA_CLIENT": rasa or RasaClient(UNREACHABLE_RASA, timeout=1),
             "FEEDBACK_DB": tmp_path / "feedback.db",
+            "LEARNED_PAIRS_FILE": tmp_path / "learned_pairs.jsonl",  # never the project's var/
             "ACTIONS_URL": "",
             "KB_WATCH": False,
             "SSE_KEEPALIVE_SECONDS": 0.2,

@@ -1,5 +1,6 @@
 """Conversations for looking at every staff page: each state, handoff reason, sender and channel, a bot answer
-in Markdown, times today, on another day and in another year, unanswered questions of both kinds.
+in Markdown, times today, on another day and in another year, unanswered questions of both kinds, a learned
+training pair and a suggestion.
 
 Written with the analytics seed's `Script` (what the gateway would have stored), so the pages read it as real data.
 """
@@ -17,7 +18,18 @@ from sqlalchemy.orm import Session
 from bot.analytics.seed import FEEDBACK_BUTTONS, Script, demo_agent
 from bot.conversation import unanswered
 from bot.db import get_session
-from bot.models import Contact, ContactIdentifier, Conversation, Direction, Sender, State, UnansweredQuestion
+from bot.models import (
+    Contact,
+    ContactIdentifier,
+    Conversation,
+    Direction,
+    LearnedPair,
+    PairSource,
+    PairStatus,
+    Sender,
+    State,
+    UnansweredQuestion,
+)
 from common.labels import HANDOFF_REASONS, handoff_headline
 from tests.conftest import SMALL_KB, write
 
@@ -99,6 +111,10 @@ def seed(app: Flask, now: datetime) -> StaffDemo:
         for kind, text in asked:
             session.add(UnansweredQuestion(conversation_id=ids[0], text=text, kind=kind,
                                            faq_id="versand-kosten", score=0.5, channel="web", created_at=now))
+        for source, decided in ((PairSource.AGENT_REPLY, None), (PairSource.FAQ_BUTTON, now)):
+            session.add(LearnedPair(question="Was zahle ich fürs Porto?", faq_id="versand-kosten", source=source,
+                                    status=PairStatus.CONFIRMED if decided else PairStatus.PENDING,
+                                    conversation_id=ids[0], created_at=now, decided_at=decided))
         session.commit()
         states = {c.state for c in contact_conversations(session, contact.id)}
         assert states == {State.BOT, State.WAITING, State.WITH_AGENT, State.CLOSED}, states

@@ -16,7 +16,7 @@ SOURCE = {"textarea"}
 """Where editors edit Markdown source on purpose (the in-browser FAQ editor): visible, but not a rendered text."""
 CODES = re.compile(
     r"(?<![\w@.-])(waiting_for_agent|with_agent|low_confidence|requested|repeated_failure|frustration|"
-    r"bot_unavailable|contact|clear match|close matches|UTC)(?![\w@-])"
+    r"bot_unavailable|contact|clear match|close matches|agent_reply|faq_button|UTC)(?![\w@-])"
 )
 """Internal codes as whole words; an e-mail address such as contact@example.com is not one."""
 RAW_MARKDOWN = re.compile(r"\*\*|\]\(")

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user
 from sqlalchemy import select
 
+from bot.conversation import learning
 from bot.customers.outside_stores import stores
 from bot.customers.personal_data import CustomerData, find_contacts
 from bot.customers.rasa_trackers import TrackerStoreUnsupported
@@ -87,6 +88,8 @@ def erase(contact_id: int):  # type: ignore[no-untyped-def]
             flash("Bitte bestätigen Sie die Löschung mit dem Häkchen.")
         return render_template("admin/privacy_delete.html", data=data), 200 if request.method == "GET" else 400
     counts = data.erase(get_session(), *stores(current_app))
+    if counts.get("learned_pairs"):  # `train` reads the confirmed pairs from a file: without theirs from now on
+        learning.export_quietly(get_session(), learning.pairs_file(current_app.config))
     audit.info("privacy erasure: contact %d by agent %d: %s", contact_id, current_user.id, counts)
     flash(f"Alle Daten von Kunde {contact_id} wurden gelöscht: "
           + ", ".join(f"{name} {count}" for name, count in counts.items() if count) + ".")

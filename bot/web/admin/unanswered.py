@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from bot.conversation import unanswered
+from bot.conversation import learning, unanswered
 from bot.conversation.question_clusters import QuestionEmbeddings
 from bot.db import get_session
 from bot.integrations import kb_reload
@@ -85,6 +85,7 @@ def mark():  # type: ignore[no-untyped-def]
     if not ids:
         abort(400, "keine Fragen ausgewählt")
     faq_id = None
+    added: list[str] = []
     if action == "alternative":
         faq_id = request.form.get("faq_id", "").strip()
         phrasings = [p for p in request.form.getlist("phrasing") if p.strip()]
@@ -94,17 +95,22 @@ def mark():  # type: ignore[no-untyped-def]
             abort(400, "bitte einen Eintrag und mindestens eine Formulierung wählen")
         if any(len(p) > MAX_PHRASING_CHARS for p in phrasings):
             abort(400, f"eine Formulierung hat mehr als {MAX_PHRASING_CHARS} Zeichen")
-        if not _add_alternatives(faq_id, phrasings):
+        if (written := _add_alternatives(faq_id, phrasings)) is None:
             return redirect(url_for(".index"))
+        added = written
     changed = unanswered.mark(get_session(), ids, ACTIONS[action], current_user.id, faq_id)
+    if added and faq_id:  # counted on /admin/learning/ as new training pairs (the FAQ file holds them)
+        for wording, conversation_id in unanswered.sources(get_session(), ids, added).items():
+            learning.record_wordings(get_session(), faq_id, [wording], conversation_id, current_user.id)
     get_session().commit()
     if action != "alternative":
         flash(f"{changed} Frage(n) markiert: {FILTERS[ACTIONS[action]]}.")
     return redirect(url_for(".index"))
 
 
-def _add_alternatives(faq_id: str, phrasings: list[str]) -> bool:
-    """Write, lint, reload, ask again; False (and the lint report flashed) when nothing was changed."""
+def _add_alternatives(faq_id: str, phrasings: list[str]) -> list[str] | None:
+    """Write, lint, reload, ask again; the wordings written, or None (and the lint report flashed) when the
+    files could not be changed."""
     kb = knowledge_base()
     try:
         result = add_alternatives(kb.settings.faq_dir, faq_id, phrasings, kb.settings.redis_url.get_secret_value())
@@ -113,12 +119,12 @@ def _add_alternatives(faq_id: str, phrasings: list[str]) -> bool:
     except FaqsBusy:
         flash("Nicht gespeichert: die FAQ-Dateien werden gerade anderswo geändert – bitte versuchen Sie es gleich "
               "noch einmal.")
-        return False
+        return None
     if result.reverted:
         flash(f"Nicht gespeichert: die FAQ-Dateien haben Fehler, {result.path.name} ist unverändert.")
         for finding in result.findings:
             flash(f"Prüfbericht: {finding.path.name}:{finding.line}: {finding.message}")
-        return False
+        return None
     if result.added:
         outcome = kb_reload.reload_everywhere(current_app)
         log.info("%d alternative(s) added to %s by agent %s; reload accepted: %s", len(result.added), faq_id,
@@ -135,4 +141,4 @@ def _add_alternatives(faq_id: str, phrasings: list[str]) -> bool:
             flash(f"Der Bot beantwortet „{phrasing}“ jetzt mit „{faq_id}“.")
         else:
             flash(f"Achtung: „{phrasing}“ ergibt noch „{labels.decision(decision.action)}“ ({decision.faq_id or '–'}).")
-    return True
+    return result.added
