@@ -34,6 +34,7 @@ from bot.models import (
     Direction,
     LearnedPair,
     Message,
+    Outcome,
     PairSource,
     PairStatus,
     Sender,
@@ -48,7 +49,7 @@ from knowledge_base.training import MARKER
 log = logging.getLogger("auskunft.learning")
 
 QUESTIONS_BEFORE = 3
-"""Customer messages before an answer taken as its question (joined): "Hallo" + "Wo bleibt mein Paket?"."""
+"""Customer messages before an answer taken as its question (joined): "Wo bleibt mein Paket?" + "LG-123456"."""
 LOOK_BACK = 30
 """Messages searched back from the answer for them."""
 MAX_QUESTION_CHARS = 500
@@ -153,12 +154,14 @@ def question_before(session: Session, conversation: Conversation, before: int) -
 
 
 def _customer_words(message: Message) -> str:
-    """What the customer wrote: a "Meinten Sie" choice carries the question it chose for; other buttons none."""
+    """What the customer asked: a question the knowledge base decided on (a "Meinten Sie" choice carries the
+    question it chose for), or a message a person was to answer. Not what the bot answered without asking the
+    knowledge base — a greeting, "Ich möchte einen Menschen", a button — which says nothing about the entry."""
     payload: dict[str, Any] = message.payload or {}
     decision = payload.get("decision")
     if isinstance(decision, dict) and decision.get("question"):
         return " ".join(str(decision["question"]).split())
-    if str(payload.get("intent", "")).startswith("/"):
+    if str(payload.get("intent", "")).startswith("/") or message.outcome == Outcome.ANSWERED:
         return ""
     return " ".join(message.text.split())
 

@@ -53,10 +53,10 @@ def handed_over(app: Flask, *questions: str, name: str | None = None) -> tuple[C
     """A customer whose `questions` went to the bot, then to a person; Anna has taken the conversation."""
     rasa: ScriptedRasa = app.config["RASA_CLIENT"]
     customer = Customer(app.test_client())
-    for question in questions[:-1]:
+    for question in questions[:-1]:  # small talk: the bot answers without the knowledge base
         rasa.replies.append([{"text": "Gern, worum geht es?"}])
         customer.say(question)
-    rasa.replies.append(HANDOFF)
+    rasa.replies.append(handed_off(questions[-1], [("versand-kosten", 0.5)]))  # unsure: a person takes over
     customer.say(questions[-1])
     cid = conversation_id(app, customer.token)
     if name:
@@ -82,12 +82,12 @@ def editor_page(app: Flask) -> tuple[AgentSession, str]:
 def test_a_one_click_faq_answer_makes_a_confirmed_masked_pair_for_train(
     app: Flask, pairs_file: Path, kb_settings: Settings
 ) -> None:
-    _customer, cid, anna = handed_over(
-        app, "Hallo, hier ist Erika Muster", "Was kostet der Versand nach Wien? Mail: erika@example.com",
-        name="Erika Muster",
+    customer, cid, anna = handed_over(
+        app, "Hallo", "Ich bin Erika Muster: was kostet der Versand nach Wien?", name="Erika Muster"
     )
+    customer.say("Meine Mail: erika@example.com")  # to the agent, before the answer: part of the question
     assert anna.post(f"/agent/conversations/{cid}/faq", {"faq_id": "versand-kosten"}).status_code == 201
-    question = "Hallo, hier ist [NAME] [NAME] Was kostet der Versand nach Wien? Mail: [E-MAIL]"
+    question = "Ich bin [NAME] [NAME]: was kostet der Versand nach Wien? Meine Mail: [E-MAIL]"  # no "Hallo"
     assert pairs(app) == [(question, "versand-kosten", "faq_button", "confirmed")]
     # the knowledge base reads the file the gateway wrote, and `train` pairs the question with the entry
     learned = learned_pairs.for_source(kb_settings, str(kb_settings.faq_dir))
@@ -99,7 +99,7 @@ def test_a_one_click_faq_answer_makes_a_confirmed_masked_pair_for_train(
 
 
 def test_only_the_questions_since_the_last_agent_answer_count(app: Flask) -> None:
-    customer, cid, anna = handed_over(app, "Was kostet der Versand?")
+    customer, cid, anna = handed_over(app, "Guten Tag", "Was kostet der Versand?")
     assert anna.post(f"/agent/conversations/{cid}/faq", {"faq_id": "versand-kosten"}).status_code == 201
     customer.say("Und wie lange dauert es bis zu mir?")
     assert anna.post(f"/agent/conversations/{cid}/faq", {"faq_id": "versand-lieferzeit"}).status_code == 201
@@ -107,6 +107,21 @@ def test_only_the_questions_since_the_last_agent_answer_count(app: Flask) -> Non
         ("Was kostet der Versand?", "versand-kosten"),
         ("Und wie lange dauert es bis zu mir?", "versand-lieferzeit"),
     ]
+
+
+def test_a_request_for_a_person_is_no_question_for_an_entry(app: Flask) -> None:
+    rasa: ScriptedRasa = app.config["RASA_CLIENT"]
+    customer = Customer(app.test_client())
+    rasa.replies.append(HANDOFF)  # "requested": the bot hands over without asking the knowledge base
+    customer.say("Ich will einen Menschen")
+    cid = conversation_id(app, customer.token)
+    anna = logged_in(app, "anna@example.com", Role.AGENT, "Anna")
+    assert anna.post(f"/agent/conversations/{cid}/take").status_code == 200
+    assert anna.post(f"/agent/conversations/{cid}/faq", {"faq_id": "versand-kosten"}).status_code == 201
+    assert pairs(app) == []  # nothing was asked
+    customer.say("Mein Paket ist nicht da")
+    assert anna.post(f"/agent/conversations/{cid}/faq", {"faq_id": "versand-lieferzeit"}).status_code == 201
+    assert pairs(app) == [("Mein Paket ist nicht da", "versand-lieferzeit", "faq_button", "confirmed")]
 
 
 def test_a_free_text_reply_like_an_answer_is_a_suggestion_an_editor_confirms(
