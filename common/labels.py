@@ -92,3 +92,11 @@ def handoff_summary(summary: str | None) -> str:
     if not summary:
         return ""
     return OLD_HEADLINE.sub(lambda m: handoff_headline(m.group(1), m.group(2)), summary, count=1)
+
+
+HEADLINE = re.compile(r"^Übergabe: [^.]*\.\s*")
+
+
+def handoff_details(summary: str | None) -> str:
+    """The summary without its headline, for pages that show the reason as "Grund: …" already (never twice)."""
+    return HEADLINE.sub("", handoff_summary(summary), count=1)

@@ -50,7 +50,7 @@ def test_queue_transcript_take_reply_give_back(app: Flask, waiting: Customer, ra
     queue = anna.client.get("/agent/").get_data(as_text=True)
     assert "Kunde möchte einen Menschen" in queue and f"/agent/conversations/{cid}" in queue
     page = anna.client.get(f"/agent/conversations/{cid}").get_data(as_text=True)
-    assert "Ich will einen Menschen" in page and "versand-kosten" in page and "0.42" in page
+    assert "Ich will einen Menschen" in page and "versand-kosten" in page and "0,42" in page  # German decimals
 
     assert anna.post(f"/agent/conversations/{cid}/take").status_code == 200
     assert ben.post(f"/agent/conversations/{cid}/take").status_code == 409
