@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
 
 from bot import channels, metrics
-from bot.conversation import availability, csat, states, transcript
-from bot.customers import identities
+from bot.conversation import availability, csat, reasoning, states, transcript
 from bot.db import get_session
 from bot.integrations.rasa_client import RasaUnavailable
 from bot.models import Conversation, Direction, Role, Sender, State
-from bot.conversation import reasoning
 from bot.web import conversation_page, inbox_list
 from bot.web.access import role_required
 from bot.web.conversation_page import agent_view, get_conversation

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 
+from bot.db import get_session
+from bot.models import now
+from bot.web import inbox_list
 from tests.support.bot_replies import HANDOFF
 from tests.support.gateway import Customer, ScriptedRasa, conversation_id
 from tests.support.login import csrf_of
@@ -114,3 +118,17 @@ def test_cli_creates_agent(app: Flask, monkeypatch) -> None:  # type: ignore[no-
     assert result.exit_code == 0, result.output
     again = app.test_cli_runner().invoke(args=["create-agent", "cara@example.com", "--name", "Cara"])
     assert again.exit_code != 0 and "schon" in again.output
+
+
+def test_the_list_shows_how_long_ago_in_berlin_time(app: Flask) -> None:
+    """The stream's entries carry labels, never codes: what the page's script renders."""
+    rasa: ScriptedRasa = app.config["RASA_CLIENT"]
+    customer = Customer(app.test_client())
+    rasa.replies.append(HANDOFF)
+    customer.say("Ich will einen Menschen")
+    with app.app_context():
+        data = inbox_list.lists(get_session(), agent_id=0, now=now() + timedelta(minutes=1))
+    [entry] = data["waiting"]
+    assert entry["id"] == conversation_id(app, customer.token) and entry["state_label"] == "wartet auf Kundenservice"
+    assert entry["reason_label"] == "Kunde möchte einen Menschen" and len(entry["since_label"]) == 5  # "14:03"
+    assert data["counts"] == {"waiting": 1, "mine": 0, "open": 1}
