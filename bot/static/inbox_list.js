@@ -121,7 +121,7 @@
 
   // --- tablet: the list folds away --------------------------------------------------------------------------------
   const toggle = document.getElementById("list-toggle");
-  toggle.addEventListener("click", () => {
+  if (toggle) toggle.addEventListener("click", () => {
     const open = document.body.classList.toggle("list-open");
     toggle.setAttribute("aria-expanded", open ? "true" : "false");
   });

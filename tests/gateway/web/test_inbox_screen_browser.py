@@ -19,7 +19,7 @@ from bot.conversation import states
 from bot.db import get_session
 from bot.models import Direction, Sender
 from tests.support.bot_replies import HANDOFF, decision, handed_off
-from tests.support.browser import chromium, log_in, wait
+from tests.support.browser import chromium, log_in, shoot, wait
 from tests.support.gateway import Customer, ScriptedRasa, conversation_id
 from tests.support.login import add_account, logged_in
 
@@ -93,6 +93,7 @@ def test_composer_and_actions_stay_in_view_beside_a_long_transcript_with_the_lat
     reasoning = small.find_element(By.ID, "reasoning").text
     assert "Und mit Klarna?" in reasoning and "Frage zahlung-klarna" in reasoning and "0,71" in reasoning
     assert "Frage zahlung-raten" not in reasoning  # the first handoff's candidate no longer fits
+    shoot(small, "inbox-one-screen.png")
     handoff = small.find_element(By.CSS_SELECTOR, "section.handoff").text
     assert handoff.startswith("Grund: Bot war unsicher") and handoff.count("Bot war unsicher") == 1  # not twice
     badge = small.find_element(By.CSS_SELECTOR, ".conversation-head .badge.channel")
@@ -220,4 +221,5 @@ def test_a_tablet_scrolls_no_sideways_and_folds_the_list(
         tablet.find_element(By.ID, "list-toggle").click()
         assert tablet.find_element(By.ID, "inbox-list").is_displayed()
         assert tablet.execute_script(sideways) <= 0
+        shoot(tablet, f"inbox-tablet-{size.replace(',', 'x')}.png")
 
