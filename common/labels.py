@@ -94,7 +94,9 @@ def handoff_summary(summary: str | None) -> str:
     return OLD_HEADLINE.sub(lambda m: handoff_headline(m.group(1), m.group(2)), summary, count=1)
 
 
-HEADLINE = re.compile(r"^Übergabe: [^.]*\.\s*")
+_REASON = "|".join(re.escape(label) for label in HANDOFF_REASONS.values())
+HEADLINE = re.compile(rf"^Übergabe: (?:{_REASON})(?: \(zuvor: (?:{_REASON})\))?\.\s*")
+"""The headline `handoff_headline` writes (an unknown reason's stays: the summary is then all that names it)."""
 
 
 def handoff_details(summary: str | None) -> str:

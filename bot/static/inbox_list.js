@@ -45,7 +45,9 @@
     time.dateTime = e.since;
     time.textContent = e.since_label;
     line.append(title, " ", span("badge channel", e.channel_label), " ", time);
-    link.append(line, span("summary", e.summary));
+    link.append(line);
+    if (e.reason_label) link.append(span("reason", e.reason_label));
+    if (e.summary) link.append(span("summary", e.summary));
     if (e.assignee) link.append(span("who", `bei ${e.assignee}`));
     if (e.earlier) {
       const words = e.earlier === 1 ? "früheres Gespräch" : "frühere Gespräche";
@@ -104,7 +106,7 @@
     if (soundBox.checked) beep();
     const N = window.Notification;
     if (!notifyBox.checked || !N || N.permission !== "granted") return;
-    const note = new N(`Kunde wartet: Gespräch ${e.id}`, { body: `${e.channel_label} – ${e.summary}`, tag: `auskunft-${e.id}` });
+    const note = new N(`Kunde wartet: Gespräch ${e.id}`, { body: `${e.channel_label} – ${e.reason_label}`, tag: `auskunft-${e.id}` });
     note.onclick = () => { window.focus(); location.href = e.url; };
   }
 

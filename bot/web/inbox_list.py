@@ -59,7 +59,6 @@ def _with_agents(session: Session) -> int:
 
 def _entry(c: Conversation, agent_id: int, earlier: int, now: datetime) -> dict[str, Any]:
     since = c.waiting_since if c.state == State.WAITING else c.updated_at
-    summary = labels.handoff_summary((c.handoff or {}).get("summary"))
     return {
         "id": c.id,
         "url": f"/agent/conversations/{c.id}",
@@ -67,7 +66,7 @@ def _entry(c: Conversation, agent_id: int, earlier: int, now: datetime) -> dict[
         "state": c.state,
         "state_label": labels.state(c.state),
         "reason_label": labels.handoff_reason(c.handoff_reason),
-        "summary": summary or labels.handoff_reason(c.handoff_reason),
+        "summary": labels.handoff_details((c.handoff or {}).get("summary")),  # the reason once, not twice
         "since": aware(since).isoformat() if since else "",
         "since_label": staff_time.staff_time(since, now),
         "assignee": (c.assignee.name if c.assignee else "") if c.state == State.WITH_AGENT else "",

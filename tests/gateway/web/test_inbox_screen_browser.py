@@ -132,7 +132,7 @@ def test_a_new_waiting_customer_appears_live_and_is_announced(
     assert "Kunde möchte einen Menschen" in entry[0].text and "Web-Chat" in entry[0].text
     assert browser.find_element(By.CSS_SELECTOR, '[data-count="waiting"]').text == "2"
     shown = wait(browser, lambda: browser.execute_script("return window.shown"))
-    assert shown == [[f"Kunde wartet: Gespräch {second_id}", "Web-Chat – Übergabe: Kunde möchte einen Menschen."]]
+    assert shown == [[f"Kunde wartet: Gespräch {second_id}", "Web-Chat – Kunde möchte einen Menschen"]]
     assert browser.execute_script("return window.stayed")  # no reload: the page's own state is still there
     assert browser.execute_script("return localStorage.getItem('auskunft.inbox.notify')") == "1"
 
