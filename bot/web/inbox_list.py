@@ -90,12 +90,13 @@ def stream(agent_id: int) -> Iterator[str]:
             version = hub.any_version()
             with factory() as session:
                 data = json.dumps(lists(session, agent_id, clock()))
-                if (agent := session.get(Agent, agent_id)) is not None:
-                    availability.mark_seen(session, agent, clock())
             if data != last:
                 last = data
                 yield f"event: lists\ndata: {data}\n\n"
             if hub.wait_any(version, keepalive) == version:
                 yield ": keep-alive\n\n"
+                with factory() as session:  # the page is still open (the write went through): still present
+                    if (agent := session.get(Agent, agent_id)) is not None:
+                        availability.mark_seen(session, agent, clock())
 
     return generate()

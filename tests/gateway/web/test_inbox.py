@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from bot.db import get_session
-from bot.models import now
+from bot.models import Agent, aware, now
 from bot.web import inbox_list
 from tests.support.bot_replies import HANDOFF
 from tests.support.gateway import Customer, ScriptedRasa, conversation_id
@@ -132,3 +133,20 @@ def test_the_list_shows_how_long_ago_in_berlin_time(app: Flask) -> None:
     assert entry["id"] == conversation_id(app, customer.token) and entry["state_label"] == "wartet auf Kundenservice"
     assert entry["reason_label"] == "Kunde möchte einen Menschen" and len(entry["since_label"]) == 5  # "14:03"
     assert data["counts"] == {"waiting": 1, "mine": 0, "open": 1}
+
+
+def test_the_open_list_keeps_the_agent_present(app: Flask, make_agent) -> None:  # type: ignore[no-untyped-def]
+    """The queue page no longer reloads itself: its open stream is what shows the agent is still there."""
+    moment = [now()]
+    app.extensions["clock"] = lambda: moment[0]
+    anna = make_agent()
+    response = anna.client.get("/agent/events")
+    chunks = (c.decode() if isinstance(c, bytes) else c for c in response.response)
+    assert next(c for c in chunks if c.startswith("event: lists"))
+    moment[0] += timedelta(minutes=3)  # long enough for a new presence mark
+    assert next(c for c in chunks if c.startswith(": keep-alive"))
+    next(chunks)  # the stream goes on after its keep-alive went through: the mark is written then
+    response.close()
+    with app.app_context():
+        agent = get_session().scalars(select(Agent).where(Agent.email == "anna@example.com")).one()
+        assert aware(agent.last_seen_at) == moment[0]
