@@ -21,6 +21,8 @@ class Hub:
         self._versions: defaultdict[int, int] = defaultdict(int)
         self._epoch = 0
         """Added to every version: `wake_all` (a reconnect that may have missed notifications) wakes every stream."""
+        self._any = 0
+        """Bumped with every conversation: the inbox's list stream waits on it (`wait_any`)."""
         self._typing: dict[tuple[int, str], float] = {}
         self._listeners: list[Callable[[int], None]] = []
 
@@ -45,6 +47,7 @@ class Hub:
         """This process's streams and listeners learn that the conversation changed."""
         with self._changed:
             self._versions[conversation_id] += 1
+            self._any += 1
             self._changed.notify_all()
         for callback in self._listeners:
             callback(conversation_id)
@@ -52,6 +55,7 @@ class Hub:
     def wake_all(self) -> None:
         with self._changed:
             self._epoch += 1
+            self._any += 1
             self._changed.notify_all()
 
     def set_typing(self, conversation_id: int, who: str, typing: bool) -> None:
@@ -75,3 +79,14 @@ class Hub:
         with self._changed:
             self._changed.wait_for(lambda: self._versions[conversation_id] + self._epoch != seen, timeout)
             return self._versions[conversation_id] + self._epoch
+
+    def any_version(self) -> int:
+        """Changes with every notification about any conversation (this process's or, via Redis, another's)."""
+        with self._changed:
+            return self._any
+
+    def wait_any(self, seen: int, timeout: float) -> int:
+        """Block until some conversation changed since `any_version` gave `seen`, or time runs out."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._any != seen, timeout)
+            return self._any

@@ -103,3 +103,13 @@ def handoff_summary(summary: str | None) -> str:
     if not summary:
         return ""
     return OLD_HEADLINE.sub(lambda m: handoff_headline(m.group(1), m.group(2)), summary, count=1)
+
+
+_REASON = "|".join(re.escape(label) for label in HANDOFF_REASONS.values())
+HEADLINE = re.compile(rf"^Übergabe: (?:{_REASON})(?: \(zuvor: (?:{_REASON})\))?\.\s*")
+"""The headline `handoff_headline` writes (an unknown reason's stays: the summary is then all that names it)."""
+
+
+def handoff_details(summary: str | None) -> str:
+    """The summary without its headline, for pages that show the reason as "Grund: …" already (never twice)."""
+    return HEADLINE.sub("", handoff_summary(summary), count=1)

@@ -1,4 +1,5 @@
-// The open conversation: poll new messages every second, take, reply, FAQ answer, give back, close.
+// The open conversation: poll new messages, who is typing and the bot's current reasoning every second; take,
+// reply (Ctrl+Enter), FAQ answer, give back, close — with Alt+Ü, Alt+B, Alt+E (the "?" help lists them).
 (() => {
   "use strict";
   const list = document.getElementById("transcript");
@@ -6,6 +7,9 @@
   const base = `/agent/conversations/${id}`;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const error = document.getElementById("error");
+  const scroller = document.getElementById("conversation-scroll");
+  const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
+  const toBottom = () => { scroller.scrollTop = scroller.scrollHeight; };
   let after = Math.max(0, ...[...list.children].map((li) => Number(li.dataset.id)));
 
   async function call(path, body) {
@@ -95,9 +99,82 @@
       li.append(badge, full);
     }
     if (m.attachments && m.attachments.length) li.append(attachmentList(m.attachments));
+    const follow = atBottom();
     list.append(li);
     after = Math.max(after, m.id);
+    if (follow || m.sender === "agent") toBottom();
   }
+
+  // the bot's current reasoning, as bot/templates/agent/_reasoning.html renders it
+  const reasoning = document.getElementById("reasoning-body");
+  let reasoningShown = null;
+  function paragraph(label, text, className) {
+    const p = document.createElement("p");
+    if (className) p.className = className;
+    const strong = document.createElement("strong");
+    strong.textContent = label;
+    p.append(strong, ` ${text}`);
+    return p;
+  }
+  function renderReasoning(r) {
+    const key = JSON.stringify(r);
+    if (key === reasoningShown) return;
+    reasoningShown = key;
+    if (!r) {
+      const p = document.createElement("p");
+      p.textContent = "Der Bot hat in diesem Gespräch noch nichts entschieden.";
+      reasoning.replaceChildren(p);
+      return;
+    }
+    const parts = [];
+    if (r.question) parts.push(paragraph("Letzte Frage:", `„${r.question}“`, "question"));
+    let decided = r.action_label;
+    if (r.reason_label) decided += ` – ${r.reason_label}`;
+    if (r.confidence) decided += ` (Konfidenz ${r.confidence})`;
+    if (r.source === "handoff") decided += " (bei der Übergabe)";
+    parts.push(paragraph("Entscheidung:", decided, "decision"));
+    if (r.candidates.length) {
+      const title = document.createElement("p");
+      const strong = document.createElement("strong");
+      strong.textContent = "Kandidaten des Bots:";
+      title.append(strong);
+      const ol = document.createElement("ol");
+      ol.className = "candidates";
+      r.candidates.forEach((c) => {
+        const li = document.createElement("li");
+        li.dataset.faq = c.faq_id;
+        const question = document.createElement("span");
+        question.className = "question";
+        question.textContent = c.question;
+        li.append(question);
+        if (c.score) {
+          const score = document.createElement("span");
+          score.className = "score";
+          score.textContent = c.score;
+          li.append(" ", score);
+        }
+        const send = document.createElement("button");
+        send.type = "button";
+        send.className = "send-faq";
+        send.dataset.faq = c.faq_id;
+        send.textContent = "Senden";
+        li.append(" ", send);
+        ol.append(li);
+      });
+      parts.push(title, ol);
+    } else {
+      const none = document.createElement("p");
+      none.textContent = "Keine Kandidaten.";
+      parts.push(none);
+    }
+    reasoning.replaceChildren(...parts);
+  }
+  reasoning.addEventListener("click", async (event) => {
+    const button = event.target.closest(".send-faq");
+    if (!button) return;
+    const sent = await call("/faq", { faq_id: button.dataset.faq });
+    if (sent) render(sent);
+  });
 
   async function poll() {
     try {
@@ -107,21 +184,41 @@
         data.messages.forEach(render);
         document.getElementById("state").textContent = data.state_label;
         document.getElementById("typing").textContent = data.typing.includes("contact") ? "Kunde schreibt …" : "";
+        renderReasoning(data.reasoning);
       }
     } finally {
       setTimeout(poll, 1000);
     }
   }
 
-  document.getElementById("take").addEventListener("click", () => call("/take"));
-  document.getElementById("give-back").addEventListener("click", () => call("/give-back"));
-  document.getElementById("close").addEventListener("click", () => call("/close"));
+  const state = document.getElementById("state");
+  async function act(path) {
+    const done = await call(path);
+    if (done && done.state_label) state.textContent = done.state_label;
+  }
+  document.getElementById("take").addEventListener("click", () => act("/take"));
+  document.getElementById("give-back").addEventListener("click", () => act("/give-back"));
+  document.getElementById("close").addEventListener("click", () => act("/close"));
   const textarea = document.getElementById("reply-text");
+  const replyForm = document.getElementById("reply");
+  textarea.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); replyForm.requestSubmit(); }
+  });
+  // Alt+Ü (the German key; BracketLeft is where it sits), Alt+B, Alt+E: by key or by the key's place
+  const SHORTCUTS = { take: ["ü", "BracketLeft"], "give-back": ["b", "KeyB"], close: ["e", "KeyE"] };
+  document.addEventListener("keydown", (event) => {
+    if (!event.altKey || event.ctrlKey || event.metaKey) return;
+    const key = (event.key || "").toLowerCase();
+    const action = Object.keys(SHORTCUTS).find((id) => SHORTCUTS[id][0] === key || SHORTCUTS[id][1] === event.code);
+    if (!action) return;
+    event.preventDefault();
+    document.getElementById(action).click();
+  });
   let typingSent = 0;
   textarea.addEventListener("input", () => {
     if (Date.now() - typingSent > 3000) { typingSent = Date.now(); call("/typing", { typing: true }); }
   });
-  document.getElementById("reply").addEventListener("submit", async (event) => {
+  replyForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = textarea.value.trim();
     if (!text) return;
@@ -145,5 +242,6 @@
       return li;
     }));
   });
+  toBottom();
   poll();
 })();

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, url_for
+from flask import abort, current_app, render_template, url_for
 from flask_login import current_user
 
 from bot import markdown_html
 from bot.channels import attachments
 from bot.channels.base import is_markdown
-from bot.conversation import states
+from bot.conversation import reasoning, states
 from bot.customers import identities
 from bot.db import get_session
 from bot.models import Conversation, Message, State, aware
-from bot.web import labels
+from bot.web import inbox_list, labels
 from common import labels as words
 
 
@@ -73,14 +73,18 @@ def _shown(message: Message, attachment: dict[str, Any], index: int) -> dict[str
 
 
 def render(conversation_id: int) -> str:
-    """The conversation page: the whole transcript in the agent's view and the customer panel."""
+    """The inbox with this conversation open: the list, the whole transcript in the agent's view with the composer
+    and the actions, the customer panel and the bot's current reasoning."""
     conversation = get_conversation(conversation_id)
-    messages = [agent_view(m) for m in states.messages_after(get_session(), conversation.id, 0)]
+    session = get_session()
+    messages = [agent_view(m) for m in states.messages_after(session, conversation.id, 0)]
     return render_template(
         "agent/conversation.html",
         conversation=conversation,
         messages=messages,
         aware=aware,
-        customer=identities.panel(get_session(), conversation),
+        customer=identities.panel(session, conversation),
         mailto=identities.mailto,
+        lists=inbox_list.lists(session, current_user.id, current_app.extensions["clock"]()),
+        reasoning=reasoning.current(session, conversation),
     )

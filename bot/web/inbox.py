@@ -1,4 +1,5 @@
-"""The agent inbox: queue, whole transcript, take (atomic), reply, FAQ answer in one click, give back, close."""
+"""The agent inbox: the live list (SSE), whole transcript, take (atomic), reply, FAQ answer in one click, give back,
+close."""
 
 from __future__ import annotations
 
@@ -6,15 +7,13 @@ from collections.abc import Mapping
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
 
 from bot import channels, metrics
-from bot.conversation import availability, csat, learning, states, transcript
-from bot.customers import identities
+from bot.conversation import availability, csat, learning, reasoning, states, transcript
 from bot.db import get_session
 from bot.integrations.rasa_client import RasaUnavailable
 from bot.models import Conversation, Direction, Role, Sender, State
-from bot.web import conversation_page
+from bot.web import conversation_page, inbox_list
 from bot.web.access import role_required
 from bot.web.conversation_page import agent_view, get_conversation
 from bot.web.requests_json import after_param, json_body, text_field
@@ -42,15 +41,19 @@ def changed(conversation: Conversation):  # type: ignore[no-untyped-def]
 @bp.get("/")
 @role_required(Role.AGENT)
 def queue():  # type: ignore[no-untyped-def]
-    session = get_session()
-    mine = session.scalars(
-        select(Conversation)
-        .where(Conversation.state == State.WITH_AGENT, Conversation.assignee_id == current_user.id)
-        .order_by(Conversation.updated_at.desc())
-    ).all()
-    waiting = states.queue(session)
-    return render_template(
-        "agent/queue.html", waiting=waiting, mine=mine, earlier=identities.earlier_counts(session, waiting)
+    """The inbox with no conversation open: the list, and what the providers did not take."""
+    now = current_app.extensions["clock"]()
+    return render_template("agent/queue.html", lists=inbox_list.lists(get_session(), current_user.id, now))
+
+
+@bp.get("/events")
+@role_required(Role.AGENT)
+def events():  # type: ignore[no-untyped-def]
+    """Server-Sent Events: `lists` (waiting, mine, all open, with counts) whenever one of them changed."""
+    return Response(
+        inbox_list.stream(current_user.id),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
@@ -85,6 +88,7 @@ def poll(conversation_id: int):  # type: ignore[no-untyped-def]
         state_label=words.state(conversation.state),
         assignee_id=conversation.assignee_id,
         typing=[w for w in hub.typing(conversation.id) if w != "agent"],
+        reasoning=reasoning.current(get_session(), conversation),
         messages=[agent_view(m) for m in states.messages_after(get_session(), conversation.id, after_param())],
     )
 

@@ -43,6 +43,7 @@ FILTERS = {
     "staff_time": staff_time,
     "markdown": markdown_html.to_html,
     "handoff_summary": labels.handoff_summary,
+    "handoff_details": labels.handoff_details,
 }
 
 

@@ -22,12 +22,14 @@ from sqlalchemy import Select, select
 
 from bot.channels import delivery
 from bot.conversation import states
-from bot.db import session_factory
+from bot.db import get_session, session_factory
 from bot.models import Conversation, DeliveryStatus, Direction, Message, Sender, now
+from bot.web import inbox_list
 from tests.support.app import make_app
+from tests.support.bot_replies import HANDOFF
 from tests.support.browser import serve
 from tests.support.channels import channel_app
-from tests.support.gateway import Customer, ScriptedRasa
+from tests.support.gateway import Customer, ScriptedRasa, conversation_id
 from tests.support.mock_providers import GraphApi, TwilioApi
 from tests.support.replicas import EventStream, ReplicaProcess, fresh_redis, shared_database
 
@@ -90,6 +92,23 @@ def test_a_reply_stored_by_one_gateway_wakes_the_stream_open_on_the_other(two: t
             asking.join()
         finally:
             stream.close()
+
+
+def test_a_customer_waiting_on_one_gateway_wakes_the_inbox_list_on_the_other(two: tuple[Flask, Flask]) -> None:
+    """The inbox's list stream (bot/web/inbox_list.py) waits on `wait_any`: B's handoff reaches A through Redis,
+    long before A's 15 s keep-alive read."""
+    a, b = two
+    hub = a.extensions["hub"]
+    a.test_client().get("/agent/login")  # A's first request starts its subscriber, which wakes all once subscribed
+    assert hub.wait_any(0, timeout=5) != 0
+    seen = hub.any_version()
+    rasa_of(b).replies.append(HANDOFF)
+    customer = Customer(b.test_client())
+    customer.say("Mensch bitte")
+    assert hub.wait_any(seen, timeout=5) != seen  # woken through Redis (A's keep-alive read would be 15 s)
+    with a.app_context():
+        waiting = inbox_list.lists(get_session(), agent_id=0, now=now())["waiting"]
+        assert conversation_id(a, customer.token) in [entry["id"] for entry in waiting]
 
 
 def test_messages_sent_at_once_to_two_gateways_are_answered_in_turn(

@@ -276,11 +276,11 @@ def test_the_widget_and_the_inbox_work_under_the_policy(app: Flask, rasa: Script
         browser.switch_to.default_content()
         assert csp_violations(browser) == []
 
-        # the agent: the queue (its reload script), the conversation (inbox.js streams the transcript), /admin
+        # the agent: the queue (its live list, a script file with its SSE stream), the conversation (inbox.js), /admin
         add_account(app, "root@example.com", Role.ADMIN)
         log_in(browser, url, "root@example.com")
         browser.get(f"{url}/agent/")
-        wait(browser, lambda: "Mensch bitte" in browser.page_source or "Öffnen" in browser.page_source)
+        wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#list-waiting .entry"))
         with app.app_context():
             from bot.db import get_session
             from bot.models import Conversation

@@ -83,14 +83,14 @@ def test_customer_bot_agent_and_back(browser: WebDriver, agent_browser: WebDrive
     wait(customer, lambda: "Sie sind auf Platz 1 der Warteschlange" in customer.find_element(By.ID, "log").text, 60)
 
     agent.get(f"{live_url}/agent")  # the queue again, now with the customer
-    row = wait(agent, lambda: agent.find_element(By.CSS_SELECTOR, "table.queue tbody tr"))
-    assert "Kunde möchte einen Menschen" in row.text and "Übergabe: Kunde möchte einen Menschen." in row.text
-    row.find_element(By.LINK_TEXT, "Öffnen").click()
+    row = wait(agent, lambda: agent.find_element(By.CSS_SELECTOR, "#list-waiting .entry"))
+    assert "Kunde möchte einen Menschen" in row.text and "Übergabe:" not in row.text  # the reason once
+    row.find_element(By.TAG_NAME, "a").click()
     transcript = wait(agent, lambda: agent.find_element(By.ID, "transcript"))
     customer_lines = [e.text for e in transcript.find_elements(By.CSS_SELECTOR, ".msg.contact .text")]
     assert customer_lines[0] == "Wo ist mein Paket?" and "Ich möchte mit einem Menschen sprechen" in customer_lines
     assert agent.find_element(By.CSS_SELECTOR, "section.handoff").text.startswith("Grund: Kunde möchte einen Menschen")
-    assert "Kandidaten des Bots" in agent.find_element(By.CSS_SELECTOR, "section.handoff").text
+    assert "Kandidaten des Bots" in agent.find_element(By.ID, "reasoning").text
 
     agent.find_element(By.ID, "take").click()
     wait(agent, lambda: agent.find_element(By.ID, "state").text == "beim Kundenservice")

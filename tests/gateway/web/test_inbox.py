@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
+from bot.db import get_session
+from bot.models import Agent, aware, now
+from bot.web import inbox_list
 from tests.support.bot_replies import HANDOFF
 from tests.support.gateway import Customer, ScriptedRasa, conversation_id
 from tests.support.login import csrf_of
@@ -50,7 +55,7 @@ def test_queue_transcript_take_reply_give_back(app: Flask, waiting: Customer, ra
     queue = anna.client.get("/agent/").get_data(as_text=True)
     assert "Kunde möchte einen Menschen" in queue and f"/agent/conversations/{cid}" in queue
     page = anna.client.get(f"/agent/conversations/{cid}").get_data(as_text=True)
-    assert "Ich will einen Menschen" in page and "versand-kosten" in page and "0.42" in page
+    assert "Ich will einen Menschen" in page and "versand-kosten" in page and "0,42" in page  # German decimals
 
     assert anna.post(f"/agent/conversations/{cid}/take").status_code == 200
     assert ben.post(f"/agent/conversations/{cid}/take").status_code == 409
@@ -114,3 +119,34 @@ def test_cli_creates_agent(app: Flask, monkeypatch) -> None:  # type: ignore[no-
     assert result.exit_code == 0, result.output
     again = app.test_cli_runner().invoke(args=["create-agent", "cara@example.com", "--name", "Cara"])
     assert again.exit_code != 0 and "schon" in again.output
+
+
+def test_the_list_shows_how_long_ago_in_berlin_time(app: Flask) -> None:
+    """The stream's entries carry labels, never codes: what the page's script renders."""
+    rasa: ScriptedRasa = app.config["RASA_CLIENT"]
+    customer = Customer(app.test_client())
+    rasa.replies.append(HANDOFF)
+    customer.say("Ich will einen Menschen")
+    with app.app_context():
+        data = inbox_list.lists(get_session(), agent_id=0, now=now() + timedelta(minutes=1))
+    [entry] = data["waiting"]
+    assert entry["id"] == conversation_id(app, customer.token) and entry["state_label"] == "wartet auf Kundenservice"
+    assert entry["reason_label"] == "Kunde möchte einen Menschen" and len(entry["since_label"]) == 5  # "14:03"
+    assert data["counts"] == {"waiting": 1, "mine": 0, "open": 1}
+
+
+def test_the_open_list_keeps_the_agent_present(app: Flask, make_agent) -> None:  # type: ignore[no-untyped-def]
+    """The queue page no longer reloads itself: its open stream is what shows the agent is still there."""
+    moment = [now()]
+    app.extensions["clock"] = lambda: moment[0]
+    anna = make_agent()
+    response = anna.client.get("/agent/events")
+    chunks = (c.decode() if isinstance(c, bytes) else c for c in response.response)
+    assert next(c for c in chunks if c.startswith("event: lists"))
+    moment[0] += timedelta(minutes=3)  # long enough for a new presence mark
+    assert next(c for c in chunks if c.startswith(": keep-alive"))
+    next(chunks)  # the stream goes on after its keep-alive went through: the mark is written then
+    response.close()
+    with app.app_context():
+        agent = get_session().scalars(select(Agent).where(Agent.email == "anna@example.com")).one()
+        assert aware(agent.last_seen_at) == moment[0]
