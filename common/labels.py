@@ -49,8 +49,17 @@ STORED_ROWS = {
     "unanswered_questions": "unbeantwortete Fragen",
     "channel_opt_outs": "SMS-Abbestellungen",
     "webhook_receipts": "Eingänge von Messenger/SMS",
+    "conversation_notes": "interne Notizen und Weitergaben",
 }
 """What a customer's stored rows are, by table (the privacy pages; the JSON export keeps the table names)."""
+
+
+NOTE_KINDS = {"note": "Interne Notiz", "transfer": "Weitergabe"}
+"""The staff-only lines of a conversation (bot.models.ConversationNote)."""
+
+
+def note_kind(code: str | None) -> str:
+    return NOTE_KINDS.get(code or "", code or "")
 
 
 def state(code: str | None) -> str:
