@@ -56,6 +56,7 @@ def _customer_ids(query: str) -> Select[tuple[int]]:
         _contains(Contact.name, query),
         _contains(Contact.email, query),
         _contains(Contact.phone, query),
+        Contact.phone.in_(values),
         Conversation.channel_address.in_(values),
         Conversation.contact_id.in_(select(ContactIdentifier.contact_id).where(ContactIdentifier.value.in_(values))),
         Conversation.id.in_(select(ConversationLink.conversation_id).where(ConversationLink.value.in_(values))),
