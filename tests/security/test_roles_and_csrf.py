@@ -57,6 +57,7 @@ def values(app: Flask) -> dict[str, Any]:
             "fmt": "json",
             "filename": "loader.js",
             "index": 0,  # a message's first attachment (none here: a 404, but behind the same checks)
+            "snippet_id": 1,  # a Textbaustein (none here: a 404, but behind the same checks)
         }
 
 

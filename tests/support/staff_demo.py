@@ -17,7 +17,17 @@ from sqlalchemy.orm import Session
 from bot.analytics.seed import FEEDBACK_BUTTONS, Script, demo_agent
 from bot.conversation import unanswered
 from bot.db import get_session
-from bot.models import Contact, ContactIdentifier, Conversation, Direction, Sender, State, UnansweredQuestion
+from bot.models import (
+    Contact,
+    ContactIdentifier,
+    Conversation,
+    ConversationNote,
+    Direction,
+    NoteKind,
+    Sender,
+    State,
+    UnansweredQuestion,
+)
 from common.labels import HANDOFF_REASONS, handoff_headline
 from tests.conftest import SMALL_KB, write
 
@@ -82,9 +92,12 @@ def seed(app: Flask, now: datetime) -> StaffDemo:
                                 "score": 0.61}],
                 "last_question": question.text,
             }
-            if i % 3 == 1:  # with an agent, who answered
+            if i % 3 == 1:  # with an agent, who answered (and noted something, and handed it on once)
                 script.take(agent)
                 script.agent_reply(agent, "Guten Tag, ich schaue nach.")
+                for kind, text in ((NoteKind.NOTE, "Rückruf vereinbart"), (NoteKind.TRANSFER, "An Anna übergeben")):
+                    session.add(ConversationNote(conversation_id=script.conversation.id, author=agent, kind=kind,
+                                                 text=text, created_at=now))
             elif i % 3 == 2 and i != len(reasons) - 1:
                 script.take(agent)
                 script.close()
