@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from bot.conversation import notes, search, snippets
 from bot.db import get_session
-from bot.models import Agent, Conversation, ConversationNote, Role
+from bot.models import Agent, Conversation, ConversationNote, Role, aware
 from bot.web.access import role_required
 from bot.web.conversation_page import get_conversation
 from bot.web.labels import staff_time
@@ -33,7 +33,7 @@ def note_view(note: ConversationNote) -> dict[str, Any]:
         "kind_label": words.note_kind(note.kind),
         "text": note.text,
         "author_name": note.author.name if note.author is not None else "ehemaliges Konto",
-        "created_at": note.created_at.isoformat(),
+        "created_at": aware(note.created_at).isoformat(),
         "time_label": staff_time(note.created_at),
     }
 

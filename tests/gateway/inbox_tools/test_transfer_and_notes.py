@@ -45,11 +45,13 @@ def test_transfer_moves_the_conversation_and_the_customer_sees_only_the_new_agen
     page = anna.get(f"/agent/conversations/{cid}").get_data(as_text=True)
     assert '<option value="' in page and ">Bernd</option>" in page  # the colleague is offered
     before = len(waiting.transcript()["messages"])
+    hub = app.extensions["hub"]
+    version = hub.version(cid)  # what the staff's live views (and the outbox) wait on
     with caplog.at_level(logging.INFO, logger=AUDIT_LOGGER):
         moved = anna.post(f"/agent/conversations/{cid}/transfer", {"agent_id": _id(app, "bernd@example.com")})
     assert moved.status_code == 200, moved.json
     assert moved.json["assignee_name"] == "Bernd" and moved.json["note"]["text"] == "An Bernd übergeben"
-    assert moved.json["note"]["kind_label"] == "Weitergabe"
+    assert moved.json["note"]["kind_label"] == "Weitergabe" and hub.version(cid) > version
     audit = [r.getMessage() for r in caplog.records if r.name == AUDIT_LOGGER]
     assert audit == [f"conversation transfer: conversation {cid} from agent {_id(app, 'anna@example.com')} "
                      f"to agent {_id(app, 'bernd@example.com')}"]
