@@ -74,12 +74,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         customer_links,
         headers,
         inbox,
+        inbox_tools,
         labels,
         limits,
         mail_confirm,
         metrics_endpoint,
         pages,
         requests_json,
+        snippets,
         widget_api,
     )
     from bot.web.admin import analytics as admin_analytics
@@ -102,6 +104,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         mail_confirm.bp,
         auth.bp,
         inbox.bp,
+        inbox_tools.bp,  # transfer, internal notes, search
+        snippets.bp,  # Textbausteine
         customer_links.bp,
         inbox_actions.bp,
         pages.bp,

@@ -6,7 +6,18 @@ import enum
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from common import feedback_log
@@ -216,6 +227,49 @@ class Message(Base):
         if payload.get("contact_form"):
             data["contact_form"] = True  # the widget offers fields for an e-mail address or phone number
         return data
+
+
+class NoteKind(enum.StrEnum):
+    NOTE = "note"  # an agent's internal note
+    TRANSFER = "transfer"  # "An Bernd übergeben": the staff's record of a transfer
+
+
+class ConversationNote(Base):
+    """Staff-only lines of a conversation: internal notes and transfers.
+
+    A table of their own, not messages with a flag: the widget API, the Messenger/SMS outbox, the transcripts and
+    the mailed copy all read `messages`, so a note cannot reach the customer through any of them by construction.
+    The GDPR export does include them (they are data about the customer, Art. 15), and erasure and retention
+    delete them with the conversation (bot.customers.personal_data follows the foreign key).
+    """
+
+    __tablename__ = "conversation_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20), default=NoteKind.NOTE)
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column()
+    """A transfer's accounts: {"from": id, "to": id}."""
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    author: Mapped[Agent | None] = relationship()
+
+
+class Snippet(Base):
+    """A Textbaustein: an agent's own reply text, optionally shared with the team; `{name}` and friends are
+    filled in per conversation (bot.conversation.snippets)."""
+
+    __tablename__ = "snippets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    shared: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+    owner: Mapped[Agent] = relationship()
 
 
 class Rating(Base):

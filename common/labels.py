@@ -50,6 +50,7 @@ STORED_ROWS = {
     "learned_pairs": "Trainingspaare",
     "channel_opt_outs": "SMS-Abbestellungen",
     "webhook_receipts": "Eingänge von Messenger/SMS",
+    "conversation_notes": "interne Notizen und Weitergaben",
 }
 """What a customer's stored rows are, by table (the privacy pages; the JSON export keeps the table names)."""
 PAIR_SOURCES = {
@@ -58,6 +59,14 @@ PAIR_SOURCES = {
     "unanswered": "Formulierung aus den unbeantworteten Fragen",
 }
 """Where a training pair learned in the service came from (the editors' page "Lernen aus dem Betrieb")."""
+
+
+NOTE_KINDS = {"note": "Interne Notiz", "transfer": "Weitergabe"}
+"""The staff-only lines of a conversation (bot.models.ConversationNote)."""
+
+
+def note_kind(code: str | None) -> str:
+    return NOTE_KINDS.get(code or "", code or "")
 
 
 def state(code: str | None) -> str:

@@ -14,7 +14,8 @@ from bot.db import get_session
 from bot.models import Agent, Conversation, Role
 from common.logging_setup import LogSettings, configure_logging
 from tests.support import privacy
-from tests.support.gateway import ScriptedRasa
+from tests.support.bot_replies import HANDOFF
+from tests.support.gateway import Customer, ScriptedRasa, conversation_id
 from tests.support.login import PASSWORD, csrf_of, logged_in
 from tests.support.logs import restored_logging
 from tests.support.privacy import customer_with_everything
@@ -103,3 +104,20 @@ def test_accounts_created_with_their_role_and_a_purge_are_audited(
                       "(by flask create-agent)"
     assert purged.startswith("purge older than 30 days (before ") and "by flask purge" in purged
     assert "eva" not in audit_log.read_text(encoding="utf-8").lower()
+
+
+def test_a_transfer_names_the_conversation_and_both_accounts_by_number(
+    app: Flask, rasa: ScriptedRasa, audit_log: Path
+) -> None:
+    rasa.replies.append(HANDOFF)
+    customer = Customer(app.test_client())
+    customer.say("Ich will einen Menschen")
+    cid = conversation_id(app, customer.token)
+    anna = logged_in(app, "anna.agentin@example.com", Role.AGENT, "Anna")
+    logged_in(app, "bernd.agent@example.com", Role.AGENT, "Bernd")
+    anna_id, bernd_id = agent_id(app, "anna.agentin@example.com"), agent_id(app, "bernd.agent@example.com")
+    assert anna.post(f"/agent/conversations/{cid}/take").status_code == 200
+    assert anna.post(f"/agent/conversations/{cid}/transfer", {"agent_id": bernd_id}).status_code == 200
+    assert lines(audit_log)[-1] == f"conversation transfer: conversation {cid} from agent {anna_id} to agent {bernd_id}"
+    text = audit_log.read_text(encoding="utf-8").lower()
+    assert "anna" not in text and "bernd" not in text and "@" not in text

@@ -58,6 +58,7 @@ def values(app: Flask) -> dict[str, Any]:
             "filename": "loader.js",
             "library": "purify.min.js",
             "index": 0,  # a message's first attachment (none here: a 404, but behind the same checks)
+            "snippet_id": 1,  # a Textbaustein (none here: a 404, but behind the same checks)
         }
 
 

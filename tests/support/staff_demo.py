@@ -22,8 +22,10 @@ from bot.models import (
     Contact,
     ContactIdentifier,
     Conversation,
+    ConversationNote,
     Direction,
     LearnedPair,
+    NoteKind,
     PairSource,
     PairStatus,
     Sender,
@@ -94,9 +96,12 @@ def seed(app: Flask, now: datetime) -> StaffDemo:
                                 "score": 0.61}],
                 "last_question": question.text,
             }
-            if i % 3 == 1:  # with an agent, who answered
+            if i % 3 == 1:  # with an agent, who answered (and noted something, and handed it on once)
                 script.take(agent)
                 script.agent_reply(agent, "Guten Tag, ich schaue nach.")
+                for kind, text in ((NoteKind.NOTE, "Rückruf vereinbart"), (NoteKind.TRANSFER, "An Anna übergeben")):
+                    session.add(ConversationNote(conversation_id=script.conversation.id, author=agent, kind=kind,
+                                                 text=text, created_at=now))
             elif i % 3 == 2 and i != len(reasons) - 1:
                 script.take(agent)
                 script.close()

@@ -24,6 +24,7 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "admin_faq.try_json": [{"q": TRY_QUESTION}],
     "admin_unanswered.index": [{}, {"status": "all"}],
     "admin_privacy.index": [{}, {"q": CUSTOMER_EMAIL}],
+    "inbox_tools.search_page": [{}, {"q": CUSTOMER_EMAIL}, {"q": "Lieferung"}],
 }
 STREAMS = {"inbox.events"}
 """Server-Sent Events that never end: the first event is read, then the stream is closed."""
@@ -103,6 +104,8 @@ def shown_in_json(endpoint: str, data: dict[str, Any]) -> str:
                          *(c["question"] for c in data["candidates"])])
     if endpoint == "inbox.faq":
         return " ".join(r["question"] for r in data["results"])
+    if endpoint == "inbox_tools.list_notes":
+        return " ".join(f"{n['kind_label']} {n['author_name']} {n['time_label']} {n['text']}" for n in data["notes"])
     raise AssertionError(f"{endpoint}: JSON the test does not know what a person sees of")
 
 
@@ -149,6 +152,10 @@ def test_the_pages_show_the_words_times_and_rendered_answer(
     assert ('<a href="https://shop.example/verfolgen" target="_blank" rel="noopener noreferrer">Sendung verfolgen</a>'
             in page)
     assert "beim Kundenservice" in text and "beendet" in text and "beim Bot" in text  # the customer panel
+    noted = next(i for i in demo.conversation_ids if admin.get(f"/agent/conversations/{i}/notes").json["notes"])
+    notes = visible_text(admin.get(f"/agent/conversations/{noted}").get_data(as_text=True)).split("Interne Notizen")[1]
+    assert "Interne Notiz · Anna · " in notes and "Rückruf vereinbart" in notes
+    assert "Weitergabe · Anna · " in notes and "An Anna übergeben" in notes
     earlier_year = datetime.now().year - 1
     assert f".{earlier_year} " in text  # last year's conversation with its year; today's with the time only
     tried = admin.get("/admin/faq/try", query_string={"q": TRY_QUESTION}).get_data(as_text=True)
