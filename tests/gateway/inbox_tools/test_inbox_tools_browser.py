@@ -46,7 +46,9 @@ def test_anna_hands_the_conversation_to_bernd_who_answers_with_a_snippet(
     bernd.find_element(By.CSS_SELECTOR, "#snippet-new button[type=submit]").click()
     wait(bernd, lambda: "Textbaustein „Begrüßung“ gespeichert." in bernd.find_element(By.TAG_NAME, "main").text)
     bernd.get(f"{live_url}/agent/")
-    assert f"Gespräch {cid}" not in bernd.find_element(By.TAG_NAME, "main").text
+    bernd.find_element(By.ID, "tab-mine").click()
+    mine = bernd.find_element(By.ID, "list-mine")
+    assert f"Gespräch {cid}" not in mine.text and mine.is_displayed()
 
     # Anna takes it, leaves a note and hands it to Bernd
     anna = browser
@@ -63,8 +65,8 @@ def test_anna_hands_the_conversation_to_bernd_who_answers_with_a_snippet(
     assert transfer.text.startswith("Weitergabe · Anna · ") and transfer.text.endswith("An Bernd übergeben")
 
     # Bernd's list shows it without him doing anything; he opens it, sees the note, answers with his snippet
-    wait(bernd, lambda: f"Gespräch {cid}" in bernd.find_element(By.TAG_NAME, "main").text, timeout=20)
-    bernd.find_element(By.LINK_TEXT, f"Gespräch {cid}").click()
+    wait(bernd, lambda: f"Gespräch {cid}" in bernd.find_element(By.ID, "list-mine").text, timeout=20)
+    bernd.find_element(By.ID, "list-mine").find_element(By.PARTIAL_LINK_TEXT, f"Gespräch {cid}").click()
     wait(bernd, lambda: NOTE in bernd.find_element(By.ID, "notes-list").text)
     bernd.find_element(By.CSS_SELECTOR, "#snippet-list button.snippet").click()
     composer = bernd.find_element(By.ID, "reply-text")
