@@ -7,6 +7,8 @@ is down, Rasa gets no events, the rules in data/ then predict `utter_technical_p
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -14,11 +16,12 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import faq_reply, handoff, order_access, order_limits, orders
+from actions import faq_reply, handoff, order_access, order_limits, order_prompts, orders
+from actions import settings as action_settings
 from common import sender_metadata
 from common.feedback_log import FeedbackLog
 from common.frustration import is_frustrated
-from common.order_numbers import normalise_order_number
+from common.order_numbers import ORDER_NUMBER, normalise_order_number
 from knowledge_base import service
 
 log = logging.getLogger(__name__)
@@ -27,7 +30,10 @@ MAX_ORDER_NUMBER_TRIES = 2
 NO_ORDER_NUMBER = "keine"
 """Set by validation when the customer left the order form (another intent, or two unusable answers)."""
 ORDER_SLOTS = ("order_number", "order_verification", "order_phone_checked")
-LEAVE_FORM_INTENTS = {"ask_question", "nlu_fallback", "request_human", "complain", "goodbye", "bot_challenge"}
+LEAVE_FORM_INTENTS = {
+    "ask_question", "nlu_fallback", "request_human", "complain", "goodbye", "bot_challenge", "choose_faq"
+}  # fmt: skip
+ORDER_FORM = "order_status_form"
 
 
 def _say(dispatcher: CollectingDispatcher, messages: list[dict[str, Any]]) -> None:
@@ -52,6 +58,8 @@ def handoff_events(tracker: Tracker, dispatcher: CollectingDispatcher, reason: s
     confident answers, and once an agent has taken the conversation the gateway sends Rasa nothing."""
     candidates = tracker.get_slot("kb_candidates") or []
     summary = handoff.summarise(reason, _user_texts(tracker), tracker.get_slot("last_faq_id"))
+    if note := tracker.get_slot("handoff_note"):
+        summary = f"{summary} {note}"
     if text := handoff.CUSTOMER_TEXT[reason]:
         dispatcher.utter_message(text=text)
     last_question = tracker.get_slot("last_question") or tracker.latest_message.get("text")
@@ -61,6 +69,7 @@ def handoff_events(tracker: Tracker, dispatcher: CollectingDispatcher, reason: s
         SlotSet("pending", None),
         SlotSet("failed_attempts", 0.0),
         SlotSet("handoff_reason", reason),
+        SlotSet("handoff_note", None),
     ]
     if tracker.active_loop.get("name"):
         events += [ActiveLoop(None), SlotSet("requested_slot", None)]
@@ -120,6 +129,21 @@ class ActionAnswerFaq(Action):
         return answer_events(tracker, dispatcher)
 
 
+def choose_events(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType]:
+    """Answer the FAQ entry a button named (a "Meinten Sie …?" option, or the tracking FAQ beside the order form)."""
+    entry = service.shared().knowledge_base().entries.get(tracker.get_slot("faq_id") or "")
+    if entry is None:
+        dispatcher.utter_message(response="utter_rephrase")
+        return [SlotSet("faq_id", None), *LISTEN]
+    reply = faq_reply.answer_reply(entry, entry.question)
+    reply.slots["kb_candidates"] = tracker.get_slot("kb_candidates")
+    _say(dispatcher, reply.messages)
+    dispatcher.utter_message(
+        json_message=faq_reply.decision_payload("chosen", tracker.get_slot("last_question") or "", faq_id=entry.id)
+    )
+    return [*_slots(reply.slots), SlotSet("faq_id", None), *LISTEN]
+
+
 class ActionChooseFaq(Action):
     """A "Meinten Sie …?" button: answer the chosen entry."""
 
@@ -127,17 +151,7 @@ class ActionChooseFaq(Action):
         return "action_choose_faq"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        entry = service.shared().knowledge_base().entries.get(tracker.get_slot("faq_id") or "")
-        if entry is None:
-            dispatcher.utter_message(response="utter_rephrase")
-            return [SlotSet("faq_id", None), *LISTEN]
-        reply = faq_reply.answer_reply(entry, entry.question)
-        reply.slots["kb_candidates"] = tracker.get_slot("kb_candidates")
-        _say(dispatcher, reply.messages)
-        dispatcher.utter_message(
-            json_message=faq_reply.decision_payload("chosen", tracker.get_slot("last_question") or "", faq_id=entry.id)
-        )
-        return [*_slots(reply.slots), SlotSet("faq_id", None), *LISTEN]
+        return choose_events(tracker, dispatcher)
 
 
 class ActionFeedback(Action):
@@ -228,8 +242,13 @@ class ValidateOrderStatusForm(FormValidationAction):
     def validate_order_number(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        """The number; a postcode or e-mail in the same message ("LG-123456, 10115") answers the next question."""
         if number := normalise_order_number(str(slot_value or "")):
-            return {"order_number": number, "order_attempts": 0.0}
+            found = {"order_number": number, "order_attempts": 0.0}
+            rest = ORDER_NUMBER.sub(" ", tracker.latest_message.get("text") or "")
+            if not tracker.get_slot("order_verification") and (factor := order_access.read_factor(rest)):
+                found["order_verification"] = factor.value
+            return found
         return self._miss(tracker, dispatcher, "order_number")
 
     def validate_order_verification(
@@ -240,11 +259,62 @@ class ValidateOrderStatusForm(FormValidationAction):
         return self._miss(tracker, dispatcher, "order_verification")
 
 
+def started_order_request(tracker: Tracker) -> bool:
+    """Whether the latest customer message started the order form (rather than answered one of its questions)."""
+    events = tracker.events
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events))
+    active = None
+    for event in events[:last_user]:
+        if event.get("event") == "active_loop":
+            active = event.get("name")
+        elif event.get("event") == "session_started":
+            active = None
+    return active != ORDER_FORM
+
+
+def order_faq_button() -> dict[str, str] | None:
+    """The general tracking FAQ as a button (the entry's own question as its title); None if the FAQ lacks it."""
+    entry = service.shared().knowledge_base().entries.get(action_settings.current().order_help_faq_id)
+    return {"title": entry.question, "payload": faq_reply.choose_faq_payload(entry.id)} if entry else None
+
+
+class ActionAskOrderNumber(Action):
+    """The order form's first question: understanding first, the number and the proof of ownership at once, the
+    tracking FAQ as a button (actions/order_prompts.py)."""
+
+    slot = "order_number"
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        first = started_order_request(tracker)
+        message = order_prompts.ask(
+            self.slot,
+            tracker.latest_message.get("text") or "",
+            first=first,
+            factor_needed=not verified_phone(tracker),
+            faq_button=order_faq_button() if first else None,
+        )
+        dispatcher.utter_message(**message)
+        return []
+
+
+class ActionAskOrderVerification(ActionAskOrderNumber):
+    """The proof of ownership, when the number came alone (or in the question that started the request)."""
+
+    slot = "order_verification"
+
+
 class ActionOrderStatus(Action):
     """Tell the order's status to its owner: the second factor matches, or the verified SMS sender's phone does.
 
     An unknown number and a wrong factor get one answer (`orders.NOT_FOUND_TEXT`). Failed proofs per conversation
     and look-ups per client are limited (actions/order_limits.py); a throttled customer is offered a human."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock = clock
+        """What "today" is read from (Berlin time); tests pass a fixed one."""
 
     def name(self) -> str:
         return "action_order_status"
@@ -257,6 +327,16 @@ class ActionOrderStatus(Action):
             return [*done[:-1], *self._instead(tracker, dispatcher)]
         return self._look_up(tracker, dispatcher, number, factor, done)
 
+    def _status(self, dispatcher: CollectingDispatcher, order: orders.Order, done: list[EventType]) -> list[EventType]:
+        """The status, reading the expected day against today; an overdue delivery comes with the next step."""
+        today = orders.today(self.clock)
+        dispatcher.utter_message(text=orders.describe(order, today))
+        if not orders.is_overdue(order, today):
+            return done
+        log.info("order look-up: delivery overdue")
+        note = SlotSet("handoff_note", orders.overdue_note(order))
+        return [note, *_offer_human(dispatcher, done, orders.overdue_next_step(order), "delivery_overdue", asks=True)]
+
     @staticmethod
     def _instead(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType]:
         """The customer left the form: answer what they said instead, or offer a human."""
@@ -267,14 +347,15 @@ class ActionOrderStatus(Action):
             return frustration_events(dispatcher)
         if intent in ("ask_question", "nlu_fallback"):
             return answer_events(tracker, dispatcher)
+        if intent == "choose_faq":
+            return choose_events(tracker, dispatcher)
         if intent in ("goodbye", "bot_challenge"):
             dispatcher.utter_message(response="utter_goodbye" if intent == "goodbye" else "utter_iamabot")
             return LISTEN
         return _offer_human(dispatcher, [])
 
-    @staticmethod
     def _look_up(
-        tracker: Tracker, dispatcher: CollectingDispatcher, number: str, factor: str | None, done: list[EventType]
+        self, tracker: Tracker, dispatcher: CollectingDispatcher, number: str, factor: str | None, done: list[EventType]
     ) -> list[EventType]:
         throttle = order_limits.shared()
         conversation = tracker.sender_id
@@ -293,8 +374,7 @@ class ActionOrderStatus(Action):
             (proof is not None and order_access.proves(order, proof))
             or order_access.owned_by_phone(order, verified_phone(tracker))
         ):
-            dispatcher.utter_message(text=orders.describe(order))
-            return done
+            return self._status(dispatcher, order, done)
         if proof is None:  # a verified phone that does not own the number: ask the second factor after all
             return [SlotSet("order_phone_checked", True), FollowupAction("order_status_form")]
         if throttle.record_failure(conversation):
@@ -304,12 +384,25 @@ class ActionOrderStatus(Action):
         return _offer_human(dispatcher, done, orders.NOT_FOUND_TEXT)
 
 
-def _offer_human(dispatcher: CollectingDispatcher, done: list[EventType], text: str | None = None) -> list[EventType]:
-    """`text` (if any), then "Soll ich Ihr Anliegen an unseren Kundenservice geben?" with Ja/Nein."""
-    if text:
-        dispatcher.utter_message(text=text)
-    dispatcher.utter_message(response="utter_offer_human")
-    return [SlotSet("pending", "human"), SlotSet("handoff_reason", "requested"), *(done or LISTEN)]
+YES_NO = [{"title": "Ja, bitte", "payload": "/affirm"}, {"title": "Nein, danke", "payload": "/deny"}]
+
+
+def _offer_human(
+    dispatcher: CollectingDispatcher,
+    done: list[EventType],
+    text: str | None = None,
+    reason: str = "requested",
+    asks: bool = False,
+) -> list[EventType]:
+    """`text` (if any), then "Soll ich Ihr Anliegen an unseren Kundenservice geben?" with Ja/Nein; `asks`: the text
+    ends with its own such question and carries the buttons. A "ja" then hands off with `reason`."""
+    if asks:
+        dispatcher.utter_message(text=text, buttons=YES_NO)
+    else:
+        if text:
+            dispatcher.utter_message(text=text)
+        dispatcher.utter_message(response="utter_offer_human")
+    return [SlotSet("pending", "human"), SlotSet("handoff_reason", reason), *(done or LISTEN)]
 
 
 class ActionGreet(Action):

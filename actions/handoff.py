@@ -5,7 +5,8 @@ a short reason ("Darauf habe ich leider keine sichere Antwort."), never who take
 is there (business hours, agents online, the queue position) only the gateway knows, and it says so in the same
 message, right after this text — so a customer nobody will answer soon is never first told "gern, ich verbinde".
 A customer who asked for a person (or agreed to one) gets no text from the bot at all: the gateway's answer is the
-first thing they read. Reasons: `requested`, `low_confidence`, `repeated_failure`, `frustration`.
+first thing they read. Reasons: `requested`, `low_confidence`, `repeated_failure`, `frustration`, `delivery_overdue`
+(the order look-up found the announced delivery day passed, and the customer agreed to a person's Nachforschung).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ CUSTOMER_TEXT = {
     "low_confidence": "Darauf habe ich leider keine sichere Antwort.",
     "repeated_failure": "Es tut mir leid, dass ich Ihnen nicht weiterhelfen konnte.",
     "frustration": "",
+    "delivery_overdue": "",
 }
 """The bot's own words before the handoff payload; "" = none. No person, no time, no forwarding promise."""
 SUMMARY_QUESTIONS = 3

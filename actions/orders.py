@@ -10,14 +10,16 @@ order without them is never told to anyone. Without the URL, the demo database `
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from ruamel.yaml import YAML
 
@@ -158,20 +160,72 @@ STATUS_TEXT = {
 }
 
 
-def describe(order: Order) -> str:
-    """One short German message about the order's state."""
+WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+BERLIN = ZoneInfo("Europe/Berlin")
+OPEN_STATUSES = ("received", "packed", "shipped")
+"""Statuses with a delivery still to come: only for these the expected day is told (and can be overdue)."""
+
+
+def today(clock: Callable[[], datetime] | None = None) -> date:
+    """The shop's today: the date in Berlin (a server in UTC would turn the day an hour late)."""
+    return (clock() if clock else datetime.now(BERLIN)).astimezone(BERLIN).date()
+
+
+def expected_day(order: Order) -> date | None:
+    """The expected delivery as a date; None when missing or not an ISO date (a shop may send free text)."""
+    try:
+        return date.fromisoformat(order.expected_delivery or "")
+    except ValueError:
+        return None
+
+
+def german_date(day: date) -> str:
+    """`Freitag, 27.11.2026`."""
+    return f"{WEEKDAYS[day.weekday()]}, {day:%d.%m.%Y}"
+
+
+def is_overdue(order: Order, on: date) -> bool:
+    """Still to be delivered, and the announced day has passed."""
+    day = expected_day(order)
+    return order.status in OPEN_STATUSES and day is not None and day < on
+
+
+def describe(order: Order, on: date) -> str:
+    """One short German message about the order's state, reading the expected day against `on` (today)."""
     text = f"Ihre Bestellung {order.number} {STATUS_TEXT.get(order.status, 'wird bearbeitet')}"
     if order.carrier and order.status == "shipped":
         text += f" mit {order.carrier}"
-    if order.expected_delivery and order.status in ("received", "packed", "shipped"):
-        day = order.expected_delivery
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
-            day = f"{day[8:10]}.{day[5:7]}.{day[:4]}"
-        text += f" – voraussichtliche Zustellung am {day}"
+    day = expected_day(order) if order.status in OPEN_STATUSES else None
+    if day is not None and day < on:
+        text += f". Die Zustellung war für {german_date(day)} angekündigt; das ist leider schon vorbei"
+    elif day == on:
+        text += " – die Zustellung ist für heute angekündigt"
+    elif day is not None:
+        text += f" – voraussichtliche Zustellung am {german_date(day)}"
+    elif order.expected_delivery and order.status in OPEN_STATUSES:
+        text += f" – voraussichtliche Zustellung: {order.expected_delivery}"
     text += "."
     if order.tracking_url and order.status == "shipped":
         text += f" [Sendung verfolgen]({order.tracking_url})"
     return text
+
+
+def overdue_next_step(order: Order) -> str:
+    """What happens next for an overdue order, as an offer (the customer decides; nobody is promised)."""
+    if order.status == "shipped":
+        carrier = f" bei {order.carrier}" if order.carrier else ""
+        what = f"einen Nachforschungsauftrag{carrier} stellen"
+    else:
+        what = "nachsehen, warum sich der Versand verzögert"
+    return f"Unser Kundenservice kann {what}. Soll ich Ihr Anliegen an unseren Kundenservice geben?"
+
+
+def overdue_note(order: Order) -> str:
+    """The agent's line beside the handoff reason."""
+    day = expected_day(order)
+    announced = f"{day:%d.%m.%Y}" if day else order.expected_delivery
+    state = STATUS_TEXT.get(order.status, order.status)
+    return f"Bestellung {order.number} ({state}): Zustellung war für {announced} angekündigt."
 
 
 NOT_FOUND_TEXT = (

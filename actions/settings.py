@@ -38,6 +38,9 @@ class ActionServerSettings(BaseSettings):
     """The shop's order API (`GET {url}/{order_number}`); empty: `order_backend.url` in endpoints.yml, else the
     demo SQLite backend `orders_db`."""
     orders_db: Path = PROJECT_ROOT / "var" / "orders.db"
+    order_help_faq_id: str = "versand-sendungsverfolgung"
+    """The FAQ entry offered as a button when the bot asks for an order number (how tracking works in general);
+    an id the knowledge base does not hold: no button."""
     order_number_pattern: str = ORDER_NUMBER_PATTERN
     """A regular expression; masked in the feedback log's questions."""
     limit_order_lookups_per_client: RateLimit = "10 per hour"

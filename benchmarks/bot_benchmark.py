@@ -1,8 +1,10 @@
 """Bot benchmark: intent macro-F1 on a held-out set, REST latency with and without our actions, start-up.
 
-    .venv/bin/python benchmarks/bot_benchmark.py [--train] [--cross-validation] [--json OUT]
+    .venv/bin/python benchmarks/bot_benchmark.py [--train] [--cross-validation] [--json OUT] [--ports 5205,5255]
 
-Starts its own Rasa + action server (ports 5205/5255, trackers in var/bench-bot/). `--train` also
+Starts its own Rasa + action server (ports 5205/5255 unless `--ports`, trackers in var/bench-bot/). The parcel row:
+held-out "where is MY parcel" questions against general shipping questions (benchmarks/parcel_nlu_test.yml), how
+many reach the order look-up or the knowledge base as they should. `--train` also
 times a forced `rasa train` without Rasa's component cache; `--cross-validation` runs
 `rasa test nlu` with 3 folds (minutes).
 """
@@ -33,6 +35,7 @@ from rasa_runtime.paths import CONFIG, DATA, RASA, VAR, rasa_env  # noqa: E402
 from rasa_runtime.processes import Services, Settings, http_json  # noqa: E402
 
 TEST_SET = ROOT / "benchmarks" / "bot_nlu_test.yml"
+PARCEL_SET = ROOT / "benchmarks" / "parcel_nlu_test.yml"
 ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 MESSAGES = 100
 
@@ -75,6 +78,22 @@ def intent_scores(rasa_url: str, test: list[tuple[str, str]]) -> dict[str, Any]:
         "report": classification_report(truth, predicted, zero_division=0, output_dict=True),
         "errors": [{"expected": t, "predicted": p, "text": x} for t, p, x in errors],
     }
+
+
+def parcel_routing(rasa_url: str, test: list[tuple[str, str]]) -> dict[str, Any]:
+    """Own parcel (order_status) vs. general shipping (ask_question, or nlu_fallback: the knowledge base too)."""
+    groups = {"order_status": "own_parcel", "ask_question": "general"}
+    result: dict[str, Any] = {name: {"total": 0, "routed": 0} for name in groups.values()}
+    errors = []
+    for text, intent in test:
+        top = http_json(f"{rasa_url}/model/parse?token={rasa_token()}", {"text": text})["intent"]["name"]
+        ok = top == intent or (top == "nlu_fallback" and intent == "ask_question")
+        result[groups[intent]]["total"] += 1
+        result[groups[intent]]["routed"] += ok
+        if not ok:
+            errors.append({"expected": intent, "predicted": top, "text": text})
+    result["errors"] = errors
+    return result
 
 
 def post(url: str, sender: str, message: str) -> tuple[float, list[dict[str, Any]]]:
@@ -135,10 +154,14 @@ def main() -> None:
     parser.add_argument("--train", action="store_true", help="time a forced `rasa train`")
     parser.add_argument("--cross-validation", action="store_true", help="`rasa test nlu` with 3 folds")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--ports", default="5205,5255", help="Rasa and action server ports (RASA,ACTIONS)")
     args = parser.parse_args()
+    rasa_port, actions_port = (int(port) for port in args.ports.split(","))
 
     test = examples(TEST_SET)
     check_held_out(test)
+    parcel = examples(PARCEL_SET)
+    check_held_out(parcel)
     results: dict[str, Any] = {}
     if args.train:
         results["rasa_train_seconds"] = round(training.ensure_trained(force=True, use_cache=False) or 0.0, 1)
@@ -146,11 +169,12 @@ def main() -> None:
         training.ensure_trained()
 
     bench = VAR / "bench-bot"
-    settings = Settings(rasa_port=5205, actions_port=5255, tracker_db=bench / "trackers.db", log_dir=bench)
+    settings = Settings(rasa_port=rasa_port, actions_port=actions_port, tracker_db=bench / "trackers.db", log_dir=bench)
     with Services(settings) as services:
         services.wait_until_ready()
         results["ready_seconds"] = {k: round(v, 1) for k, v in services.ready_after.items()}
         results["intents"] = intent_scores(settings.rasa_url, test)
+        results["parcel_routing"] = parcel_routing(settings.rasa_url, parcel)
         questions = [text for text, intent in test if intent == "ask_question"][:-1]  # the weather goes to a human
         post(f"{settings.rasa_url}/webhooks/rest/webhook", "bench-warm", "Hallo")
         small_talk = ["Hallo", "Danke", "Tschüss", "bist du ein Bot?"]  # responses only, no action server

@@ -21,6 +21,7 @@ HANDOFF_REASONS = {
     "low_confidence": "Bot war unsicher",
     "repeated_failure": "Bot konnte mehrmals nicht helfen",
     "frustration": "Kunde verärgert",
+    "delivery_overdue": "Zustellung überfällig",
     "bot_unavailable": "Bot nicht erreichbar",
     "page_inbox": "Antwort aus Metas Page Inbox",
 }

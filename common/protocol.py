@@ -25,7 +25,7 @@ from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only 
 
 TYPE = "type"
 DECISION_ACTIONS = ("answer", "clarify", "handoff", "chosen")
-HANDOFF_REASONS = ("requested", "low_confidence", "repeated_failure", "frustration")
+HANDOFF_REASONS = ("requested", "low_confidence", "repeated_failure", "frustration", "delivery_overdue")
 
 
 class CandidateDict(TypedDict):

@@ -150,7 +150,13 @@ def test_frustration_apologises_and_offers_a_human(chat: Chat) -> None:
 
 
 def test_shouting_is_frustration(chat: Chat) -> None:
-    assert [b["payload"] for b in buttons(chat.say("WARUM IST MEIN PAKET IMMER NOCH NICHT DA"))] == ["/affirm", "/deny"]
+    assert [b["payload"] for b in buttons(chat.say("WARUM ANTWORTET HIER NIEMAND VERNÜNFTIG"))] == ["/affirm", "/deny"]
+
+
+def test_shouting_about_the_own_parcel_gets_the_apology_and_the_order_look_up(chat: Chat) -> None:
+    """Issue 15: the customer wants their parcel found; understanding first, then the look-up, not only a person."""
+    said = texts(chat.say("WARUM IST MEIN PAKET IMMER NOCH NICHT DA"))
+    assert said.startswith("Das tut mir leid, dass Sie noch warten.") and "Bestellnummer" in said, said
 
 
 def test_unanswerable_question_hands_off_with_low_confidence(chat: Chat) -> None:

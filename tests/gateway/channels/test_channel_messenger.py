@@ -525,3 +525,31 @@ def test_while_waiting_an_unclear_message_is_acknowledged_and_the_quick_reply_wi
     customer.say("Hat sich erledigt", quick_reply=waiting.WITHDRAW_INTENT)
     graph.wait_for(lambda r: states.TEXTS["withdrawn"] in graph.texts())
     assert only_conversation(app).state == "bot"
+
+
+@pytest.mark.rasa
+def test_where_is_my_parcel_leads_to_the_order_look_up_and_an_overdue_delivery_to_a_person(
+    tmp_path: Path, rasa_services: Services, graph: GraphApi, twilio: TwilioApi
+) -> None:
+    """Issue 15 on Messenger: the number and the postcode asked at once, the tracking FAQ as a quick reply; the demo
+    order LG-123456 was due on 27.11.2026, so the answer says so and offers the Nachforschung by a person."""
+    app = real_rasa_app(tmp_path, rasa_services, graph, twilio)
+    with served(app) as url:
+        customer = MessengerCustomer(url, psid="2400000000000150")
+        customer.say("Wo ist mein Paket?")
+        graph.wait_for(lambda r: len(graph.messages()) >= 1, timeout=60)
+        (asked,) = graph.messages()
+        assert asked["text"].startswith("Ich sehe gern nach, wo Ihre Bestellung ist.")
+        assert "Bestellnummer" in asked["text"] and "Postleitzahl der Lieferadresse" in asked["text"]
+        assert asked["text"].endswith("1. Wie kann ich meine Sendung verfolgen?")  # too long for a quick reply title
+        assert [q["payload"] for q in asked["quick_replies"]] == ['/choose_faq{"faq_id":"versand-sendungsverfolgung"}']
+        assert "Meinten Sie" not in asked["text"]
+
+        customer.say("LG-123456 / 10115")
+        graph.wait_for(lambda r: any("quick_replies" in m for m in graph.messages()[1:]), timeout=60)
+        told = " ".join(graph.texts()[1:])
+        assert "27.11.2026 angekündigt; das ist leider schon vorbei" in told and "Nachforschungsauftrag" in told
+        customer.say("Ja, bitte", quick_reply="/affirm")
+        until(lambda: only_conversation(app).state == "waiting_for_agent", timeout=60)
+        conversation = only_conversation(app)
+        assert conversation.state == "waiting_for_agent" and conversation.handoff_reason == "delivery_overdue"

@@ -403,3 +403,24 @@ def test_while_waiting_the_bot_answers_and_1_withdraws(app: Flask, rasa: Scripte
     assert only_conversation(app).state == "waiting_for_agent"
     assert phone.say("1") == [sms_friendly(states.TEXTS["withdrawn"])]
     assert only_conversation(app).state == "bot"
+
+
+@pytest.mark.rasa
+def test_where_is_my_parcel_from_the_orders_phone_needs_only_the_number(
+    tmp_path: Path, rasa_services: Services, graph: GraphApi, twilio: TwilioApi
+) -> None:
+    """Issue 15 by SMS: the order's own phone (the gateway vouches for it) is asked the number only, with the
+    tracking FAQ as option 1; the overdue demo order is said plainly and "1" hands it to a person with its reason."""
+    app = real_rasa_app(tmp_path, rasa_services, graph, twilio)
+    with served(app) as url:
+        phone = SmsCustomer(url, phone="+4915112345678")  # the demo order LG-123456's phone
+        asked = " ".join(phone.say("Wo ist mein Paket?"))
+        assert asked.startswith("Ich sehe gern nach, wo Ihre Bestellung ist. Wie lautet Ihre Bestellnummer")
+        assert "Postleitzahl" not in asked and "Meinten Sie" not in asked
+        assert "1 = Wie kann ich meine Sendung verfolgen?" in asked and asked.endswith("Antworten Sie mit 1.")
+        told = " ".join(phone.say("LG-123456"))
+        assert "27.11.2026 angekündigt; das ist leider schon vorbei" in told and "Nachforschungsauftrag" in told
+        assert told.endswith("Antworten Sie mit 1 oder 2.")
+        phone.say("1")  # "Ja, bitte"
+        conversation = only_conversation(app)
+        assert conversation.state == "waiting_for_agent" and conversation.handoff_reason == "delivery_overdue"
