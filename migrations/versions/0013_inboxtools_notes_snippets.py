@@ -4,7 +4,7 @@
 Notes live apart from `messages` so that nothing which delivers or exports messages to a customer can include
 them; they cascade with their conversation (erasure, retention).
 
-Revision ID: 0013_inboxtools
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-04
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_inboxtools"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
