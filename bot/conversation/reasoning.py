@@ -29,9 +29,15 @@ def current(session: Session, conversation: Conversation) -> dict[str, Any] | No
         .order_by(Message.id.desc())
         .limit(LOOK_BACK)
     )
-    question = next((m for m in recent if isinstance((m.payload or {}).get("decision"), dict)), None)
-    if question is not None:
+    asked = [m for m in recent if isinstance((m.payload or {}).get("decision"), dict)]
+    if asked:
+        question = asked[0]
         decision: dict[str, Any] = question.payload["decision"]
+        candidates = decision.get("candidates") or next(  # a pick ("chosen") has none: its question's clarification's
+            (d["candidates"] for d in (m.payload["decision"] for m in asked[1:])
+             if d.get("question") == decision.get("question") and d.get("candidates")),
+            [],
+        )  # fmt: skip
         return {
             "source": "decision",
             "message_id": question.id,
@@ -39,7 +45,7 @@ def current(session: Session, conversation: Conversation) -> dict[str, Any] | No
             "action_label": labels.decision(decision.get("action")),
             "reason_label": labels.decision_reason(decision.get("reason")),
             "confidence": _score(decision.get("confidence")),
-            "candidates": _candidates(decision.get("candidates")),
+            "candidates": _candidates(candidates),
         }
     handoff = conversation.handoff or {}
     if handoff.get("candidates"):

@@ -56,9 +56,15 @@
     li.append(link);
     return li;
   }
+  const shown = {}; // what each tab shows now, as JSON: an unchanged tab is left alone (focus, links in hand)
+  const first = JSON.parse(aside.dataset.lists || "{}");
+  Object.keys(first.counts || {}).forEach((key) => { shown[key] = JSON.stringify(first[key]); });
   function render(data) {
     Object.keys(data.counts).forEach((key) => {
       aside.querySelector(`[data-count="${key}"]`).textContent = data.counts[key];
+      const json = JSON.stringify(data[key]);
+      if (shown[key] === json) return;
+      shown[key] = json;
       const list = document.getElementById(`list-${key}`);
       const items = data[key].map(entry);
       if (!items.length) {

@@ -83,9 +83,9 @@ def test_customer_bot_agent_and_back(browser: WebDriver, agent_browser: WebDrive
     wait(customer, lambda: "Sie sind auf Platz 1 der Warteschlange" in customer.find_element(By.ID, "log").text, 60)
 
     agent.get(f"{live_url}/agent")  # the queue again, now with the customer
-    row = wait(agent, lambda: agent.find_element(By.CSS_SELECTOR, "#list-waiting .entry"))
-    assert "Kunde möchte einen Menschen" in row.text and "Übergabe:" not in row.text  # the reason once
-    row.find_element(By.TAG_NAME, "a").click()
+    row = wait(agent, lambda: agent.find_element(By.CSS_SELECTOR, "#list-waiting .entry").text)  # the live list
+    assert "Kunde möchte einen Menschen" in row and "Übergabe:" not in row  # the reason once
+    agent.find_element(By.CSS_SELECTOR, "#list-waiting .entry a").click()
     transcript = wait(agent, lambda: agent.find_element(By.ID, "transcript"))
     customer_lines = [e.text for e in transcript.find_elements(By.CSS_SELECTOR, ".msg.contact .text")]
     assert customer_lines[0] == "Wie kann ich meine Sendung verfolgen?"

@@ -9,10 +9,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from bot.conversation import reasoning, states
 from bot.db import get_session
 from bot.models import Agent, aware, now
 from bot.web import inbox_list
-from tests.support.bot_replies import HANDOFF
+from tests.support.bot_replies import HANDOFF, decision
 from tests.support.gateway import Customer, ScriptedRasa, conversation_id
 from tests.support.login import csrf_of
 
@@ -150,3 +151,24 @@ def test_the_open_list_keeps_the_agent_present(app: Flask, make_agent) -> None: 
     with app.app_context():
         agent = get_session().scalars(select(Agent).where(Agent.email == "anna@example.com")).one()
         assert aware(agent.last_seen_at) == moment[0]
+
+
+def test_the_reasoning_is_the_latest_questions(app: Flask, customer: Customer, rasa: ScriptedRasa) -> None:
+    """A pick from "Meinten Sie …?" carries no candidates of its own: the panel shows its question's; a new
+    question replaces them (never the first handoff's)."""
+    rasa.replies.append([decision("clarify", "Wo ist mein Paket?", [("versand-status", 0.6), ("versand-dauer", 0.5)]),
+                         {"text": "Meinten Sie …?"}])  # fmt: skip
+    customer.say("Wo ist mein Paket?")
+    rasa.replies.append([decision("chosen", "Wo ist mein Paket?", [], faq_id="versand-status"), {"text": "So."}])
+    customer.say("Sendungsstatus", payload="/choose")
+    with app.app_context():
+        shown = reasoning.current(get_session(), states.by_token(get_session(), customer.token))
+    assert shown is not None and (shown["action_label"], shown["question"]) == ("gewählt", "Wo ist mein Paket?")
+    assert [c["faq_id"] for c in shown["candidates"]] == ["versand-status", "versand-dauer"]
+    assert shown["candidates"][0]["score"] == "0,60"
+
+    rasa.replies.append([decision("clarify", "Und die Rücksendung?", [("retoure-frist", 0.55)]), {"text": "?"}])
+    customer.say("Und die Rücksendung?")
+    with app.app_context():
+        shown = reasoning.current(get_session(), states.by_token(get_session(), customer.token))
+    assert shown is not None and [c["faq_id"] for c in shown["candidates"]] == ["retoure-frist"]
