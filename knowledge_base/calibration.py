@@ -310,7 +310,7 @@ def _pipeline():  # type: ignore[no-untyped-def]
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=200))
 
 
 def _fit_linear(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> LinearModel:
