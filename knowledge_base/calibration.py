@@ -378,7 +378,7 @@ def _percent(value: float) -> str:
 def summary_lines(result: CalibrationResult | None, fixed: bool = False) -> list[str]:
     """German lines for `lint` and the editors' FAQ page: what the bot is expected to do with questions."""
     if fixed:
-        return ["Feste Schwellen (AUSKUNFT_THRESHOLDS__…) entscheiden; keine Kalibrierung."]
+        return ["Feste Schwellen aus den Einstellungen entscheiden; keine Kalibrierung."]
     if result is None:
         return []
     if result.calibration is None:

@@ -98,7 +98,7 @@ def test_fixed_thresholds_set_by_the_operator_switch_calibration_off(fake_embedd
         kb.load_entries(entries, "fixed")
         assert kb.snapshot().calibration is None
         assert kb.snapshot().calibration_summary == [
-            "Feste Schwellen (AUSKUNFT_THRESHOLDS__…) entscheiden; keine Kalibrierung."]
+            "Feste Schwellen aus den Einstellungen entscheiden; keine Kalibrierung."]
         assert kb.ask("Was kostet der Versand?").probability is None
 
 
