@@ -1,6 +1,6 @@
 """Retrieval benchmark: the engine against plain BM25 and each embedding model alone.
 
-    .venv/bin/python benchmarks/retrieval.py [--train] [--json OUT]
+    .venv/bin/python benchmarks/retrieval.py [--train] [--methods NAME,…] [--no-speed] [--json OUT]
 
 (a) the demo shop knowledge base with unseen queries (benchmarks/data/shop-queries-*.jsonl);
 (b) COVID-QA German (../shared/eval/covidqa-de), 5-fold cross-validated: the
@@ -87,12 +87,13 @@ def embedding_only(embedder: TextEmbedder) -> Callable[[list[FaqEntry], str], As
     return factory
 
 
-def engine(embedder: TextEmbedder | None, trained: bool) -> Callable[[list[FaqEntry], str], Ask]:
-    """The full engine as served: fused signals and the answer/clarify/handoff decision."""
+def engine(embedder: TextEmbedder | None, trained: bool, fixed: bool = False) -> Callable[[list[FaqEntry], str], Ask]:
+    """The full engine as served: fused signals and the answer/clarify/handoff decision — calibrated to each
+    knowledge base (knowledge_base/calibration.py), or with `fixed` the hand-set thresholds of settings.py."""
 
     def factory(entries: list[FaqEntry], source: str) -> Ask:
         # the FAQ alone: pairs a local service learned (var/learned_pairs.jsonl) would make the table irreproducible
-        settings = Settings(use_trained_model=trained, learned_pairs_file=Path("/dev/null"))
+        settings = Settings(use_trained_model=trained, calibrate=not fixed, learned_pairs_file=Path("/dev/null"))
         if trained:
             result = training.train(settings, entries, content_hash(entries), source, show_progress=False)
             print(f"  trained model for {source}: {result.pairs} pairs, "
@@ -200,6 +201,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", action="store_true", help="also the engine with a fine-tuned model (slow)")
     parser.add_argument("--json", type=Path, help="write all results to this file")
+    parser.add_argument("--methods", help="only these methods, comma-separated (e.g. engine,engine-fixed)")
+    parser.add_argument("--no-speed", action="store_true", help="skip the latency and build-time measurement")
     args = parser.parse_args()
     settings = Settings()
     e5 = SentenceTransformerEmbedder(settings.embedding_model, settings.query_prompt,
@@ -209,16 +212,21 @@ def main() -> None:
         "use-only": embedding_only(UniversalSentenceEncoderEmbedder()),
         "e5-only": embedding_only(e5),
         "engine": engine(e5, trained=False),
+        "engine-fixed": engine(e5, trained=False, fixed=True),
     }
     if args.train:
         methods["engine+train"] = engine(None, trained=True)
+        methods["engine+train-fixed"] = engine(None, trained=True, fixed=True)
+    if args.methods:
+        methods = {name: methods[name] for name in args.methods.split(",")}
     results = {
         "shop-dev": run_shop(methods, "dev"),
         "shop-test": run_shop(methods, "test"),
         "covid-cv": run_covid(methods),
-        "speed": latency_and_build(e5),
     }
-    print(f"speed {results['speed']}", file=sys.stderr)
+    if not args.no_speed:
+        results["speed"] = latency_and_build(e5)
+        print(f"speed {results['speed']}", file=sys.stderr)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     print(json.dumps(results, indent=1))

@@ -33,6 +33,8 @@ class Decision:
     candidates: list[Candidate] = field(default_factory=list)
     """Ranked best first; for `answer` the first is the answer, for `clarify` these are the options."""
     reason: str = ""
+    probability: float | None = None
+    """P(the top entry is right) from the knowledge base's calibration; None when fixed thresholds decided."""
 
     @property
     def faq_id(self) -> str | None:
@@ -63,6 +65,7 @@ def decision_json(decision: Decision, ranking: list[Candidate]) -> dict:
         "decision": decision.action,
         "confidence": decision.confidence,
         "reason": decision.reason,
+        "probability": decision.probability,
         "faq_id": decision.faq_id,
         "options": [c.faq_id for c in decision.candidates] if decision.action == "clarify" else [],
         "candidates": [c.__dict__ for c in ranking],

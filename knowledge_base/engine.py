@@ -13,11 +13,12 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 
-from knowledge_base import training
+from knowledge_base import calibration, training
 from knowledge_base.authoring.faq_files import (
     FaqCollection,
     Finding,
@@ -30,6 +31,7 @@ from knowledge_base.authoring.lint import lint
 from knowledge_base.authoring.reload_report import ReloadResult
 from knowledge_base.decision import NO_TEXT, Candidate, Decision, decide
 from knowledge_base.embedding import SentenceTransformerEmbedder, TextEmbedder, question_vector
+from knowledge_base.embedding_cache import EmbeddingCache
 from knowledge_base.faq_index import BuildStats, FaqIndex, build_index
 from knowledge_base.ranking import clean_question, has_searchable_text, rank
 from knowledge_base.schema import FaqEntry
@@ -58,6 +60,8 @@ class ServedState:
     located: Mapping[str, LocatedEntry] = field(default_factory=dict)
     """File and line of each entry (empty for entries not read from files)."""
     loaded_at: float = field(default_factory=time.time)
+    calibration: calibration.CalibrationResult | None = None
+    """The decision fitted to this index (knowledge_base/calibration.py); None: fixed thresholds by choice."""
     entries: Mapping[str, FaqEntry] = field(init=False, repr=False)
     """The served entries by id (read-only)."""
 
@@ -83,7 +87,13 @@ class ServedState:
         ranking = self.rank(question, top_k)
         if not ranking:
             return ranking, Decision("handoff", 0.0, [], NO_TEXT)
-        return ranking, decide(ranking, self.thresholds)
+        fitted = self.calibration.calibration if self.calibration else None
+        return ranking, fitted.decide(ranking) if fitted else decide(ranking, self.thresholds)
+
+    @property
+    def calibration_summary(self) -> list[str]:
+        """German lines on what the bot is expected to do with questions (`lint`, the editors' FAQ page)."""
+        return calibration.summary_lines(self.calibration, fixed=self.calibration is None)
 
     def ask(self, question: str) -> Decision:
         return self.rank_and_decide(question)[1]
@@ -229,6 +239,7 @@ class KnowledgeBase:
         embedder, trained = self._choose_embedder(digest)
         cache_folder = self.settings.index_dir / embedder.model_id if self._persist else None
         index, stats = build_index(entries, embedder, cache_folder, show_progress)
+        fitted = None if self.settings.fixed_thresholds else self._calibrate(index, embedder, cache_folder)
         state = ServedState(
             embedder=embedder,
             index=index,
@@ -239,10 +250,29 @@ class KnowledgeBase:
             lexical_weight=self.settings.lexical_weight,
             model=getattr(embedder, "model_name_or_path", "fixed") if self._fixed_embedder is None else "fixed",
             located=MappingProxyType({item.entry.id: item for item in located}),
+            calibration=fitted,
         )
         self.last_stats = stats
         log.info("serving %d entries (%s model, %d texts embedded)", len(entries), state.model_kind, stats.embedded)
         return state, stats
+
+    def _calibrate(
+        self, index: FaqIndex, embedder: TextEmbedder, cache_folder: Path | None
+    ) -> calibration.CalibrationResult:
+        """Fit the decision to this index and model; the probes' vectors are cached like the index's."""
+        started = time.perf_counter()
+        probes = calibration.probe_questions()
+        cache = EmbeddingCache(cache_folder / "calibration" if cache_folder else None)
+        vectors, embedded = cache.embed(embedder, probes, "query")
+        if embedded:
+            cache.save()
+        result = calibration.fit(index, probes, vectors, self.settings.answer_weight, self.settings.lexical_weight,
+                                 self.settings.max_wrong_rate)
+        if cache_folder:
+            calibration.save(result, cache_folder)
+        log.info("calibration in %.2f s: %s", time.perf_counter() - started,
+                 " ".join(calibration.summary_lines(result)))
+        return result
 
     def base_embedder(self) -> TextEmbedder:
         """The base model, whatever is served: for work whose thresholds were set on it (clustering questions).

@@ -64,14 +64,25 @@ class Settings(BaseSettings):
     """`AUSKUNFT_FAST_QUERIES`: embed customer questions with the model's int8 ONNX export (made at set-up and
     by `train`; knowledge_base/query_model.py) when present; off, or without the export, the full model does."""
     training_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    max_wrong_rate: float = Field(default=0.01, gt=0, lt=1)
+    """`AUSKUNFT_MAX_WRONG_RATE`: the share of all questions the bot may answer wrongly. Each build and `train`
+    fits the answer/clarify/hand-off decision to the knowledge base for it (knowledge_base/calibration.py)."""
+    calibrate: bool = True
+    """`AUSKUNFT_CALIBRATE=0`: decide by the fixed thresholds below instead (so does setting any of them)."""
     thresholds: Thresholds = Field(default_factory=Thresholds)
-    """For the base model, e.g. `AUSKUNFT_THRESHOLDS__ANSWER=0.9`."""
+    """For the base model, e.g. `AUSKUNFT_THRESHOLDS__ANSWER=0.9`; also where a knowledge base is too small to
+    calibrate."""
     trained_thresholds: Thresholds = Field(default_factory=lambda: TRAINED_THRESHOLDS.model_copy())
     """For a model fine-tuned on the knowledge base (its similarities spread wider)."""
     learned_pairs_file: Path | None = None
     """`AUSKUNFT_LEARNED_PAIRS_FILE`: the (question, entry) pairs confirmed in the service, which `train` adds
     (knowledge_base/learned_pairs.py); the gateway writes it. Default: `learned_pairs.jsonl` beside the index
     folder (`var/`)."""
+
+    @property
+    def fixed_thresholds(self) -> bool:
+        """The operator chose fixed thresholds: calibration off, or any threshold set explicitly."""
+        return not self.calibrate or bool({"thresholds", "trained_thresholds"} & self.model_fields_set)
 
     @property
     def trained_models_dir(self) -> Path:

@@ -58,8 +58,18 @@ def lint_command(path: Path | None, no_collisions: bool, strict: bool) -> None:
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
     click.echo(f"{len(collection.entries)} entries checked: {errors} errors, {warnings} warnings")
+    if not errors and not no_collisions:
+        _print_expected_shares(settings.model_copy(update={"faq_dir": path}) if path else settings)
     if errors or (strict and warnings):
         sys.exit(1)
+
+
+def _print_expected_shares(settings: Settings) -> None:
+    """What the served model is expected to do with questions (the calibration `build` fits); German, for editors."""
+    kb = KnowledgeBase(settings)
+    kb.reload()
+    for line in kb.snapshot().calibration_summary:
+        click.echo(line)
 
 
 @cli.command()

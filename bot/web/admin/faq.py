@@ -206,4 +206,5 @@ def reload_status(state: ServedState) -> dict:
         "model": MODEL_KINDS.get(state.model_kind, state.model_kind),
         "last": last[1].as_dict() if last else None,
         "last_at": datetime.fromtimestamp(last[0], UTC) if last else None,
+        "expected": state.calibration_summary,
     }

@@ -4,6 +4,7 @@ JSON (the same as `ask --json`), the lint report, an entry's history with the cu
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -154,3 +155,23 @@ def test_files_broken_from_the_start_lead_to_the_lint_report_not_an_error(kb_app
     response = editor.get("/admin/faq/try.json", query_string={"q": "Versand"})
     assert response.status_code == 503 and "noch nie geladen" in response.json["error"]
     assert editor.reload().status_code == 422
+
+
+def test_list_shows_what_the_calibration_expects_in_german(tmp_path: Path, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    """The demo shop calibrates: the page shows the expected shares; the tiny three-entry FAQ falls back."""
+    folder = shutil.copytree(PROJECT_ROOT / "knowledge_base" / "faqs", tmp_path / "faqs")
+    settings = Settings(faq_dir=folder, index_dir=tmp_path / "index", models_dir=tmp_path / "models",
+                        use_trained_model=False)
+    app = make_app(tmp_path, FAQ_SEARCH=faq_search(settings, fake_embedder))
+    try:
+        page = logged_in(app, "eva@example.com", Role.EDITOR).get("/admin/faq/").get_data(as_text=True)
+    finally:
+        app.config["FAQ_SEARCH"].close()
+    assert "Erwartet bei Fragen, die das FAQ abdeckt:" in page
+    assert "direkt beantwortet" in page and "Rückfrage mit Vorschlägen" in page and "Übergabe an das Team" in page
+    assert "Erwartete falsche Antworten:" in page
+
+
+def test_list_says_when_the_fixed_thresholds_decide(editor: AgentSession) -> None:
+    page = editor.get("/admin/faq/").get_data(as_text=True)
+    assert "Keine Kalibrierung: zu wenige Formulierungen zum Kalibrieren" in page

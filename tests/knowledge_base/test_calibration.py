@@ -1,0 +1,126 @@
+"""Calibration per knowledge base: the fitted decision keeps the wrong-answer target on phrasings it never saw,
+a stricter target answers less, a tiny knowledge base falls back to the fixed thresholds, and editors see the
+expected shares in German (lint and the FAQ page)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from knowledge_base import calibration
+from knowledge_base.authoring.faq_files import load_faqs
+from knowledge_base.engine import KnowledgeBase
+from knowledge_base.schema import FaqEntry
+from knowledge_base.settings import PROJECT_ROOT, Settings, Thresholds
+from knowledge_base.tools import cli as kb_cli
+from tests.conftest import FakeEmbedder
+
+DEMO = PROJECT_ROOT / "knowledge_base" / "faqs"
+OFF_TOPIC = [  # not in knowledge_base/data/off_topic_questions.txt: the fit never saw these
+    "Wie viele Beine hat eine Spinne?",
+    "Wer hat die Fußball-Weltmeisterschaft 2014 gewonnen?",
+    "Wie backe ich Brot ohne Hefe?",
+    "Was ist die Quadratwurzel aus 144?",
+    "Welche Oper hat Mozart zuletzt geschrieben?",
+    "Wie lange braucht Licht von der Sonne zur Erde?",
+    "Wie pflanze ich Tulpenzwiebeln?",
+    "Wie heißt der höchste Berg Afrikas?",
+    "Können Sie mir ein Gedicht über das Meer schreiben?",
+    "Wie repariere ich einen tropfenden Wasserhahn?",
+]
+
+
+def held_out_split() -> tuple[list[FaqEntry], list[tuple[str, str | None]]]:
+    """The demo entries without each one's last alternative, and those alternatives (plus off-topic questions)."""
+    entries = [located.entry for located in load_faqs(DEMO).entries]
+    kept = [e.model_copy(update={"alternatives": e.alternatives[:-1]}) for e in entries]
+    asked: list[tuple[str, str | None]] = [(e.alternatives[-1], e.id) for e in entries]
+    return kept, asked + [(question, None) for question in OFF_TOPIC]
+
+
+def served(entries: list[FaqEntry], embedder, rate: float = 0.01) -> KnowledgeBase:  # type: ignore[no-untyped-def]
+    kb = KnowledgeBase(Settings(max_wrong_rate=rate, use_trained_model=False), embedder, persist=False)
+    kb.load_entries(entries, "calibration-test")
+    return kb
+
+
+def wrong_share(kb: KnowledgeBase, asked: list[tuple[str, str | None]]) -> tuple[float, int]:
+    decisions = [(kb.ask(question), faq_id) for question, faq_id in asked]
+    wrong = sum(d.action == "answer" and d.faq_id != faq_id for d, faq_id in decisions)
+    return wrong / len(asked), sum(d.action == "answer" for d, _ in decisions)
+
+
+@pytest.mark.parametrize("model", ["fake", "real"])
+def test_the_fitted_decision_keeps_the_target_on_phrasings_it_never_saw(model: str, request) -> None:  # type: ignore[no-untyped-def]
+    embedder = FakeEmbedder() if model == "fake" else request.getfixturevalue("real_embedder")
+    entries, asked = held_out_split()
+    kb = served(entries, embedder)
+    fitted = kb.snapshot().calibration
+    assert fitted is not None and fitted.calibration is not None, fitted
+    assert fitted.calibration.shares.wrong <= 0.01
+    share, answered = wrong_share(kb, asked)
+    assert answered > 0  # it does answer some directly
+    assert share <= 1 / len(asked) + 1e-9  # at most one of 48 (2 %): the target is 1 %, the sample small
+    assert kb.ask("Was kostet der Versand?").probability is not None  # the calibrated decision, not thresholds
+
+
+def test_a_stricter_target_answers_less(fake_embedder: FakeEmbedder) -> None:
+    entries, asked = held_out_split()
+    loose, strict = served(entries, fake_embedder, 0.10), served(entries, fake_embedder, 0.002)
+    loose_fit, strict_fit = loose.snapshot().calibration.calibration, strict.snapshot().calibration.calibration
+    assert strict_fit.answer_at > loose_fit.answer_at
+    assert strict_fit.shares.answer < loose_fit.shares.answer
+    assert strict_fit.shares.wrong <= 0.002 < loose_fit.shares.wrong
+    assert wrong_share(strict, asked)[1] < wrong_share(loose, asked)[1]
+
+
+def test_a_tiny_knowledge_base_falls_back_to_the_fixed_thresholds(settings: Settings,
+                                                                  fake_embedder: FakeEmbedder) -> None:
+    kb = KnowledgeBase(settings, fake_embedder)
+    state = kb.snapshot()
+    assert state.calibration is not None and state.calibration.calibration is None
+    assert state.calibration_summary == [
+        "Keine Kalibrierung: zu wenige Formulierungen zum Kalibrieren (9, mindestens 20 nötig): "
+        "es gelten die festen Schwellen."
+    ]
+    decision = kb.ask("Was kostet der Versand?")
+    assert decision.action == "answer" and decision.probability is None  # the hand-set thresholds decided
+    assert (settings.index_dir / fake_embedder.model_id / calibration.CALIBRATION_FILE).exists()
+
+
+def test_fixed_thresholds_set_by_the_operator_switch_calibration_off(fake_embedder: FakeEmbedder) -> None:
+    entries, _ = held_out_split()
+    for settings in (Settings(thresholds=Thresholds(answer=0.9)), Settings(calibrate=False)):
+        kb = KnowledgeBase(settings.model_copy(update={"use_trained_model": False}), fake_embedder, persist=False)
+        kb.load_entries(entries, "fixed")
+        assert kb.snapshot().calibration is None
+        assert kb.snapshot().calibration_summary == [
+            "Feste Schwellen aus den Einstellungen entscheiden; keine Kalibrierung."]
+        assert kb.ask("Was kostet der Versand?").probability is None
+
+
+def test_a_saved_fit_reads_back_and_decides_the_same(fake_embedder: FakeEmbedder, tmp_path: Path) -> None:
+    entries, asked = held_out_split()
+    kb = served(entries, fake_embedder)
+    result = kb.snapshot().calibration
+    calibration.save(result, tmp_path)
+    again = calibration.Calibration.from_json((tmp_path / calibration.CALIBRATION_FILE).read_text())
+    assert again == result.calibration
+    for question, _ in asked[:10]:
+        ranking = kb.rank(question)
+        assert again.decide(ranking) == result.calibration.decide(ranking)
+
+
+@pytest.mark.slow
+def test_lint_reports_the_expected_shares_in_german(tmp_path: Path) -> None:
+    folder = shutil.copytree(DEMO, tmp_path / "faqs")
+    env = {"AUSKUNFT_INDEX_DIR": str(tmp_path / "index"), "AUSKUNFT_MODELS_DIR": str(tmp_path / "models"),
+           "AUSKUNFT_EMBEDDING_MODEL": str(PROJECT_ROOT / "models" / "e5-small-st")}
+    result = CliRunner().invoke(kb_cli.cli, ["lint", str(folder)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Erwartet bei Fragen, die das FAQ abdeckt:" in result.output
+    assert "direkt beantwortet" in result.output and "Übergabe an das Team" in result.output
+    assert "Erwartete falsche Antworten:" in result.output and "(Ziel höchstens 1 %)" in result.output
