@@ -102,8 +102,8 @@ def export(exports_dir: Path, model_dir: Path, force: bool = False) -> Path:
         optimizer.optimize_model(str(full), model_type="bert", num_heads=config.num_attention_heads,
                                  hidden_size=config.hidden_size, opt_level=0).save_model_to_file(str(fused))
         quantised = Path(scratch) / MODEL_FILE
-        quantize_dynamic(fused, quantised, weight_type=QuantType.QInt8, per_channel=True,
-                         extra_options={"DefaultTensorType": TensorProto.FLOAT})  # types of the fused operators' outputs
+        quantize_dynamic(fused, quantised, weight_type=QuantType.QInt8, per_channel=True,  # fused outputs are float:
+                         extra_options={"DefaultTensorType": TensorProto.FLOAT})
         shutil.move(quantised, target / MODEL_FILE)
     info = {"model": str(model_dir), "seconds": round(time.monotonic() - started, 1)}
     (target / MARKER).write_text(json.dumps(info, indent=1))
