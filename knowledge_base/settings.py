@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     fast_queries: bool = True
     """`AUSKUNFT_FAST_QUERIES`: embed customer questions with the model's int8 ONNX export (made at set-up and
     by `train`; knowledge_base/query_model.py) when present; off, or without the export, the full model does."""
+    keep_full_model: bool = False
+    """`AUSKUNFT_KEEP_FULL_MODEL`: keep the PyTorch model loaded between index builds although the int8 export
+    answers the questions. Off, a process serving from a built index holds ~400 MB less, and a reload that embeds
+    changed texts first loads the model again (seconds instead of a tenth; questions keep being answered)."""
     training_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     """For the base model, e.g. `AUSKUNFT_THRESHOLDS__ANSWER=0.9`."""
