@@ -5,6 +5,9 @@ Embedders return L2-normalised float32 rows, so inner product is cosine similari
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import hashlib
 import threading
 from collections import OrderedDict
@@ -62,6 +65,12 @@ class _QuestionCache:
             self._vectors[text] = vector
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
+
+
+def _return_freed_memory() -> None:
+    """Hand memory freed inside the C allocator back to the system (glibc keeps ~300 MB of a dropped model)."""
+    with contextlib.suppress(AttributeError, OSError):  # not glibc (musl, macOS): the process reuses it instead
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 class SentenceTransformerEmbedder:
@@ -136,6 +145,19 @@ class SentenceTransformerEmbedder:
             vector = fast.encode([prompted])[0] if fast is not None else self.encode([text], "query")[0]
             self._questions.put(text, vector)
         return vector
+
+    def release_full_model(self) -> bool:
+        """Drop the PyTorch model once a build is done, when the int8 export answers questions; True if dropped.
+
+        It holds ~400 MB (float weights, a second tokenizer) that a serving process only needs for the next
+        build that embeds new texts, which loads it again (a few seconds, once per reload with changes).
+        """
+        if self.query_model is None or "model" not in self.__dict__:
+            return False
+        del self.__dict__["model"]
+        gc.collect()  # the model's modules refer to each other: free the weights now, not at some later collection
+        _return_freed_memory()
+        return True
 
     @property
     def dimension(self) -> int:

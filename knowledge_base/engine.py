@@ -240,6 +240,8 @@ class KnowledgeBase:
         cache_folder = self.settings.index_dir / embedder.model_id if self._persist else None
         index, stats = build_index(entries, embedder, cache_folder, show_progress)
         fitted = None if self.settings.fixed_thresholds else self._calibrate(index, embedder, cache_folder)
+        if not self.settings.keep_full_model and (release := getattr(embedder, "release_full_model", None)):
+            release()  # questions go through the int8 export; the next build loads the full model again
         state = ServedState(
             embedder=embedder,
             index=index,

@@ -6,13 +6,15 @@ same thing; these terms must meet in one form before BM25 can compare them.
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
+import json
 import re
 from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 
-import spacy
-from spacy.lang.de.stop_words import STOP_WORDS
-from spacy.lookups import Table
+import spacy_lookups_data
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
@@ -25,18 +27,39 @@ def fold(text: str) -> str:
     return text.lower().translate(_FOLD)
 
 
-_FOLDED_STOP_WORDS = frozenset(fold(w) for w in STOP_WORDS) | {
+# spaCy's German stop words and lookup lemmas are read from their files, not through `import spacy`: that
+# import pulls in thinc and with it torch (~250 MB and 3 s per process), which a process serving questions
+# from the int8 export (knowledge_base/query_model.py) and a cached index otherwise never loads.
+
+
+def _spacy_stop_words() -> frozenset[str]:
+    """`spacy.lang.de.stop_words.STOP_WORDS`, executed alone (the module is a plain word list)."""
+    spacy_spec = importlib.util.find_spec("spacy")  # finds the package without importing it
+    assert spacy_spec is not None and spacy_spec.submodule_search_locations, "spaCy is not installed"
+    path = Path(spacy_spec.submodule_search_locations[0]) / "lang" / "de" / "stop_words.py"
+    spec = importlib.util.spec_from_file_location("_spacy_de_stop_words", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return frozenset(module.STOP_WORDS)
+
+
+_FOLDED_STOP_WORDS = frozenset(fold(w) for w in _spacy_stop_words()) | {
     "hallo", "bitte", "danke", "mal", "eigentlich", "gerne", "guten", "tag",
 }
 
 
 @cache
-def _lemma_table() -> Table:
-    """spaCy's German lookup lemmatizer table (spacy-lookups-data), loaded once per process."""
-    nlp = spacy.blank("de")
-    lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()
-    return lemmatizer.lookups.get_table("lemma_lookup")
+def _lemma_table() -> dict[str, str]:
+    """spaCy's German lookup lemmatizer table (spacy-lookups-data), loaded once per process.
+
+    The same file spaCy's lookup lemmatizer reads (plain JSON, or gzipped beside the registered name).
+    """
+    path = Path(str(spacy_lookups_data.de["lemma_lookup"]))
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    with gzip.open(path.with_name(path.name + ".gz"), "rt", encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 class GermanAnalyzer:

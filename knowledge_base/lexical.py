@@ -25,6 +25,12 @@ class LexicalIndex:
         self.idf = {t: math.log(1 + (n_docs - n + 0.5) / (n + 0.5)) for t, n in df.items()}
         self.unknown_idf = math.log(1 + (n_docs + 0.5) / 0.5)
         self._bm25 = BM25Okapi(self.doc_terms) if any(self.doc_terms) else None
+        postings: dict[str, list[int]] = {}
+        for i, doc in enumerate(self.doc_sets):
+            for term in doc:
+                postings.setdefault(term, []).append(i)
+        self._postings = {term: np.array(docs, dtype=np.int64) for term, docs in postings.items()}
+        """Term → the documents containing it: a question costs a few array operations, not a loop over all."""
 
     def bm25(self, query: str) -> np.ndarray:
         """Plain Okapi BM25 scores per document (the baseline)."""
@@ -46,6 +52,8 @@ class LexicalIndex:
             return scores
         weights = {t: self.idf.get(t, self.unknown_idf) for t in terms}
         total = sum(weights.values())
-        for i, doc in enumerate(self.doc_sets):
-            scores[i] = sum(w for t, w in weights.items() if t in doc) / total
-        return scores
+        found = np.zeros(len(self.doc_sets), dtype=np.float64)
+        for term, weight in weights.items():
+            if (docs := self._postings.get(term)) is not None:
+                found[docs] += weight
+        return (found / total).astype(np.float32)

@@ -3,6 +3,9 @@
 Why: a customer question is a batch of one short text, where PyTorch's per-call overhead and float32
 matrix products cost ~25 ms. ONNX Runtime with dynamically quantised int8 weights (per output channel)
 embeds it several times faster, with vectors at cosine ≥ 0.99 to the full model's (docs/benchmarks.md).
+The graph is exported with plain ("eager") attention, so ONNX Runtime's BERT optimiser can fuse each layer's
+attention, embeddings and layer norms into single operators before quantising: a short question runs a few
+dozen kernels instead of ~600 (shape arithmetic of PyTorch's SDPA attention), about 20 % faster again.
 Only questions take this path; index builds (batches of phrasings and answers) keep the full model, so the
 embedding cache never holds int8 vectors.
 
@@ -36,7 +39,7 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "query-int8.onnx"
 MARKER = "query-int8.json"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 """Raise when the export or quantisation recipe changes: older files are then made again."""
 MAX_TOKENS = 512
 
@@ -69,11 +72,14 @@ def export(exports_dir: Path, model_dir: Path, force: bool = False) -> Path:
     if target is None:
         raise FileNotFoundError(f"{model_dir}: no model.safetensors to export")
     import torch
+    from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
     from sentence_transformers import SentenceTransformer
 
     started = time.monotonic()
-    model = SentenceTransformer(str(model_dir), device="cpu")
+    model = SentenceTransformer(str(model_dir), device="cpu", model_kwargs={"attn_implementation": "eager"})
+    config = model[0].auto_model.config
     encoder = _HiddenStates(model[0].auto_model.eval())
     sample = model.tokenizer(["query: Wo ist mein Paket?"], return_tensors="pt")
     target.mkdir(parents=True, exist_ok=True)
@@ -92,8 +98,12 @@ def export(exports_dir: Path, model_dir: Path, force: bool = False) -> Path:
                 opset_version=17,
                 dynamo=False,
             )
+        fused = Path(scratch) / "fused.onnx"
+        optimizer.optimize_model(str(full), model_type="bert", num_heads=config.num_attention_heads,
+                                 hidden_size=config.hidden_size, opt_level=0).save_model_to_file(str(fused))
         quantised = Path(scratch) / MODEL_FILE
-        quantize_dynamic(full, quantised, weight_type=QuantType.QInt8, per_channel=True)
+        quantize_dynamic(fused, quantised, weight_type=QuantType.QInt8, per_channel=True,  # fused outputs are float:
+                         extra_options={"DefaultTensorType": TensorProto.FLOAT})
         shutil.move(quantised, target / MODEL_FILE)
     info = {"model": str(model_dir), "seconds": round(time.monotonic() - started, 1)}
     (target / MARKER).write_text(json.dumps(info, indent=1))
@@ -145,7 +155,8 @@ class OnnxQueryModel:
         self.tokenizer.no_padding()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(list(texts))
+        """Rows padded to the longest text, not to a fixed length: a question is a dozen tokens, not 512."""
+        encodings = [self.tokenizer.encode(text) for text in texts]  # no thread pool for a batch of one
         width = max(len(e.ids) for e in encodings)
         ids = np.ones((len(texts), width), dtype=np.int64)  # 1 = <pad> (XLM-R); masked out below
         mask = np.zeros((len(texts), width), dtype=np.int64)

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     fast_queries: bool = True
     """`AUSKUNFT_FAST_QUERIES`: embed customer questions with the model's int8 ONNX export (made at set-up and
     by `train`; knowledge_base/query_model.py) when present; off, or without the export, the full model does."""
+    keep_full_model: bool = True
+    """`AUSKUNFT_KEEP_FULL_MODEL`: keep the PyTorch model loaded between index builds although the int8 export
+    answers the questions, so an editor's saved FAQ is live in a tenth of a second. Off, a process holds ~400 MB
+    less after each build, and every reload that embeds changed texts first loads the model again (~10 s under
+    load; questions keep being answered meanwhile). Either way a restart on a built index loads it only when a
+    build needs it."""
     training_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     max_wrong_rate: float = Field(default=0.01, gt=0, lt=1)
     """`AUSKUNFT_MAX_WRONG_RATE`: the share of all questions the bot may answer wrongly. Each build and `train`

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +15,10 @@ import pytest
 from knowledge_base import query_model
 from knowledge_base.embedding import SentenceTransformerEmbedder, _QuestionCache, question_vector
 from knowledge_base.engine import KnowledgeBase
-from knowledge_base.settings import Settings
+from knowledge_base.settings import PROJECT_ROOT, Settings
 from tests.conftest import REAL_MODEL
+
+HEAVY_MODULES = ("torch", "spacy", "thinc", "sentence_transformers", "transformers")
 
 GERMAN_QUESTIONS = [
     "Wo ist mein Paket?",
@@ -73,6 +79,37 @@ def test_an_embedder_without_a_fast_path_is_asked_as_before(fake_embedder) -> No
     assert np.allclose(vector, fake_embedder.encode(["Wo ist mein Paket?"], "query")[0])
 
 
+def test_the_full_model_is_dropped_only_where_the_export_answers_the_questions(tmp_path: Path) -> None:
+    without_export = SentenceTransformerEmbedder("not-loaded", query_exports=None)
+    without_export.__dict__["model"] = full = object()
+    assert not without_export.release_full_model()
+    assert without_export.__dict__["model"] is full  # it still embeds every question
+    with_export = SentenceTransformerEmbedder("not-loaded", query_exports=tmp_path)
+    with_export.__dict__.update(model=object(), query_model=object())
+    assert with_export.release_full_model()
+    assert "model" not in with_export.__dict__  # loaded again by the next `encode`
+    assert not with_export.release_full_model()
+
+
+def _modules_loaded_by(code: str) -> list[str]:
+    """The heavy modules a fresh interpreter has imported after running `code`."""
+    script = f"{textwrap.dedent(code)}\nprint(json.dumps(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", "import json, sys\n" + script], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_lexical_matching_and_the_engine_load_neither_torch_nor_spacy() -> None:
+    loaded = _modules_loaded_by("""
+        from knowledge_base.engine import KnowledgeBase
+        from knowledge_base.lexical import LexicalIndex
+        index = LexicalIndex(["Was kosten Versand und Rücksendung?", "Wie lange dauert die Lieferung?"])
+        assert index.coverage("Versandkosten bitte")[0] == 1.0
+        assert index.analyzer.terms("Wo sind meine Pakete?") == ["paket"]  # stop words and lemmas as before
+    """)
+    assert loaded == []
+
+
 def test_switched_off_the_embedders_get_no_exports(tmp_path: Path) -> None:
     assert Settings(models_dir=tmp_path).fast_query_exports == tmp_path / "query-onnx"
     assert Settings(models_dir=tmp_path, fast_queries=False).fast_query_exports is None
@@ -109,3 +146,35 @@ def test_the_export_is_made_once_and_served(exported: Path, faq_dir: Path) -> No
     assert isinstance(embedder, SentenceTransformerEmbedder)
     assert embedder.query_model is not None
     assert kb.rank("Wann kommt mein Paket an?")[0].faq_id == "versand-lieferzeit"
+
+
+@pytest.mark.slow
+def test_a_served_index_answers_questions_without_the_full_model(exported: Path, faq_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    settings = Settings(faq_dir=faq_dir, embedding_model=str(REAL_MODEL), models_dir=exported.parent,
+                        index_dir=tmp_path / "index", use_trained_model=False)
+    kb = KnowledgeBase(settings)
+    embedder = kb.snapshot().embedder
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    assert "model" not in embedder.__dict__  # the build needed it, serving does not
+    assert kb.rank("Wann kommt mein Paket an?")[0].faq_id == "versand-lieferzeit"
+    assert "model" not in embedder.__dict__
+
+    for keep in (False, True):  # a later build (here of the same entries) loads it and, unless kept, drops it
+        kb = KnowledgeBase(settings.model_copy(update={"keep_full_model": keep}))
+        kb.snapshot().embedder.encode(["Versand"], "passage")
+        kb.load_entries(list(kb.entries.values()), "tests")
+        assert ("model" in kb.snapshot().embedder.__dict__) is keep
+
+    restarted = _modules_loaded_by(f"""
+        from pathlib import Path
+        from knowledge_base.engine import KnowledgeBase
+        from knowledge_base.settings import Settings
+        kb = KnowledgeBase(Settings(faq_dir=Path({str(faq_dir)!r}), models_dir=Path({str(exported.parent)!r}),
+                                    embedding_model={str(REAL_MODEL)!r}, index_dir=Path({str(tmp_path / "index")!r}),
+                                    use_trained_model=False))
+        assert kb.last_stats is None or kb.last_stats.embedded == 0
+        assert kb.rank("Wann kommt mein Paket an?")[0].faq_id == "versand-lieferzeit"
+        assert kb.last_stats.embedded == 0
+    """)
+    assert restarted == []  # a restart on a built index: no PyTorch, no spaCy in the serving process
