@@ -152,7 +152,7 @@ def test_the_export_is_made_once_and_served(exported: Path, faq_dir: Path) -> No
 def test_a_served_index_answers_questions_without_the_full_model(exported: Path, faq_dir: Path,
                                                                  tmp_path: Path) -> None:
     settings = Settings(faq_dir=faq_dir, embedding_model=str(REAL_MODEL), models_dir=exported.parent,
-                        index_dir=tmp_path / "index", use_trained_model=False)
+                        index_dir=tmp_path / "index", use_trained_model=False, keep_full_model=False)
     kb = KnowledgeBase(settings)
     embedder = kb.snapshot().embedder
     assert isinstance(embedder, SentenceTransformerEmbedder)
