@@ -72,6 +72,8 @@ def run_variant(name: str, models: Path, folds: int) -> dict:
         print(f"{name} covid fold {number}: top1={report.top1} r@3={report.recall_at_3} ({seconds:.0f} s)",
               file=sys.stderr, flush=True)
     total = sum(r.n_queries for r in reports)
+    if not total:
+        return out
     out["covid-cv"] = {key: round(sum(getattr(r, key) * r.n_queries for r in reports) / total, 4) for key in KEYS}
     out["covid-cv"]["n_queries"] = total
     print(f"{name} covid-cv {out['covid-cv']}", file=sys.stderr, flush=True)
