@@ -1,14 +1,13 @@
 """Domain adaptation: fine-tune the embedding model on the knowledge base's own pairs.
 
 Each alternative is paired with its question and each question with its answer;
-(cached) MultipleNegativesRankingLoss pulls the pairs together and pushes the other
+MultipleNegativesRankingLoss pulls the pairs together and pushes the other
 entries in the batch apart. Results are cached by content hash; the engine
 falls back to the base model while no trained model exists.
 
 It runs beside the service on small machines: the word-embedding matrix (250k
 tokens x 384, most of e5-small's parameters) stays frozen, so it needs neither
-gradients nor optimizer state; activations are held for a few texts at a time;
-progress with an estimate of the time left goes to the caller (`var/train.log`
+gradients nor optimizer state; progress with an estimate of the time left goes to the caller (`var/train.log`
 when the service trains in the background).
 """
 
@@ -47,9 +46,6 @@ LEARNING_RATE = 3e-5
 MAX_SEQ_LENGTH = 192
 """Tokens per text while training: long answers at 512 tokens made a 200-pair run take >12 min
 and 9 GB on 2 cores; their first 192 tokens carry the topic."""
-MINI_BATCH_SIZE = 4
-"""Texts per forward pass: the loss still contrasts all BATCH_SIZE pairs (cached MNRL, same gradients), but
-holds the activations of only this many texts at once. A batch with a 150-token answer otherwise needs ~2 GB."""
 HARD_NEGATIVES = False
 """Give each pair the nearest other entry (by the base model) as an explicit negative; see docs/benchmarks.md."""
 AUGMENT = False
@@ -308,7 +304,7 @@ def train(
         model=model,
         args=args,
         train_dataset=dataset,
-        loss=losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=MINI_BATCH_SIZE),
+        loss=losses.MultipleNegativesRankingLoss(model),
         callbacks=[_trainer_callback(ProgressReport(write, started))],
     )
     log.info("training %d pairs, %d word-embedding parameters frozen", len(examples), frozen)
