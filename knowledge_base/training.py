@@ -4,10 +4,16 @@ Each alternative is paired with its question and each question with its answer;
 MultipleNegativesRankingLoss pulls the pairs together and pushes the other
 entries in the batch apart. Results are cached by content hash; the engine
 falls back to the base model while no trained model exists.
+
+It runs beside the service on small machines: the word-embedding matrix (250k
+tokens x 384, most of e5-small's parameters) stays frozen, so it needs neither
+gradients nor optimizer state; progress with an estimate of the time left goes to the caller (`var/train.log`
+when the service trains in the background).
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -16,19 +22,23 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common.child_processes import die_with_parent
 from knowledge_base import learned_pairs, query_model
 from knowledge_base.schema import FaqEntry
 from knowledge_base.settings import Settings
 
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
 log = logging.getLogger(__name__)
 
-TRAINING_VERSION = 2
+TRAINING_VERSION = 3
 """Bump when the recipe changes, so cached models are retrained."""
 EPOCHS = 3
 BATCH_SIZE = 16
@@ -36,7 +46,15 @@ LEARNING_RATE = 3e-5
 MAX_SEQ_LENGTH = 192
 """Tokens per text while training: long answers at 512 tokens made a 200-pair run take >12 min
 and 9 GB on 2 cores; their first 192 tokens carry the topic."""
+HARD_NEGATIVES = False
+"""Give each pair the nearest other entry (by the base model) as an explicit negative; see docs/benchmarks.md."""
+AUGMENT = False
+"""Also train each customer wording as typed in a hurry (lower case, umlauts as ae/oe/ue/ss); docs/benchmarks.md."""
+LOW_PRIORITY = 10
+"""Niceness of a training process: the customers' answers come first."""
 MARKER = "training.json"
+
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -47,22 +65,98 @@ class TrainingResult:
     cached: bool
 
 
+@dataclass(frozen=True)
+class Example:
+    """One training pair and where its positive comes from (for mining a negative from another entry)."""
+
+    anchor: str
+    positive: str
+    entry: int
+    """Index of the entry whose text is `positive`."""
+    positive_is_answer: bool
+
+
+def training_examples(
+    entries: Sequence[FaqEntry],
+    query_prompt: str,
+    passage_prompt: str,
+    extra_questions: Iterable[tuple[str, str]] = (),
+) -> list[Example]:
+    """Alternative -> question and question -> answer for every entry, plus `extra_questions`.
+
+    `extra_questions` are (customer wording, faq_id) pairs from elsewhere (e.g. the service's
+    own answered questions); ones naming no current entry are skipped.
+    """
+    examples: list[Example] = []
+    for number, entry in enumerate(entries):
+        question = query_prompt + entry.question
+        examples.extend(Example(query_prompt + alt, question, number, False) for alt in entry.alternatives)
+        examples.append(Example(question, passage_prompt + entry.answer, number, True))
+    by_id = {entry.id: number for number, entry in enumerate(entries)}
+    for wording, faq_id in extra_questions:
+        if faq_id in by_id:
+            number = by_id[faq_id]
+            examples.append(Example(query_prompt + wording, query_prompt + entries[number].question, number, False))
+    if AUGMENT:
+        examples.extend(hurried(examples, query_prompt))
+    return examples
+
+
+def hurried(examples: Sequence[Example], query_prompt: str) -> list[Example]:
+    """Each alternative -> question pair again with the anchor as typed in a hurry (where that differs)."""
+    from knowledge_base.german_text import fold
+
+    extra = []
+    for example in examples:
+        if example.positive_is_answer:
+            continue
+        wording = example.anchor.removeprefix(query_prompt)
+        typed = fold(wording.lower()).rstrip("?!. ")
+        if typed != wording:
+            extra.append(Example(query_prompt + typed, example.positive, example.entry, False))
+    return extra
+
+
 def training_pairs(
     entries: list[FaqEntry], query_prompt: str, passage_prompt: str, learned: Sequence[learned_pairs.Pair] = ()
 ) -> list[tuple[str, str]]:
     """(anchor, positive) texts with the model's prompts applied; `learned` (question, faq_id) pairs from the
     service pair like alternatives (ones for a removed entry, or already among its phrasings, are left out)."""
-    pairs: list[tuple[str, str]] = []
-    for entry in entries:
-        question = query_prompt + entry.question
-        pairs.extend((query_prompt + alternative, question) for alternative in entry.alternatives)
-        pairs.append((question, passage_prompt + entry.answer))
+    extra = new_wordings(entries, learned)
+    return [(e.anchor, e.positive) for e in training_examples(entries, query_prompt, passage_prompt, extra)]
+
+
+def new_wordings(entries: Sequence[FaqEntry], learned: Sequence[learned_pairs.Pair]) -> list[tuple[str, str]]:
+    """The learned (question, faq_id) pairs whose wording is not already one of its entry's phrasings."""
     by_id = {entry.id: entry for entry in entries}
+    kept = []
     for text, faq_id in learned:
         entry = by_id.get(faq_id)
         if entry is not None and text.casefold() not in {p.casefold() for p in (entry.question, *entry.alternatives)}:
-            pairs.append((query_prompt + text, query_prompt + entry.question))
-    return pairs
+            kept.append((text, faq_id))
+    return kept
+
+
+def hard_negatives(examples: Sequence[Example], entry_texts: Sequence[tuple[str, str]], model: SentenceTransformer,
+                   ) -> list[str]:
+    """For each example the other entry's text (question or answer, like its positive) nearest to its anchor.
+
+    Mined with the model before training: these neighbours are exactly what it confuses today.
+    `entry_texts` are (prompted question, prompted answer) per entry; an example's own entry is never chosen.
+    """
+    import numpy as np
+
+    anchors = model.encode([e.anchor for e in examples], normalize_embeddings=True, batch_size=32)
+    questions = model.encode([q for q, _ in entry_texts], normalize_embeddings=True, batch_size=32)
+    answers = model.encode([a for _, a in entry_texts], normalize_embeddings=True, batch_size=8)
+    negatives = []
+    for anchor, example in zip(anchors, examples, strict=True):
+        candidates = answers if example.positive_is_answer else questions
+        scores = candidates @ anchor
+        scores[example.entry] = -np.inf
+        nearest = int(np.argmax(scores))
+        negatives.append(entry_texts[nearest][1 if example.positive_is_answer else 0])
+    return negatives
 
 
 def model_key(settings: Settings, content_hash: str, learned: list[learned_pairs.Pair] = ()) -> str:  # type: ignore[assignment]
@@ -100,21 +194,94 @@ def find_trained_model(settings: Settings, content_hash: str, source: str | None
     return newest[1] if newest else None
 
 
+class ProgressReport:
+    """Steps done of all, time so far and an estimate of the time left, about every 5 % of the steps.
+
+    The estimate is the mean time per step so far times the steps left: honest after the first
+    report, since every step does the same work (batches of one size, texts capped in length).
+    """
+
+    def __init__(self, write: Progress, started: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.write, self.started, self.clock = write, started, clock
+        self.steps_started: float | None = None
+
+    def begin(self, total: int) -> None:
+        self.steps_started = self.clock()
+        self.write(f"training: 0/{total} steps, {self.clock() - self.started:.0f} s elapsed")
+
+    def step(self, done: int, total: int) -> None:
+        if self.steps_started is None:
+            self.begin(total)
+        every = max(1, total // 20)
+        if done % every and done != total:
+            return
+        now = self.clock()
+        per_step = (now - self.steps_started) / max(done, 1)
+        left = per_step * (total - done)
+        self.write(f"training: {done}/{total} steps, {now - self.started:.0f} s elapsed, "
+                   f"ETA {_minutes(left)} (+ export)")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def _trainer_callback(report: ProgressReport):
+    from transformers import TrainerCallback
+
+    class _Report(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            report.begin(state.max_steps)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            report.step(state.global_step, state.max_steps)
+
+    return _Report()
+
+
+def freeze_word_embeddings(model: SentenceTransformer) -> int:
+    """Keep the token-embedding matrix as it is; returns how many parameters that leaves out of training.
+
+    It is most of a small multilingual model (e5-small: 96M of 118M), and a knowledge base's few
+    hundred pairs touch a tiny share of its rows: training it costs gigabytes of gradients and
+    optimizer state for no measurable gain (docs/benchmarks.md).
+    """
+    embeddings = model[0].auto_model.get_input_embeddings()
+    embeddings.requires_grad_(False)
+    return embeddings.weight.numel()
+
+
+def lower_priority(niceness: int = LOW_PRIORITY) -> None:
+    """Run this process at least at `niceness` (never raises the priority of an already nicer one)."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if current < niceness:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
+
+
 def train(
     settings: Settings,
     entries: list[FaqEntry],
     content_hash: str,
     source: str,
     show_progress: bool = True,
+    progress: Progress | None = None,
 ) -> TrainingResult:
-    """Fine-tune on `entries` unless a model for this exact content exists already."""
+    """Fine-tune on `entries` unless a model for this exact content exists already.
+
+    `show_progress`: a tqdm bar (for a terminal); `progress` receives one line per report
+    (steps, elapsed, estimate left) for a log file.
+    """
     learned = learned_pairs.for_source(settings, source)  # the service's confirmed pairs (none for other data)
     target = settings.trained_models_dir / model_key(settings, content_hash, learned)
-    pairs = training_pairs(entries, settings.query_prompt, settings.passage_prompt, learned)
+    examples = training_examples(entries, settings.query_prompt, settings.passage_prompt,
+                                 new_wordings(entries, learned))
     if (target / MARKER).exists():
-        return TrainingResult(target, len(pairs), 0.0, cached=True)
+        return TrainingResult(target, len(examples), 0.0, cached=True)
     if len(entries) < 2:
         raise ValueError("training needs at least two FAQ entries")
+    started = time.monotonic()
+    write = progress or (lambda line: None)
+    write(f"training on {len(examples)} pairs from {len(entries)} entries: loading the model")
 
     import torch
     from datasets import Dataset
@@ -127,11 +294,15 @@ def train(
     from sentence_transformers.training_args import BatchSamplers
 
     torch.set_num_threads(settings.training_threads)
-    started = time.monotonic()
     model = SentenceTransformer(settings.embedding_model, device="cpu")
     serving_length = model.max_seq_length
     model.max_seq_length = min(serving_length, MAX_SEQ_LENGTH)
-    dataset = Dataset.from_dict({"anchor": [a for a, _ in pairs], "positive": [p for _, p in pairs]})
+    frozen = freeze_word_embeddings(model)
+    columns = {"anchor": [e.anchor for e in examples], "positive": [e.positive for e in examples]}
+    if HARD_NEGATIVES:
+        texts = [(settings.query_prompt + e.question, settings.passage_prompt + e.answer) for e in entries]
+        columns["negative"] = hard_negatives(examples, texts, model)
+    dataset = Dataset.from_dict(columns)
     work = target.with_name(target.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     args = SentenceTransformerTrainingArguments(
@@ -153,12 +324,16 @@ def train(
         args=args,
         train_dataset=dataset,
         loss=losses.MultipleNegativesRankingLoss(model),
+        callbacks=[_trainer_callback(ProgressReport(write, started))],
     )
+    log.info("training %d pairs, %d word-embedding parameters frozen", len(examples), frozen)
     trainer.train()
     shutil.rmtree(work / "checkpoints", ignore_errors=True)
     model.max_seq_length = serving_length
     model.save(str(work))
-    del trainer, model  # the export loads the saved weights; do not hold two copies
+    del trainer, model, dataset  # the export loads the saved weights; do not hold two copies
+    gc.collect()
+    write(f"exporting for fast questions, {time.monotonic() - started:.0f} s elapsed")
     query_model.export_quietly(settings.query_exports_dir, work)
     seconds = time.monotonic() - started
     marker = {
@@ -166,7 +341,7 @@ def train(
         "base_model": settings.embedding_model,
         "content_hash": content_hash,
         "source": source,
-        "pairs": len(pairs),
+        "pairs": len(examples),
         "learned_pairs": len(learned),
         "epochs": EPOCHS,
         "seconds": round(seconds, 1),
@@ -175,8 +350,9 @@ def train(
     (work / MARKER).write_text(json.dumps(marker, indent=1))
     shutil.rmtree(target, ignore_errors=True)
     work.rename(target)
-    log.info("trained %s on %d pairs in %.0f s", target.name, len(pairs), seconds)
-    return TrainingResult(target, len(pairs), seconds, cached=False)
+    write(f"done in {seconds:.0f} s")
+    log.info("trained %s on %d pairs in %.0f s", target.name, len(examples), seconds)
+    return TrainingResult(target, len(examples), seconds, cached=False)
 
 
 def _low_priority_and_dies_with_parent() -> Callable[[], None]:
@@ -184,7 +360,7 @@ def _low_priority_and_dies_with_parent() -> Callable[[], None]:
     dies_with_parent = die_with_parent()
 
     def preexec() -> None:
-        os.nice(10)
+        lower_priority()
         dies_with_parent()
 
     return preexec

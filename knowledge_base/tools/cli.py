@@ -157,7 +157,11 @@ def import_command(file: Path, topic: str | None, out: Path | None) -> None:
 
 @cli.command()
 def train() -> None:
-    """Fine-tune the embedding model on this knowledge base (cached by content)."""
+    """Fine-tune the embedding model on this knowledge base (cached by content), at low priority.
+
+    Without a terminal (the service's background run into var/train.log) it prints one progress
+    line about every 5 % of the steps: steps done, time elapsed, estimate left.
+    """
     settings = Settings()
     collection = load_faqs(settings.faq_dir)
     if collection.errors:
@@ -165,8 +169,10 @@ def train() -> None:
             click.echo(str(finding), err=True)
         sys.exit(1)
     entries = [located.entry for located in collection.entries]
+    training.lower_priority()
+    bar = progress_bars_wanted()
     result = training.train(settings, entries, collection.content_hash(), str(settings.faq_dir.resolve()),
-                            show_progress=progress_bars_wanted())
+                            show_progress=bar, progress=None if bar else lambda line: click.echo(line))
     state = "already trained" if result.cached else f"trained in {result.seconds:.0f} s"
     click.echo(f"{state}: {result.pairs} pairs → {result.path}")
 

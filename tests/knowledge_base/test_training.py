@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from knowledge_base import query_model, training
@@ -37,9 +38,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> tuple[Se
     settings = Settings(faq_dir=root / "faqs", index_dir=root / "index", models_dir=root / "models",
                         embedding_model=real_embedder.model_name_or_path)
     collection = load_faqs(settings.faq_dir)
+    PROGRESS.clear()
     result = training.train(settings, [e.entry for e in collection.entries], collection.content_hash(),
-                            str(settings.faq_dir.resolve()), show_progress=False)
+                            str(settings.faq_dir.resolve()), show_progress=False, progress=PROGRESS.append)
     return settings, result
+
+
+PROGRESS: list[str] = []
+"""The progress lines of the `trained` run (what `var/train.log` shows)."""
 
 
 def test_training_writes_a_loadable_model_with_marker(trained) -> None:
@@ -49,6 +55,27 @@ def test_training_writes_a_loadable_model_with_marker(trained) -> None:
     assert marker["pairs"] == 9 and marker["source"] == str(settings.faq_dir.resolve())
     assert (result.path / "model.safetensors").exists()
     assert not list(settings.trained_models_dir.glob("*.partial"))
+
+
+def test_training_reports_steps_elapsed_and_time_left(trained) -> None:
+    assert PROGRESS[0].startswith("training on 9 pairs from 3 entries")
+    steps = [line for line in PROGRESS if line.startswith("training: ") and "ETA" in line]
+    total = int(steps[-1].split("/")[1].split()[0])
+    assert total >= 1 and steps[-1].startswith(f"training: {total}/{total} steps")
+    assert PROGRESS[-2].startswith("exporting") and PROGRESS[-1].startswith("done in ")
+
+
+def test_training_leaves_the_word_embeddings_as_they_were(trained, real_embedder) -> None:
+    """Frozen: most of the model's weights need no gradients or optimizer state (RAM and time)."""
+    from safetensors.numpy import load_file
+
+    _, result = trained
+    base = load_file(str(Path(real_embedder.model_name_or_path) / "model.safetensors"))
+    tuned = load_file(str(result.path / "model.safetensors"))
+    name = next(key for key in base if key.endswith("word_embeddings.weight"))
+    assert np.array_equal(base[name], tuned[name])
+    changed = [key for key in base if key.endswith("query.weight") and not np.array_equal(base[key], tuned[key])]
+    assert changed  # the rest of the model did learn
 
 
 def test_training_exports_the_fine_tuned_model_for_fast_questions(trained) -> None:

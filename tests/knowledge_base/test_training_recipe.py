@@ -1,0 +1,97 @@
+"""The training recipe's parts that need no training run: pairs, mined negatives, progress lines, priority."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from knowledge_base import training
+from knowledge_base.schema import FaqEntry
+
+
+def _entry(**fields) -> FaqEntry:
+    return FaqEntry(updated="2026-11-20", **fields)
+
+
+def _entries() -> list[FaqEntry]:
+    return [
+        _entry(id="versand-kosten", question="Was kostet der Versand?", alternatives=["Versandkosten"],
+                 answer="4,95 €."),
+        _entry(id="versand-dauer", question="Wie lange dauert der Versand?", alternatives=["Lieferzeit", "Dauer"],
+                 answer="2–3 Werktage."),
+        _entry(id="retoure", question="Wie schicke ich etwas zurück?", alternatives=[], answer="Mit dem Schein."),
+    ]
+
+
+def test_extra_questions_become_pairs_with_their_entry_and_unknown_ids_are_skipped() -> None:
+    examples = training.training_examples(_entries(), "query: ", "passage: ",
+                                          extra_questions=[("Porto?", "versand-kosten"), ("Hallo", "gibt-es-nicht")])
+    extra = [e for e in examples if e.anchor == "query: Porto?"]
+    assert extra == [training.Example("query: Porto?", "query: Was kostet der Versand?", 0, False)]
+    assert not any("Hallo" in e.anchor for e in examples)
+    assert len(examples) == 3 + 3 + 1  # alternatives, question->answer per entry, one extra
+
+
+NEIGHBOUR = {0: 1, 1: 0, 2: 1}
+"""Which other entry each of `_entries()` is closest to in the fake embedding."""
+
+
+class _NearestIsSelf:
+    """Embeds every text of an entry onto that entry's axis: the own entry is always the nearest."""
+
+    def __init__(self, entries: list[FaqEntry]) -> None:
+        self.axis: dict[str, int] = {}
+        for number, entry in enumerate(entries):
+            for text in (entry.question, entry.answer, *entry.alternatives):
+                self.axis[text.split(": ", 1)[-1]] = number
+        self.size = len(entries)
+
+    def encode(self, texts, normalize_embeddings=True, batch_size=32):
+        vectors = np.zeros((len(texts), self.size), dtype=np.float32)
+        for row, text in enumerate(texts):
+            number = self.axis[text.split(": ", 1)[-1]]
+            vectors[row, number] = 1.0
+            vectors[row, NEIGHBOUR[number]] = 0.5
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_hard_negatives_come_from_the_neighbouring_entry_never_the_own_one() -> None:
+    entries = _entries()
+    examples = training.training_examples(entries, "query: ", "passage: ")
+    texts = [("query: " + e.question, "passage: " + e.answer) for e in entries]
+    negatives = training.hard_negatives(examples, texts, _NearestIsSelf(entries))
+    for example, negative in zip(examples, negatives, strict=True):
+        own = texts[example.entry]
+        assert negative not in own
+        neighbour = texts[NEIGHBOUR[example.entry]]
+        # an answer is contrasted with an answer, a question with a question
+        assert negative == neighbour[1 if example.positive_is_answer else 0]
+
+
+def test_progress_lines_give_steps_elapsed_and_an_estimate_left() -> None:
+    now = [100.0]
+    lines: list[str] = []
+    report = training.ProgressReport(lines.append, started=90.0, clock=lambda: now[0])
+    report.begin(40)
+    for step in range(1, 41):
+        now[0] += 2.0  # two seconds a step
+        report.step(step, 40)
+    assert lines[0] == "training: 0/40 steps, 10 s elapsed"
+    assert lines[1] == "training: 2/40 steps, 14 s elapsed, ETA 76 s (+ export)"
+    assert lines[10] == "training: 20/40 steps, 50 s elapsed, ETA 40 s (+ export)"
+    assert lines[-1].startswith("training: 40/40 steps, 90 s elapsed, ETA 0 s")
+    assert len(lines) == 1 + 20  # about every 5 %: a log, not a flood
+
+
+def test_lower_priority_reaches_the_level_and_never_raises_priority() -> None:
+    code = ("import os; from knowledge_base.training import lower_priority\n"
+            "lower_priority(); a = os.getpriority(os.PRIO_PROCESS, 0)\n"
+            "os.nice(5); lower_priority(); print(a, os.getpriority(os.PRIO_PROCESS, 0))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ}).stdout.split()
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert int(out[0]) == max(base, training.LOW_PRIORITY)
+    assert int(out[1]) == min(max(base, training.LOW_PRIORITY) + 5, 19)
