@@ -216,7 +216,6 @@ def main() -> None:
     }
     if args.train:
         methods["engine+train"] = engine(None, trained=True)
-        methods["engine+train-fixed"] = engine(None, trained=True, fixed=True)
     if args.methods:
         methods = {name: methods[name] for name in args.methods.split(",")}
     results = {

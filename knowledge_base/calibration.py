@@ -136,6 +136,11 @@ class CalibrationResult:
     note: str = ""
 
 
+TRAINED_NOTE = ("das fein abgestimmte Modell kennt die Formulierungen der Einträge aus dem Training, sie taugen "
+                "nicht als Prüffragen; seine gemessenen festen Schwellen entscheiden")
+"""Why a fine-tuned model is not calibrated (engine.KnowledgeBase._build)."""
+
+
 # --- features: the same for fitting and serving ------------------------------------------------------------
 def features(scores: np.ndarray, question: np.ndarray, answer: np.ndarray, lexical: np.ndarray) -> np.ndarray:
     """Per query, from its top candidates (columns best first, padded with -1 / 0):

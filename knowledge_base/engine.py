@@ -239,7 +239,14 @@ class KnowledgeBase:
         embedder, trained = self._choose_embedder(digest)
         cache_folder = self.settings.index_dir / embedder.model_id if self._persist else None
         index, stats = build_index(entries, embedder, cache_folder, show_progress)
-        fitted = None if self.settings.fixed_thresholds else self._calibrate(index, embedder, cache_folder)
+        if self.settings.fixed_thresholds:
+            fitted = None
+        elif trained:
+            # a fine-tuned model learnt the very phrasings calibration would test it on: the fit would trust it
+            # far too much, so its measured hand-set thresholds decide until phrasings are held out of training
+            fitted = calibration.CalibrationResult(None, calibration.TRAINED_NOTE)
+        else:
+            fitted = self._calibrate(index, embedder, cache_folder)
         if not self.settings.keep_full_model and (release := getattr(embedder, "release_full_model", None)):
             release()  # questions go through the int8 export; the next build loads the full model again
         state = ServedState(
