@@ -183,6 +183,7 @@
         const data = await response.json();
         data.messages.forEach(render);
         document.getElementById("state").textContent = data.state_label;
+        fit(data.state, data.assignee_id);
         document.getElementById("typing").textContent = data.typing.includes("contact") ? "Kunde schreibt …" : "";
         renderReasoning(data.reasoning);
       }
@@ -192,9 +193,18 @@
   }
 
   const state = document.getElementById("state");
+  const bar = document.getElementById("actions");
+  // only the actions that fit: no "Übernehmen" for one's own conversation, nothing for a closed one
+  function fit(current, assignee) {
+    const mine = current === "with_agent" && String(assignee ?? "") === bar.dataset.me;
+    document.getElementById("take").disabled = mine || current === "closed";
+    document.getElementById("give-back").disabled = current === "bot" || current === "closed";
+    document.getElementById("close").disabled = current === "closed";
+  }
+  fit(bar.dataset.state, bar.dataset.assignee);
   async function act(path) {
     const done = await call(path);
-    if (done && done.state_label) state.textContent = done.state_label;
+    if (done && done.state_label) { state.textContent = done.state_label; fit(done.state, done.assignee_id); }
   }
   document.getElementById("take").addEventListener("click", () => act("/take"));
   document.getElementById("give-back").addEventListener("click", () => act("/give-back"));

@@ -185,6 +185,8 @@ def test_keyboard_shortcuts(
     state = browser.find_element(By.ID, "state")
     press(browser, Keys.ALT, "ü")
     wait(browser, lambda: state.text == "beim Kundenservice")
+    enabled = {b: browser.find_element(By.ID, b).is_enabled() for b in ("take", "give-back", "close")}
+    assert enabled == {"take": False, "give-back": True, "close": True}  # one's own conversation: no "Übernehmen"
     textarea = browser.find_element(By.ID, "reply-text")
     textarea.send_keys("Ich sehe nach.")
     press(browser, Keys.CONTROL, Keys.ENTER)
@@ -198,6 +200,7 @@ def test_keyboard_shortcuts(
     state = browser.find_element(By.ID, "state")
     press(browser, Keys.ALT, "e")
     wait(browser, lambda: state.text == "beendet")
+    assert not any(browser.find_element(By.ID, b).is_enabled() for b in ("take", "give-back", "close"))
 
 
 @pytest.mark.parametrize("size", ["1024,768", "768,1024"])
