@@ -77,6 +77,18 @@ def sql_int(raw: str) -> int | None:
     return int(raw)
 
 
+def form_ids(invalid: str, none: str) -> list[int]:
+    """The ticked rows of a staff list form (`ids`): all valid database numbers (a 30-digit one is no SQL
+    overflow) and at least one, else 400 with the page's German wording."""
+    given = request.form.getlist("ids")
+    ids = [number for number in map(sql_int, given) if number is not None]
+    if len(ids) != len(given):
+        abort(400, invalid)
+    if not ids:
+        abort(400, none)
+    return ids
+
+
 INTENT = re.compile(r"^/[a-z_]{1,60}(\{.{0,200}\})?$")
 SOURCE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 

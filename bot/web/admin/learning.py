@@ -17,7 +17,7 @@ from bot.db import get_session
 from bot.integrations import kb_reload
 from bot.models import Role
 from bot.web.access import role_required
-from bot.web.requests_json import sql_int
+from bot.web.requests_json import form_ids
 from common import labels
 from knowledge_base.engine import ServedState
 
@@ -56,12 +56,7 @@ def decide():  # type: ignore[no-untyped-def]
     action = request.form.get("action", "")
     if action not in DECISIONS:
         abort(400, f"unbekannte Aktion „{action}“")
-    given = request.form.getlist("ids")
-    ids = [number for number in map(sql_int, given) if number is not None]
-    if len(ids) != len(given):
-        abort(400, "ungültige Paar-Nummer")
-    if not ids:
-        abort(400, "keine Vorschläge ausgewählt")
+    ids = form_ids("ungültige Paar-Nummer", "keine Vorschläge ausgewählt")
     session = get_session()
     changed = learning.decide(session, ids, DECISIONS[action], current_user.id)
     session.commit()

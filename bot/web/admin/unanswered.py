@@ -17,7 +17,7 @@ from bot.db import get_session
 from bot.integrations import kb_reload
 from bot.models import Role, UnansweredStatus
 from bot.web.access import role_required
-from bot.web.requests_json import sql_int
+from bot.web.requests_json import form_ids
 from common import labels
 from knowledge_base.authoring.faq_alternatives import UnknownEntry, add_alternatives
 from knowledge_base.authoring.write_lock import FaqsBusy
@@ -78,12 +78,7 @@ def mark():  # type: ignore[no-untyped-def]
     action = request.form.get("action", "")
     if action not in ACTIONS:
         abort(400, f"unbekannte Aktion „{action}“")
-    given = request.form.getlist("ids")
-    ids = [number for number in map(sql_int, given) if number is not None]
-    if len(ids) != len(given):  # also a 30-digit number: no SQL overflow
-        abort(400, "ungültige Fragen-Nummer")
-    if not ids:
-        abort(400, "keine Fragen ausgewählt")
+    ids = form_ids("ungültige Fragen-Nummer", "keine Fragen ausgewählt")
     faq_id = None
     added: list[str] = []
     if action == "alternative":
