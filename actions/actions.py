@@ -57,7 +57,9 @@ def handoff_events(tracker: Tracker, dispatcher: CollectingDispatcher, reason: s
     Rasa is not paused: while the customer waits for an agent the gateway still asks the bot and keeps only
     confident answers, and once an agent has taken the conversation the gateway sends Rasa nothing."""
     candidates = tracker.get_slot("kb_candidates") or []
-    summary = handoff.summarise(reason, _user_texts(tracker), tracker.get_slot("last_faq_id"))
+    last = tracker.get_slot("last_faq_id")
+    answered = service.shared().knowledge_base().entries.get(last) if last else None  # the agent reads its question
+    summary = handoff.summarise(reason, _user_texts(tracker), answered.question if answered else last)
     if note := tracker.get_slot("handoff_note"):
         summary = f"{summary} {note}"
     if text := handoff.CUSTOMER_TEXT[reason]:

@@ -30,15 +30,15 @@ SUMMARY_QUESTIONS = 3
 SUMMARY_TEXT_CHARS = 160
 
 
-def summarise(reason: str, user_texts: list[str], last_faq_id: str | None) -> str:
+def summarise(reason: str, user_texts: list[str], last_answered: str | None) -> str:
     """One line for the agent, in German: why ("Übergabe: Bot war unsicher."), what the customer asked last, what
-    the bot last answered."""
+    the bot last answered (the entry's question, never its id)."""
     asked = [t.strip()[:SUMMARY_TEXT_CHARS] for t in user_texts if t.strip() and not t.startswith("/")]
     parts = [handoff_headline(reason)]
     if asked:
         parts.append("Kunde schrieb: " + " | ".join(f"„{t}“" for t in asked[-SUMMARY_QUESTIONS:]) + ".")
-    if last_faq_id:
-        parts.append(f"Zuletzt beantwortet: {last_faq_id}.")
+    if last_answered:
+        parts.append(f"Zuletzt beantwortet: „{last_answered}“.")
     return " ".join(parts)
 
 

@@ -90,7 +90,9 @@ def test_customer_bot_agent_and_back(browser: WebDriver, agent_browser: WebDrive
     customer_lines = [e.text for e in transcript.find_elements(By.CSS_SELECTOR, ".msg.contact .text")]
     assert customer_lines[0] == "Wie kann ich meine Sendung verfolgen?"
     assert "Ich möchte mit einem Menschen sprechen" in customer_lines
-    assert agent.find_element(By.CSS_SELECTOR, "section.handoff").text.startswith("Grund: Kunde möchte einen Menschen")
+    handoff_text = agent.find_element(By.CSS_SELECTOR, "section.handoff").text
+    assert handoff_text.startswith("Grund: Kunde möchte einen Menschen")
+    assert "Zuletzt beantwortet: „Wie kann ich meine Sendung verfolgen?“" in handoff_text  # the question, not its id
     assert "Kandidaten des Bots" in agent.find_element(By.ID, "reasoning").text
 
     agent.find_element(By.ID, "take").click()

@@ -62,8 +62,9 @@ def test_every_code_has_a_german_label() -> None:
 
 
 def test_the_handoff_summary_is_german() -> None:
-    summary = summarise("low_confidence", ["Wo ist mein Paket?"], "versand-lieferzeit")
-    assert summary.startswith("Übergabe: Bot war unsicher. Kunde schrieb: „Wo ist mein Paket?“.")
+    summary = summarise("low_confidence", ["Wo ist mein Paket?"], "Wie lange dauert die Lieferung?")
+    assert summary == ("Übergabe: Bot war unsicher. Kunde schrieb: „Wo ist mein Paket?“. "
+                       "Zuletzt beantwortet: „Wie lange dauert die Lieferung?“.")
     assert labels.handoff_headline("requested", "low_confidence") == (
         "Übergabe: Kunde möchte einen Menschen (zuvor: Bot war unsicher)."
     )
