@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -179,8 +180,13 @@ def pseudo_queries(
     answer_weight: float,
     lexical_weight: float,
     seed: int = 0,
+    unseen: Collection[str] | None = None,
 ) -> PseudoQueries:
-    """Rank every held-out phrasing and probe against the index as a question would be; nothing is re-embedded."""
+    """Rank every held-out phrasing and probe against the index as a question would be; nothing is re-embedded.
+
+    `unseen`: for a fine-tuned model, the phrasings it never learnt; only they are asked (leave-one-out and
+    entry-left-out), since a learnt phrasing finds its entry far more surely than a customer's new wording.
+    """
     n = len(index.entries)
     vectors = index.texts.reconstruct_n(0, index.texts.ntotal) if index.texts.ntotal else np.zeros((0, 1))
     texts = [text for entry in index.entries for text in entry.match_texts]
@@ -190,6 +196,9 @@ def pseudo_queries(
     rng = np.random.default_rng(seed)
     in_rows = rows[counts[owner] >= 2] if len(rows) else rows
     near_rows = rows if n >= 3 else rows[:0]
+    if unseen is not None:
+        asked = np.array([text in unseen for text in texts], dtype=bool)
+        in_rows, near_rows = in_rows[asked[in_rows]], near_rows[asked[near_rows]]
     if len(in_rows) > MAX_PSEUDO_QUERIES:
         in_rows = np.sort(rng.choice(in_rows, MAX_PSEUDO_QUERIES, replace=False))
     if len(near_rows) > MAX_PSEUDO_QUERIES // 2:
@@ -267,9 +276,12 @@ def fit(
     answer_weight: float,
     lexical_weight: float,
     max_wrong_rate: float,
+    unseen: Collection[str] | None = None,
 ) -> CalibrationResult:
-    """Fit both models and the thresholds for this index; no fit (and a German note why) when data is too thin."""
-    data = pseudo_queries(index, probe_texts, probe_vectors, answer_weight, lexical_weight)
+    """Fit both models and the thresholds for this index; no fit (and a German note why) when data is too thin.
+
+    `unseen`: see `pseudo_queries`."""
+    data = pseudo_queries(index, probe_texts, probe_vectors, answer_weight, lexical_weight, unseen=unseen)
     n_in = int(data.in_scope.sum())
     right = int(data.right_at_top.sum())
     if n_in < MIN_IN_SCOPE or right < MIN_EACH_OUTCOME or len(data.right_at_top) - right < MIN_EACH_OUTCOME:

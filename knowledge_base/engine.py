@@ -239,14 +239,15 @@ class KnowledgeBase:
         embedder, trained = self._choose_embedder(digest)
         cache_folder = self.settings.index_dir / embedder.model_id if self._persist else None
         index, stats = build_index(entries, embedder, cache_folder, show_progress)
+        unseen = training.unseen_phrasings(Path(embedder.model_name_or_path), entries) if trained else None
         if self.settings.fixed_thresholds:
             fitted = None
-        elif trained:
-            # a fine-tuned model learnt the very phrasings calibration would test it on: the fit would trust it
-            # far too much, so its measured hand-set thresholds decide until phrasings are held out of training
+        elif trained and unseen is None:
+            # a model that learnt every phrasing calibration would test it on would trust itself far too much:
+            # its measured hand-set thresholds decide (models trained before phrasings were held out)
             fitted = calibration.CalibrationResult(None, calibration.TRAINED_NOTE)
-        else:
-            fitted = self._calibrate(index, embedder, cache_folder)
+        else:  # a fine-tuned model is tested only on the phrasings it never learnt
+            fitted = self._calibrate(index, embedder, cache_folder, unseen)
         if not self.settings.keep_full_model and (release := getattr(embedder, "release_full_model", None)):
             release()  # questions go through the int8 export; the next build loads the full model again
         state = ServedState(
@@ -266,7 +267,7 @@ class KnowledgeBase:
         return state, stats
 
     def _calibrate(
-        self, index: FaqIndex, embedder: TextEmbedder, cache_folder: Path | None
+        self, index: FaqIndex, embedder: TextEmbedder, cache_folder: Path | None, unseen: set[str] | None = None
     ) -> calibration.CalibrationResult:
         """Fit the decision to this index and model; the probes' vectors are cached like the index's."""
         started = time.perf_counter()
@@ -276,7 +277,7 @@ class KnowledgeBase:
         if embedded:
             cache.save()
         result = calibration.fit(index, probes, vectors, self.settings.answer_weight, self.settings.lexical_weight,
-                                 self.settings.max_wrong_rate)
+                                 self.settings.max_wrong_rate, unseen)
         if cache_folder:
             calibration.save(result, cache_folder)
         log.info("calibration in %.2f s: %s", time.perf_counter() - started,

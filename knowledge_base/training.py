@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TRAINING_VERSION = 3
+TRAINING_VERSION = 4
 """Bump when the recipe changes, so cached models are retrained."""
 EPOCHS = 3
 BATCH_SIZE = 16
@@ -50,6 +50,10 @@ HARD_NEGATIVES = False
 """Give each pair the nearest other entry (by the base model) as an explicit negative; see docs/benchmarks.md."""
 AUGMENT = False
 """Also train each customer wording as typed in a hurry (lower case, umlauts as ae/oe/ue/ss); docs/benchmarks.md."""
+HOLD_OUT_SHARE = 0.25
+"""Share of the alternatives kept out of training (chosen by a hash of the text, so the same ones every time):
+the model never learns them, so they are honest test questions when the decision is calibrated for it
+(knowledge_base/calibration.py). They stay in the index. 0 trains on all and leaves the hand-set thresholds."""
 LOW_PRIORITY = 10
 """Niceness of a training process: the customers' answers come first."""
 MARKER = "training.json"
@@ -76,21 +80,59 @@ class Example:
     positive_is_answer: bool
 
 
+def held_out(entries: Sequence[FaqEntry], share: float | None = None) -> list[str]:
+    """The alternatives not trained on: about `share` of them (HOLD_OUT_SHARE), picked by a hash of
+    entry and text, so a new entry or wording leaves the others' choice as it was."""
+    share = HOLD_OUT_SHARE if share is None else share
+    picked = []
+    for entry in entries:
+        for alternative in entry.alternatives:
+            digest = hashlib.sha256(f"{entry.id}\n{alternative}".encode()).digest()
+            if int.from_bytes(digest[:4], "big") < share * 2**32:
+                picked.append(alternative)
+    return picked
+
+
+def trained_phrasings(entries: Sequence[FaqEntry], leave_out: Collection[str]) -> set[str]:
+    """The questions and alternatives a model trained with `leave_out` held out has learnt."""
+    leave_out = set(leave_out)
+    return {text for entry in entries for text in entry.match_texts if text not in leave_out}
+
+
+def unseen_phrasings(model_dir: Path, entries: Sequence[FaqEntry]) -> set[str] | None:
+    """The phrasings of `entries` the trained model in `model_dir` never learnt: held out, or added since.
+
+    None when its marker does not say what it learnt (trained before phrasings were held out).
+    """
+    try:
+        learnt = json.loads((Path(model_dir) / MARKER).read_text()).get("trained_phrasings")
+    except (OSError, ValueError):
+        return None
+    if learnt is None:
+        return None
+    learnt = set(learnt)
+    return {text for entry in entries for text in entry.match_texts if text not in learnt}
+
+
 def training_examples(
     entries: Sequence[FaqEntry],
     query_prompt: str,
     passage_prompt: str,
     extra_questions: Iterable[tuple[str, str]] = (),
+    leave_out: Collection[str] = (),
 ) -> list[Example]:
     """Alternative -> question and question -> answer for every entry, plus `extra_questions`.
 
     `extra_questions` are (customer wording, faq_id) pairs from elsewhere (e.g. the service's
-    own answered questions); ones naming no current entry are skipped.
+    own answered questions); ones naming no current entry are skipped. Alternatives in `leave_out`
+    (`held_out`) are not trained on.
     """
     examples: list[Example] = []
+    leave_out = set(leave_out)
     for number, entry in enumerate(entries):
         question = query_prompt + entry.question
-        examples.extend(Example(query_prompt + alt, question, number, False) for alt in entry.alternatives)
+        examples.extend(Example(query_prompt + alt, question, number, False)
+                        for alt in entry.alternatives if alt not in leave_out)
         examples.append(Example(question, passage_prompt + entry.answer, number, True))
     by_id = {entry.id: number for number, entry in enumerate(entries)}
     for wording, faq_id in extra_questions:
@@ -123,7 +165,8 @@ def training_pairs(
     """(anchor, positive) texts with the model's prompts applied; `learned` (question, faq_id) pairs from the
     service pair like alternatives (ones for a removed entry, or already among its phrasings, are left out)."""
     extra = new_wordings(entries, learned)
-    return [(e.anchor, e.positive) for e in training_examples(entries, query_prompt, passage_prompt, extra)]
+    examples = training_examples(entries, query_prompt, passage_prompt, extra, held_out(entries))
+    return [(e.anchor, e.positive) for e in examples]
 
 
 def new_wordings(entries: Sequence[FaqEntry], learned: Sequence[learned_pairs.Pair]) -> list[tuple[str, str]]:
@@ -161,7 +204,7 @@ def hard_negatives(examples: Sequence[Example], entry_texts: Sequence[tuple[str,
 
 def model_key(settings: Settings, content_hash: str, learned: list[learned_pairs.Pair] = ()) -> str:  # type: ignore[assignment]
     """The trained model's folder name: the recipe, the base model, the FAQ content and the learned pairs."""
-    identity = f"{TRAINING_VERSION}|{settings.embedding_model}|{content_hash}"
+    identity = f"{TRAINING_VERSION}|{settings.embedding_model}|{content_hash}|{HOLD_OUT_SHARE}"
     if learned:
         identity += "|" + learned_pairs.digest(list(learned))
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
@@ -273,8 +316,9 @@ def train(
     """
     learned = learned_pairs.for_source(settings, source)  # the service's confirmed pairs (none for other data)
     target = settings.trained_models_dir / model_key(settings, content_hash, learned)
+    kept_back = held_out(entries)
     examples = training_examples(entries, settings.query_prompt, settings.passage_prompt,
-                                 new_wordings(entries, learned))
+                                 new_wordings(entries, learned), kept_back)
     if (target / MARKER).exists():
         return TrainingResult(target, len(examples), 0.0, cached=True)
     if len(entries) < 2:
@@ -342,6 +386,7 @@ def train(
         "content_hash": content_hash,
         "source": source,
         "pairs": len(examples),
+        "trained_phrasings": sorted(trained_phrasings(entries, kept_back)),
         "learned_pairs": len(learned),
         "epochs": EPOCHS,
         "seconds": round(seconds, 1),

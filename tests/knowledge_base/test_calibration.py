@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -65,6 +66,19 @@ def test_the_fitted_decision_keeps_the_target_on_phrasings_it_never_saw(model: s
     assert answered > 0  # it does answer some directly
     assert share <= 1 / len(asked) + 1e-9  # at most one of 48 (2 %): the target is 1 %, the sample small
     assert kb.ask("Was kostet der Versand?").probability is not None  # the calibrated decision, not thresholds
+
+
+def test_a_fine_tuned_model_is_tested_only_on_the_phrasings_it_never_learnt(fake_embedder: FakeEmbedder) -> None:
+    """It would find a learnt phrasing's entry far more surely than a customer's new wording."""
+    entries = [located.entry for located in load_faqs(DEMO).entries]
+    index = served(entries, fake_embedder).snapshot().index
+    unseen = {entry.alternatives[0] for entry in entries}
+    settings = Settings()
+    every = calibration.pseudo_queries(index, [], np.zeros((0, 64)), settings.answer_weight, settings.lexical_weight)
+    only = calibration.pseudo_queries(index, [], np.zeros((0, 64)), settings.answer_weight, settings.lexical_weight,
+                                      unseen=unseen)
+    assert int(only.in_scope.sum()) == len(unseen) < int(every.in_scope.sum())
+    assert int((~only.in_scope).sum()) == len(unseen)  # and only they are asked with their entry left out
 
 
 def test_a_stricter_target_answers_less(fake_embedder: FakeEmbedder) -> None:

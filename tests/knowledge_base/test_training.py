@@ -26,7 +26,10 @@ def test_training_pairs_use_prompts_and_cover_alternatives_and_answers(faq_dir: 
     pairs = training.training_pairs(entries, "query: ", "passage: ")
     assert ("query: Wann kommt mein Paket an?", "query: Wie lange dauert die Lieferung?") in pairs
     assert ("query: Wie lange dauert die Lieferung?", "passage: Wir liefern in **2–3 Werktagen**.") in pairs
-    assert len(pairs) == 6 + 3
+    held = training.held_out(entries)
+    assert held == ["Bis wann Rücksendung möglich"]  # kept for calibrating the trained model (a hash: stable)
+    assert not any(anchor == "query: " + held[0] for anchor, _ in pairs)
+    assert len(pairs) == 6 - 1 + 3
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +53,17 @@ PROGRESS: list[str] = []
 
 def test_training_writes_a_loadable_model_with_marker(trained) -> None:
     settings, result = trained
-    assert not result.cached and result.pairs == 9
+    assert not result.cached and result.pairs == 8
     marker = json.loads((result.path / training.MARKER).read_text())
-    assert marker["pairs"] == 9 and marker["source"] == str(settings.faq_dir.resolve())
+    assert marker["pairs"] == 8 and marker["source"] == str(settings.faq_dir.resolve())
+    assert "Bis wann Rücksendung möglich" not in marker["trained_phrasings"]
+    assert "Rückgabefrist Tage" in marker["trained_phrasings"]
     assert (result.path / "model.safetensors").exists()
     assert not list(settings.trained_models_dir.glob("*.partial"))
 
 
 def test_training_reports_steps_elapsed_and_time_left(trained) -> None:
-    assert PROGRESS[0].startswith("training on 9 pairs from 3 entries")
+    assert PROGRESS[0].startswith("training on 8 pairs from 3 entries")
     steps = [line for line in PROGRESS if line.startswith("training: ") and "ETA" in line]
     total = int(steps[-1].split("/")[1].split()[0])
     assert total >= 1 and steps[-1].startswith(f"training: {total}/{total} steps")
@@ -117,6 +122,8 @@ def test_engine_starts_on_base_model_and_swaps_in_trained(trained, real_embedder
     assert kb.served.embedder.model_name_or_path == str(result.path)
     assert kb.ask("Was kostet der Versand?").faq_id == "versand-kosten"
     assert not kb.use_trained_model_if_ready()  # already swapped
+    # calibrated on the phrasings it never learnt; this small knowledge base holds too few of them
+    assert "zu wenige Formulierungen" in kb.snapshot().calibration.note
 
 
 def test_background_training_skips_trained_content_and_stops_with_the_service(trained, tmp_path) -> None:

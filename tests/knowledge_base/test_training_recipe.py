@@ -35,6 +35,31 @@ def test_extra_questions_become_pairs_with_their_entry_and_unknown_ids_are_skipp
     assert len(examples) == 3 + 3 + 1  # alternatives, question->answer per entry, one extra
 
 
+def test_held_out_alternatives_are_not_trained_and_the_choice_stays_when_others_change() -> None:
+    many = [_entry(id=f"e{n}", question=f"Frage {n}?", alternatives=[f"Wort {n}-{k}" for k in range(4)],
+                   answer="Antwort.") for n in range(30)]
+    held = training.held_out(many, 0.25)
+    assert 0.15 * 120 <= len(held) <= 0.35 * 120  # about a quarter of the 120 alternatives
+    anchors = {e.anchor for e in training.training_examples(many, "", "", leave_out=held)}
+    assert not anchors & set(held) and {"Frage 0?", "Wort 0-0"} - set(held) <= anchors
+    grown = [*many, _entry(id="neu", question="Neu?", alternatives=["ganz neu"], answer="Ja.")]
+    assert set(held) <= set(training.held_out(grown, 0.25))  # a new entry leaves the others' choice alone
+    assert training.held_out(many, 0.0) == []
+
+
+def test_unseen_phrasings_are_the_held_out_ones_and_those_added_since(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    entries = _entries()
+    learnt = training.trained_phrasings(entries, ["Lieferzeit"])
+    (tmp_path / training.MARKER).write_text(json.dumps({"trained_phrasings": sorted(learnt)}))
+    assert training.unseen_phrasings(tmp_path, entries) == {"Lieferzeit"}
+    edited = [entries[0].model_copy(update={"alternatives": ["Versandkosten", "Porto"]}), *entries[1:]]
+    assert training.unseen_phrasings(tmp_path, edited) == {"Lieferzeit", "Porto"}
+    (tmp_path / training.MARKER).write_text(json.dumps({"pairs": 7}))  # trained before phrasings were held out
+    assert training.unseen_phrasings(tmp_path, entries) is None
+
+
 NEIGHBOUR = {0: 1, 1: 0, 2: 1}
 """Which other entry each of `_entries()` is closest to in the fake embedding."""
 
