@@ -39,11 +39,12 @@ def test_held_out_alternatives_are_not_trained_and_the_choice_stays_when_others_
     many = [_entry(id=f"e{n}", question=f"Frage {n}?", alternatives=[f"Wort {n}-{k}" for k in range(4)],
                    answer="Antwort.") for n in range(30)]
     held = training.held_out(many, 0.25)
-    assert 0.15 * 120 <= len(held) <= 0.35 * 120  # about a quarter of the 120 alternatives
+    assert len(held) == 30  # a quarter of the 120 alternatives
+    assert len({text.split()[1].split("-")[0] for text in held}) > 10  # spread over the entries, not the first few
     anchors = {e.anchor for e in training.training_examples(many, "", "", leave_out=held)}
     assert not anchors & set(held) and {"Frage 0?", "Wort 0-0"} - set(held) <= anchors
     grown = [*many, _entry(id="neu", question="Neu?", alternatives=["ganz neu"], answer="Ja.")]
-    assert set(held) <= set(training.held_out(grown, 0.25))  # a new entry leaves the others' choice alone
+    assert len(set(held) - set(training.held_out(grown, 0.25))) <= 1  # a new wording moves at most one at the edge
     assert training.held_out(many, 0.0) == []
 
 
