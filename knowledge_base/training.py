@@ -311,6 +311,15 @@ def give_large_buffers_back() -> None:
         ctypes.CDLL(None).mallopt(m_mmap_threshold, LARGE_BUFFER_BYTES)
 
 
+def release_freed_memory() -> None:
+    """Hand the heap's free pages back (glibc's `malloc_trim`): after training the trainer held 1.55 GB, 0.56 GB
+    after this, while the export's steps (up to 1.2 GB each) run beside it. No-op where malloc is not glibc's."""
+    import ctypes
+
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def lower_priority(niceness: int = LOW_PRIORITY) -> None:
     """Run this process at least at `niceness` (never raises the priority of an already nicer one)."""
     current = os.getpriority(os.PRIO_PROCESS, 0)
@@ -397,6 +406,7 @@ def train(
     model.save(str(work))
     del trainer, model, dataset  # the export loads the saved weights; do not hold two copies
     gc.collect()
+    release_freed_memory()
     write(f"exporting for fast questions, {time.monotonic() - started:.0f} s elapsed")
     query_model.export_quietly(settings.query_exports_dir, work)
     seconds = time.monotonic() - started
