@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TRAINING_VERSION = 4
+TRAINING_VERSION = 5
 """Bump when the recipe changes, so cached models are retrained."""
 EPOCHS = 3
 BATCH_SIZE = 16
@@ -50,6 +50,10 @@ HARD_NEGATIVES = False
 """Give each pair the nearest other entry (by the base model) as an explicit negative; see docs/benchmarks.md."""
 AUGMENT = False
 """Also train each customer wording as typed in a hurry (lower case, umlauts as ae/oe/ue/ss); docs/benchmarks.md."""
+SEPARATE_BATCHES = True
+"""Paraphrase pairs (alternative -> question) and answer pairs (question -> answer) in batches of their own: a
+batch is padded to its longest text, so a single long answer made every short pair in its batch cost as much;
+docs/benchmarks.md."""
 HOLD_OUT_SHARE = 0.25
 """Share of the alternatives kept out of training (chosen by a hash of the text, so the same ones every time):
 the model never learns them, so they are honest test questions when the decision is calibrated for it
@@ -201,9 +205,27 @@ def hard_negatives(examples: Sequence[Example], entry_texts: Sequence[tuple[str,
     return negatives
 
 
+def training_datasets(examples: Sequence[Example], negatives: Sequence[str] | None = None):
+    """The examples as a `datasets.Dataset`, or with SEPARATE_BATCHES a `DatasetDict` of paraphrase and answer
+    pairs: sentence-transformers then draws each batch from one of them (in proportion to their sizes)."""
+    from datasets import Dataset, DatasetDict
+
+    def dataset(rows: list[int]) -> Dataset:
+        columns = {"anchor": [examples[i].anchor for i in rows], "positive": [examples[i].positive for i in rows]}
+        if negatives is not None:
+            columns["negative"] = [negatives[i] for i in rows]
+        return Dataset.from_dict(columns)
+
+    if not SEPARATE_BATCHES:
+        return dataset(list(range(len(examples))))
+    kinds = {"paraphrases": [i for i, e in enumerate(examples) if not e.positive_is_answer],
+             "answers": [i for i, e in enumerate(examples) if e.positive_is_answer]}
+    return DatasetDict({kind: dataset(rows) for kind, rows in kinds.items() if rows})
+
+
 def model_key(settings: Settings, content_hash: str, learned: list[learned_pairs.Pair] = ()) -> str:  # type: ignore[assignment]
     """The trained model's folder name: the recipe, the base model, the FAQ content and the learned pairs."""
-    identity = f"{TRAINING_VERSION}|{settings.embedding_model}|{content_hash}|{HOLD_OUT_SHARE}"
+    identity = f"{TRAINING_VERSION}|{settings.embedding_model}|{content_hash}|{HOLD_OUT_SHARE}|{SEPARATE_BATCHES}"
     if learned:
         identity += "|" + learned_pairs.digest(list(learned))
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
@@ -354,7 +376,6 @@ def train(
     write(f"training on {len(examples)} pairs from {len(entries)} entries: loading the model")
 
     import torch
-    from datasets import Dataset
     from sentence_transformers import (
         SentenceTransformer,
         SentenceTransformerTrainer,
@@ -369,11 +390,11 @@ def train(
     serving_length = model.max_seq_length
     model.max_seq_length = min(serving_length, MAX_SEQ_LENGTH)
     frozen = freeze_word_embeddings(model)
-    columns = {"anchor": [e.anchor for e in examples], "positive": [e.positive for e in examples]}
+    negatives = None
     if HARD_NEGATIVES:
         texts = [(settings.query_prompt + e.question, settings.passage_prompt + e.answer) for e in entries]
-        columns["negative"] = hard_negatives(examples, texts, model)
-    dataset = Dataset.from_dict(columns)
+        negatives = hard_negatives(examples, texts, model)
+    dataset = training_datasets(examples, negatives)
     work = target.with_name(target.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     args = SentenceTransformerTrainingArguments(

@@ -35,6 +35,19 @@ def test_extra_questions_become_pairs_with_their_entry_and_unknown_ids_are_skipp
     assert len(examples) == 3 + 3 + 1  # alternatives, question->answer per entry, one extra
 
 
+def test_paraphrase_and_answer_pairs_go_into_batches_of_their_own(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    examples = training.training_examples(_entries(), "q: ", "p: ")
+    split = training.training_datasets(examples, negatives=[f"n{i}" for i in range(len(examples))])
+    assert set(split) == {"paraphrases", "answers"}
+    assert split["answers"]["positive"] == ["p: 4,95 €.", "p: 2–3 Werktage.", "p: Mit dem Schein."]
+    assert split["paraphrases"]["anchor"] == ["q: Versandkosten", "q: Lieferzeit", "q: Dauer"]
+    assert split["paraphrases"]["negative"] == ["n0", "n2", "n3"]  # each negative stays with its pair
+    no_alternatives = [e.model_copy(update={"alternatives": []}) for e in _entries()]
+    assert set(training.training_datasets(training.training_examples(no_alternatives, "", ""))) == {"answers"}
+    monkeypatch.setattr(training, "SEPARATE_BATCHES", False)
+    assert training.training_datasets(examples).num_rows == len(examples)
+
+
 def test_held_out_alternatives_are_not_trained_and_the_choice_stays_when_others_change() -> None:
     many = [_entry(id=f"e{n}", question=f"Frage {n}?", alternatives=[f"Wort {n}-{k}" for k in range(4)],
                    answer="Antwort.") for n in range(30)]
