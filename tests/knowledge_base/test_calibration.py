@@ -81,6 +81,17 @@ def test_a_fine_tuned_model_is_tested_only_on_the_phrasings_it_never_learnt(fake
     assert int((~only.in_scope).sum()) == len(unseen)  # and only they are asked with their entry left out
 
 
+def test_the_answer_threshold_spends_the_budget_on_expected_mistakes() -> None:
+    probability = np.linspace(0.999, 0.5, 100)  # the surest first
+    weight = np.full(100, 0.01)
+    at = calibration.answer_threshold(probability, weight, max_wrong_rate=0.01)
+    expected_wrong = np.cumsum((1 - probability) * weight)
+    answered = int((probability >= at).sum())
+    assert 0 < answered < 100
+    assert expected_wrong[answered - 1] <= 0.01 < expected_wrong[answered]  # as many as the budget allows
+    assert calibration.answer_threshold(probability, weight, max_wrong_rate=1e-6) > 1  # none: not even the surest
+
+
 def test_a_stricter_target_answers_less(fake_embedder: FakeEmbedder) -> None:
     entries, asked = held_out_split()
     loose, strict = served(entries, fake_embedder, 0.10), served(entries, fake_embedder, 0.002)
