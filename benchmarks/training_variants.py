@@ -39,7 +39,6 @@ VARIANTS = {
     "baseline": {},
     "hard-negatives": {"HARD_NEGATIVES": True},
     "augment": {"AUGMENT": True},
-    "mixed-batches": {"SEPARATE_BATCHES": False},
 }
 DEFAULT_HOLD_OUT = training.HOLD_OUT_SHARE
 KEYS = ("top1", "recall_at_3", "mrr_at_5", "answered_correct", "clarified_correct", "answered_wrong", "handoff")
@@ -56,8 +55,7 @@ def trained_report(entries: list[FaqEntry], source: str, queries: list[LabelledQ
 
 
 def run_variant(name: str, models: Path, folds: int) -> dict:
-    defaults = {"HARD_NEGATIVES": False, "AUGMENT": False, "HOLD_OUT_SHARE": DEFAULT_HOLD_OUT,
-                "SEPARATE_BATCHES": True}
+    defaults = {"HARD_NEGATIVES": False, "AUGMENT": False, "HOLD_OUT_SHARE": DEFAULT_HOLD_OUT}
     for setting, value in {**defaults, **VARIANTS[name]}.items():
         setattr(training, setting, value)
     out: dict = {"train_seconds": [], "train_cpu_seconds": []}

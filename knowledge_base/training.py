@@ -47,13 +47,11 @@ MAX_SEQ_LENGTH = 192
 """Tokens per text while training: long answers at 512 tokens made a 200-pair run take >12 min
 and 9 GB on 2 cores; their first 192 tokens carry the topic."""
 HARD_NEGATIVES = False
-"""Give each pair the nearest other entry (by the base model) as an explicit negative; see docs/benchmarks.md."""
+"""Give each paraphrase pair the other entry's question nearest to its anchor (by the base model) as an explicit
+negative. Answer pairs get none: a third ~150-token text per pair took the trainer from 2.3 to 3.2 GB;
+docs/benchmarks.md."""
 AUGMENT = False
 """Also train each customer wording as typed in a hurry (lower case, umlauts as ae/oe/ue/ss); docs/benchmarks.md."""
-SEPARATE_BATCHES = True
-"""Paraphrase pairs (alternative -> question) and answer pairs (question -> answer) in batches of their own: a
-batch is padded to its longest text, so a single long answer made every short pair in its batch cost as much;
-docs/benchmarks.md."""
 HOLD_OUT_SHARE = 0.25
 """Share of the alternatives kept out of training (chosen by a hash of the text, so the same ones every time):
 the model never learns them, so they are honest test questions when the decision is calibrated for it
@@ -183,49 +181,48 @@ def new_wordings(entries: Sequence[FaqEntry], learned: Sequence[learned_pairs.Pa
     return kept
 
 
-def hard_negatives(examples: Sequence[Example], entry_texts: Sequence[tuple[str, str]], model: SentenceTransformer,
-                   ) -> list[str]:
-    """For each example the other entry's text (question or answer, like its positive) nearest to its anchor.
+def hard_negatives(paraphrases: Sequence[Example], questions: Sequence[str], model: SentenceTransformer) -> list[str]:
+    """For each paraphrase pair the other entry's question nearest to its anchor.
 
     Mined with the model before training: these neighbours are exactly what it confuses today.
-    `entry_texts` are (prompted question, prompted answer) per entry; an example's own entry is never chosen.
+    `questions` are the entries' prompted questions; an example's own entry is never chosen.
     """
     import numpy as np
 
-    anchors = model.encode([e.anchor for e in examples], normalize_embeddings=True, batch_size=32)
-    questions = model.encode([q for q, _ in entry_texts], normalize_embeddings=True, batch_size=32)
-    answers = model.encode([a for _, a in entry_texts], normalize_embeddings=True, batch_size=8)
+    anchors = model.encode([e.anchor for e in paraphrases], normalize_embeddings=True, batch_size=32)
+    candidates = model.encode(list(questions), normalize_embeddings=True, batch_size=32)
     negatives = []
-    for anchor, example in zip(anchors, examples, strict=True):
-        candidates = answers if example.positive_is_answer else questions
+    for anchor, example in zip(anchors, paraphrases, strict=True):
         scores = candidates @ anchor
         scores[example.entry] = -np.inf
-        nearest = int(np.argmax(scores))
-        negatives.append(entry_texts[nearest][1 if example.positive_is_answer else 0])
+        negatives.append(questions[int(np.argmax(scores))])
     return negatives
 
 
-def training_datasets(examples: Sequence[Example], negatives: Sequence[str] | None = None):
-    """The examples as a `datasets.Dataset`, or with SEPARATE_BATCHES a `DatasetDict` of paraphrase and answer
-    pairs: sentence-transformers then draws each batch from one of them (in proportion to their sizes)."""
+def training_datasets(examples: Sequence[Example], paraphrase_negatives: Sequence[str] | None = None):
+    """Paraphrase pairs (alternative -> question) and answer pairs (question -> answer) as a `DatasetDict`, from which
+    sentence-transformers draws each batch from one set, in proportion to their sizes.
+
+    A batch is padded to its longest text: mixed in with a ~150-token answer, sixteen short pairs cost as much as
+    answers (the demo shop trained in 289 s instead of 89 s; docs/benchmarks.md). `paraphrase_negatives` are one
+    text per paraphrase pair, in order (`hard_negatives`).
+    """
     from datasets import Dataset, DatasetDict
 
-    def dataset(rows: list[int]) -> Dataset:
-        columns = {"anchor": [examples[i].anchor for i in rows], "positive": [examples[i].positive for i in rows]}
-        if negatives is not None:
-            columns["negative"] = [negatives[i] for i in rows]
-        return Dataset.from_dict(columns)
-
-    if not SEPARATE_BATCHES:
-        return dataset(list(range(len(examples))))
-    kinds = {"paraphrases": [i for i, e in enumerate(examples) if not e.positive_is_answer],
-             "answers": [i for i, e in enumerate(examples) if e.positive_is_answer]}
-    return DatasetDict({kind: dataset(rows) for kind, rows in kinds.items() if rows})
+    paraphrases = [e for e in examples if not e.positive_is_answer]
+    answers = [e for e in examples if e.positive_is_answer]
+    sets = {
+        "paraphrases": {"anchor": [e.anchor for e in paraphrases], "positive": [e.positive for e in paraphrases]},
+        "answers": {"anchor": [e.anchor for e in answers], "positive": [e.positive for e in answers]},
+    }
+    if paraphrase_negatives is not None:
+        sets["paraphrases"]["negative"] = list(paraphrase_negatives)
+    return DatasetDict({kind: Dataset.from_dict(columns) for kind, columns in sets.items() if columns["anchor"]})
 
 
 def model_key(settings: Settings, content_hash: str, learned: list[learned_pairs.Pair] = ()) -> str:  # type: ignore[assignment]
     """The trained model's folder name: the recipe, the base model, the FAQ content and the learned pairs."""
-    identity = f"{TRAINING_VERSION}|{settings.embedding_model}|{content_hash}|{HOLD_OUT_SHARE}|{SEPARATE_BATCHES}"
+    identity = f"{TRAINING_VERSION}|{settings.embedding_model}|{content_hash}|{HOLD_OUT_SHARE}|{HARD_NEGATIVES}"
     if learned:
         identity += "|" + learned_pairs.digest(list(learned))
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
@@ -392,8 +389,8 @@ def train(
     frozen = freeze_word_embeddings(model)
     negatives = None
     if HARD_NEGATIVES:
-        texts = [(settings.query_prompt + e.question, settings.passage_prompt + e.answer) for e in entries]
-        negatives = hard_negatives(examples, texts, model)
+        questions = [settings.query_prompt + e.question for e in entries]
+        negatives = hard_negatives([e for e in examples if not e.positive_is_answer], questions, model)
     dataset = training_datasets(examples, negatives)
     work = target.with_name(target.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)

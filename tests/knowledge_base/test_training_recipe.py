@@ -35,17 +35,16 @@ def test_extra_questions_become_pairs_with_their_entry_and_unknown_ids_are_skipp
     assert len(examples) == 3 + 3 + 1  # alternatives, question->answer per entry, one extra
 
 
-def test_paraphrase_and_answer_pairs_go_into_batches_of_their_own(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_paraphrase_and_answer_pairs_go_into_batches_of_their_own() -> None:
     examples = training.training_examples(_entries(), "q: ", "p: ")
-    split = training.training_datasets(examples, negatives=[f"n{i}" for i in range(len(examples))])
+    split = training.training_datasets(examples, paraphrase_negatives=["n0", "n1", "n2"])
     assert set(split) == {"paraphrases", "answers"}
     assert split["answers"]["positive"] == ["p: 4,95 €.", "p: 2–3 Werktage.", "p: Mit dem Schein."]
+    assert "negative" not in split["answers"].column_names  # a third long text per answer pair costs ~1 GB
     assert split["paraphrases"]["anchor"] == ["q: Versandkosten", "q: Lieferzeit", "q: Dauer"]
-    assert split["paraphrases"]["negative"] == ["n0", "n2", "n3"]  # each negative stays with its pair
+    assert split["paraphrases"]["negative"] == ["n0", "n1", "n2"]
     no_alternatives = [e.model_copy(update={"alternatives": []}) for e in _entries()]
     assert set(training.training_datasets(training.training_examples(no_alternatives, "", ""))) == {"answers"}
-    monkeypatch.setattr(training, "SEPARATE_BATCHES", False)
-    assert training.training_datasets(examples).num_rows == len(examples)
 
 
 def test_held_out_alternatives_are_not_trained_and_the_choice_stays_when_others_change() -> None:
@@ -97,17 +96,15 @@ class _NearestIsSelf:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def test_hard_negatives_come_from_the_neighbouring_entry_never_the_own_one() -> None:
+def test_hard_negatives_are_the_neighbouring_entrys_question_never_the_own_one() -> None:
     entries = _entries()
-    examples = training.training_examples(entries, "query: ", "passage: ")
-    texts = [("query: " + e.question, "passage: " + e.answer) for e in entries]
-    negatives = training.hard_negatives(examples, texts, _NearestIsSelf(entries))
-    for example, negative in zip(examples, negatives, strict=True):
-        own = texts[example.entry]
-        assert negative not in own
-        neighbour = texts[NEIGHBOUR[example.entry]]
-        # an answer is contrasted with an answer, a question with a question
-        assert negative == neighbour[1 if example.positive_is_answer else 0]
+    paraphrases = [e for e in training.training_examples(entries, "query: ", "passage: ") if not e.positive_is_answer]
+    questions = ["query: " + e.question for e in entries]
+    negatives = training.hard_negatives(paraphrases, questions, _NearestIsSelf(entries))
+    assert len(negatives) == len(paraphrases) == 3
+    for example, negative in zip(paraphrases, negatives, strict=True):
+        assert negative != questions[example.entry]
+        assert negative == questions[NEIGHBOUR[example.entry]]
 
 
 def test_progress_lines_give_steps_elapsed_and_an_estimate_left() -> None:
