@@ -5,8 +5,6 @@ Embedders return L2-normalised float32 rows, so inner product is cosine similari
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
 import hashlib
 import threading
@@ -16,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
+
+from common import heap
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -65,12 +65,6 @@ class _QuestionCache:
             self._vectors[text] = vector
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
-
-
-def _return_freed_memory() -> None:
-    """Hand memory freed inside the C allocator back to the system (glibc keeps ~300 MB of a dropped model)."""
-    with contextlib.suppress(AttributeError, OSError):  # not glibc (musl, macOS): the process reuses it instead
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 class SentenceTransformerEmbedder:
@@ -156,7 +150,7 @@ class SentenceTransformerEmbedder:
             return False
         del self.__dict__["model"]
         gc.collect()  # the model's modules refer to each other: free the weights now, not at some later collection
-        _return_freed_memory()
+        heap.return_freed_memory()  # glibc keeps ~300 MB of a dropped model
         return True
 
     @property

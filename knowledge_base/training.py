@@ -23,11 +23,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from common import heap
 from common.child_processes import die_with_parent
 from knowledge_base import learned_pairs, query_model
 from knowledge_base.schema import FaqEntry
@@ -321,22 +322,9 @@ def give_large_buffers_back() -> None:
 
     Without it the heap keeps every step's largest buffers and the trainer's RSS creeps up step by step
     (2.31 GB against 2.09 GB after one epoch of the demo shop, at the same speed: docs/benchmarks.md). A
-    threshold of 64 KB gave 1.49 GB but cost 50 % more time in page faults. No-op where malloc is not glibc's.
+    threshold of 64 KB gave 1.49 GB but cost 50 % more time in page faults.
     """
-    import ctypes
-
-    m_mmap_threshold = -3  # glibc's malloc.h
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).mallopt(m_mmap_threshold, LARGE_BUFFER_BYTES)
-
-
-def release_freed_memory() -> None:
-    """Hand the heap's free pages back (glibc's `malloc_trim`): after training the trainer held 1.55 GB, 0.56 GB
-    after this, while the export's steps (up to 1.2 GB each) run beside it. No-op where malloc is not glibc's."""
-    import ctypes
-
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
+    heap.map_buffers_from(LARGE_BUFFER_BYTES)
 
 
 def lower_priority(niceness: int = LOW_PRIORITY) -> None:
@@ -424,7 +412,7 @@ def train(
     model.save(str(work))
     del trainer, model, dataset  # the export loads the saved weights; do not hold two copies
     gc.collect()
-    release_freed_memory()
+    heap.return_freed_memory()  # the trainer held 1.55 GB after training, 0.56 GB after this, beside the export
     write(f"exporting for fast questions, {time.monotonic() - started:.0f} s elapsed")
     query_model.export_quietly(settings.query_exports_dir, work)
     seconds = time.monotonic() - started
