@@ -39,6 +39,7 @@ VARIANTS = {
     "baseline": {},
     "hard-negatives": {"HARD_NEGATIVES": True},
     "augment": {"AUGMENT": True},
+    "hold-out-15": {"HOLD_OUT_SHARE": 0.15},
 }
 DEFAULT_HOLD_OUT = training.HOLD_OUT_SHARE
 KEYS = ("top1", "recall_at_3", "mrr_at_5", "answered_correct", "clarified_correct", "answered_wrong", "handoff")
