@@ -1,8 +1,8 @@
 """Domain adaptation: fine-tune the embedding model on the knowledge base's own pairs.
 
-Each alternative is paired with its question and each question with its answer;
-MultipleNegativesRankingLoss pulls the pairs together and pushes the other
-entries in the batch apart. Results are cached by content hash; the engine
+Each alternative is paired with its question and each question with its answer
+(the two kinds in batches of their own); MultipleNegativesRankingLoss pulls the
+pairs together and pushes the other entries in the batch apart. Results are cached by content hash; the engine
 falls back to the base model while no trained model exists.
 
 It runs beside the service on small machines: the word-embedding matrix (250k
@@ -35,6 +35,7 @@ from knowledge_base.schema import FaqEntry
 from knowledge_base.settings import Settings
 
 if TYPE_CHECKING:
+    from datasets import DatasetDict
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ def hard_negatives(paraphrases: Sequence[Example], questions: Sequence[str], mod
     return negatives
 
 
-def training_datasets(examples: Sequence[Example], paraphrase_negatives: Sequence[str] | None = None):
+def training_datasets(examples: Sequence[Example], paraphrase_negatives: Sequence[str] | None = None) -> DatasetDict:
     """Paraphrase pairs (alternative -> question) and answer pairs (question -> answer) as a `DatasetDict`, from which
     sentence-transformers draws each batch from one set, in proportion to their sizes.
 
