@@ -223,8 +223,10 @@ def training_datasets(examples: Sequence[Example], paraphrase_negatives: Sequenc
 
 
 def model_key(settings: Settings, content_hash: str, learned: list[learned_pairs.Pair] = ()) -> str:  # type: ignore[assignment]
-    """The trained model's folder name: the recipe, the base model, the FAQ content and the learned pairs."""
-    identity = f"{TRAINING_VERSION}|{settings.embedding_model}|{content_hash}|{HOLD_OUT_SHARE}|{HARD_NEGATIVES}"
+    """The trained model's folder name: the recipe (its version and switches), the base model, the FAQ content and
+    the learned pairs."""
+    recipe = f"{TRAINING_VERSION}|{HOLD_OUT_SHARE}|{HARD_NEGATIVES}|{AUGMENT}"
+    identity = f"{recipe}|{settings.embedding_model}|{content_hash}"
     if learned:
         identity += "|" + learned_pairs.digest(list(learned))
     return hashlib.sha256(identity.encode()).hexdigest()[:16]

@@ -131,3 +131,14 @@ def test_lower_priority_reaches_the_level_and_never_raises_priority() -> None:
     base = os.getpriority(os.PRIO_PROCESS, 0)
     assert int(out[0]) == max(base, training.LOW_PRIORITY)
     assert int(out[1]) == min(max(base, training.LOW_PRIORITY) + 5, 19)
+
+
+def test_each_recipe_switch_gives_its_own_model_folder(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from knowledge_base.settings import Settings
+
+    settings = Settings(models_dir=tmp_path)
+    keys = {training.model_key(settings, "content")}
+    for switch, value in (("HARD_NEGATIVES", True), ("AUGMENT", True), ("HOLD_OUT_SHARE", 0.15)):
+        monkeypatch.setattr(training, switch, value)
+        keys.add(training.model_key(settings, "content"))
+    assert len(keys) == 4  # a cached model of another recipe is never served as this one
