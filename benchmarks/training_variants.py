@@ -8,8 +8,8 @@ dev and test paraphrases) and once per COVID-QA fold (benchmarks/retrieval.py's 
 variant into its own models folder, and prints the pooled metrics and the training seconds.
 A variant switches one module setting of knowledge_base/training.py; the results are in docs/benchmarks.md.
 "all-pairs" trains on every phrasing (none held out for calibration), so its hand-set thresholds decide;
-the others hold out training.HOLD_OUT_SHARE of the alternatives and are calibrated on them. The int8 export is
-skipped (questions go through the full model).
+the others hold out alternatives as training.held_out chooses (flat-*: a fixed share) and are calibrated on
+them. The int8 export is skipped (questions go through the full model).
 """
 
 from __future__ import annotations
@@ -39,9 +39,11 @@ VARIANTS = {
     "baseline": {},
     "hard-negatives": {"HARD_NEGATIVES": True},
     "augment": {"AUGMENT": True},
-    "hold-out-15": {"HOLD_OUT_SHARE": 0.15},
+    "flat-25": {"HOLD_OUT_SHARE": 0.25, "HOLD_OUT_AT_LEAST": 0},
+    "flat-15": {"HOLD_OUT_SHARE": 0.15, "HOLD_OUT_AT_LEAST": 0},
 }
-DEFAULT_HOLD_OUT = training.HOLD_OUT_SHARE
+DEFAULTS = {setting: getattr(training, setting)
+            for setting in ("HARD_NEGATIVES", "AUGMENT", "HOLD_OUT_SHARE", "HOLD_OUT_AT_LEAST")}
 KEYS = ("top1", "recall_at_3", "mrr_at_5", "answered_correct", "clarified_correct", "answered_wrong", "handoff")
 
 
@@ -56,8 +58,7 @@ def trained_report(entries: list[FaqEntry], source: str, queries: list[LabelledQ
 
 
 def run_variant(name: str, models: Path, folds: int) -> dict:
-    defaults = {"HARD_NEGATIVES": False, "AUGMENT": False, "HOLD_OUT_SHARE": DEFAULT_HOLD_OUT}
-    for setting, value in {**defaults, **VARIANTS[name]}.items():
+    for setting, value in {**DEFAULTS, **VARIANTS[name]}.items():
         setattr(training, setting, value)
     out: dict = {"train_seconds": [], "train_cpu_seconds": []}
     faq_dir = ROOT / "knowledge_base" / "faqs"

@@ -92,6 +92,19 @@ def test_the_answer_threshold_spends_the_budget_on_expected_mistakes() -> None:
     assert calibration.answer_threshold(probability, weight, max_wrong_rate=1e-6) > 1  # none: not even the surest
 
 
+def test_no_signal_counts_against_the_top_entry() -> None:
+    """Word agreement once got a negative weight from the pseudo-queries alone (held-out wordings are worded apart
+    from their entry on purpose); on real questions it speaks for the top entry, so the fit may not invert it."""
+    rng = np.random.default_rng(0)
+    score, words = rng.normal(size=400), rng.normal(size=400)
+    right = (2 * score - words + rng.normal(size=400) > 0).astype(int)  # here, agreement comes with mistakes
+    model = calibration._fit_linear(np.stack([score, words], axis=1), right)
+    assert model.coef[0] > 0.5 and model.coef[1] == 0.0
+    low, high = np.array([[0.5, -1.0]]), np.array([[0.5, 1.0]])
+    assert model.probability(high)[0] == pytest.approx(model.probability(low)[0])
+    assert model.probability(np.array([[1.5, 0.0]]))[0] > model.probability(np.array([[0.0, 0.0]]))[0]
+
+
 def test_a_stricter_target_answers_less(fake_embedder: FakeEmbedder) -> None:
     entries, asked = held_out_split()
     loose, strict = served(entries, fake_embedder, 0.10), served(entries, fake_embedder, 0.002)

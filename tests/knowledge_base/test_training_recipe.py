@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from knowledge_base import training
+from knowledge_base import calibration, training
 from knowledge_base.schema import FaqEntry
 
 
@@ -58,6 +58,17 @@ def test_held_out_alternatives_are_not_trained_and_the_choice_stays_when_others_
     grown = [*many, _entry(id="neu", question="Neu?", alternatives=["ganz neu"], answer="Ja.")]
     assert len(set(held) - set(training.held_out(grown, 0.25))) <= 1  # a new wording moves at most one at the edge
     assert training.held_out(many, 0.0) == []
+
+
+def test_the_held_out_count_is_what_the_fit_needs_not_a_fixed_share() -> None:
+    def entries(alternatives: int) -> list:
+        return [_entry(id=f"e{n}", question=f"Frage {n}?", alternatives=[f"Wort {n}-{k}" for k in range(2)],
+                       answer="Antwort.") for n in range(alternatives // 2)]
+
+    assert len(training.held_out(entries(400), 0.15, 30)) == 60  # large: the share
+    assert len(training.held_out(entries(112), 0.15, 30)) == 30  # 17 would be too few to calibrate on
+    assert len(training.held_out(entries(40), 0.15, 30)) == 20  # small: never more than half
+    assert training.HOLD_OUT_AT_LEAST > calibration.MIN_IN_SCOPE
 
 
 def test_unseen_phrasings_are_the_held_out_ones_and_those_added_since(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -138,7 +149,8 @@ def test_each_recipe_switch_gives_its_own_model_folder(monkeypatch, tmp_path) ->
 
     settings = Settings(models_dir=tmp_path)
     keys = {training.model_key(settings, "content")}
-    for switch, value in (("HARD_NEGATIVES", True), ("AUGMENT", True), ("HOLD_OUT_SHARE", 0.15)):
+    for switch, value in (("HARD_NEGATIVES", True), ("AUGMENT", True), ("HOLD_OUT_SHARE", 0.05),
+                          ("HOLD_OUT_AT_LEAST", 5)):
         monkeypatch.setattr(training, switch, value)
         keys.add(training.model_key(settings, "content"))
-    assert len(keys) == 4  # a cached model of another recipe is never served as this one
+    assert len(keys) == 5  # a cached model of another recipe is never served as this one
