@@ -46,6 +46,7 @@ VARIANTS = {
 }
 DEFAULTS = {setting: getattr(training, setting)
             for setting in ("HARD_NEGATIVES", "AUGMENT", "HOLD_OUT_SHARE", "HOLD_OUT_AT_LEAST")}
+SHOP_SETS = {"dev": "shop-queries-dev.jsonl", "test": "shop-queries-test.jsonl", "off-topic": "shop-off-topic.jsonl"}
 KEYS = ("top1", "recall_at_3", "mrr_at_5", "answered_correct", "clarified_correct", "answered_wrong", "handoff")
 
 
@@ -65,9 +66,8 @@ def run_variant(name: str, models: Path, folds: int) -> dict:
     out: dict = {"train_seconds": [], "train_cpu_seconds": []}
     faq_dir = ROOT / "knowledge_base" / "faqs"
     entries = [located.entry for located in load_faqs(faq_dir).entries]
-    for split in ("dev", "test", "off-topic"):
-        name_of_set = "shop-off-topic.jsonl" if split == "off-topic" else f"shop-queries-{split}.jsonl"
-        report, seconds, cpu = trained_report(entries, str(faq_dir.resolve()), read_queries(SHOP_QUERIES / name_of_set),
+    for split, file_name in SHOP_SETS.items():
+        report, seconds, cpu = trained_report(entries, str(faq_dir.resolve()), read_queries(SHOP_QUERIES / file_name),
                                               models)
         out[f"shop-{split}"] = report.as_dict()
         if split == "dev":
