@@ -293,8 +293,8 @@ def fit(
             f"zu wenige Formulierungen zum Kalibrieren ({n_in}, mindestens {MIN_IN_SCOPE} nötig): "
             "es gelten die festen Schwellen",
         )
-    answer_cv = _cross_validated(data.features, data.right_at_top, data.group, data.weight)
-    options_cv = _cross_validated(data.features, data.right_in_options, data.group, data.weight)
+    answer_cv = cross_validated(data.features, data.right_at_top, data.group, data.weight)
+    options_cv = cross_validated(data.features, data.right_in_options, data.group, data.weight)
     answer_at = answer_threshold(answer_cv, data.weight, max_wrong_rate)
     wrong = 1 - answer_cv
     answered = answer_cv >= answer_at
@@ -359,7 +359,7 @@ def _fit_linear(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) 
                        tuple(float(v) for v in fitted[:-1]), float(fitted[-1]))
 
 
-def _cross_validated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def cross_validated(x: np.ndarray, y: np.ndarray, groups: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Out-of-fold probabilities: each query judged by a model that never saw its entry."""
     from sklearn.model_selection import GroupKFold
 
