@@ -27,26 +27,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from retrieval import SHOP_QUERIES, covid_folds  # noqa: E402
-from training_variants import SHOP_SETS  # noqa: E402
+from training_variants import SHOP_SETS, trained_engine  # noqa: E402
 
 from knowledge_base import calibration, training  # noqa: E402
-from knowledge_base.authoring.faq_files import content_hash, load_faqs  # noqa: E402
+from knowledge_base.authoring.faq_files import load_faqs  # noqa: E402
 from knowledge_base.engine import KnowledgeBase  # noqa: E402
 from knowledge_base.schema import FaqEntry  # noqa: E402
-from knowledge_base.settings import Settings  # noqa: E402
 from knowledge_base.tools.evaluation import OUT_OF_SCOPE, LabelledQuery, read_queries  # noqa: E402
 
 EDGES = (0.0, 0.5, 0.8, 0.9, 0.95, 1.0)
 NEAR_REPEAT = 0.5
 """Word overlap (Jaccard) of two entries' questions from which one nearly repeats the other."""
-
-
-def served(entries: list[FaqEntry], source: str, models: Path) -> KnowledgeBase:
-    settings = Settings(models_dir=models)
-    training.train(settings, entries, content_hash(entries), source, show_progress=False)
-    kb = KnowledgeBase(settings, persist=False)
-    kb.load_entries(entries, source)
-    return kb
 
 
 def fit_view(kb: KnowledgeBase, entries: list[FaqEntry]) -> dict:
@@ -57,7 +48,7 @@ def fit_view(kb: KnowledgeBase, entries: list[FaqEntry]) -> dict:
                                       settings.answer_weight, settings.lexical_weight,
                                       unseen=training.unseen_phrasings(Path(state.model), entries))
     p = calibration.cross_validated(data.features, data.right_at_top, data.group, data.weight)
-    answered = p >= calibration.answer_threshold(p, data.weight, settings.max_wrong_rate)  # as fitted, not rounded
+    answered = p >= state.calibration.calibration.answer_at
     wrong = (1 - p) * data.weight * answered / data.weight.sum()
     return {"p": p, "right": data.right_at_top == 1, "in_scope": data.in_scope,
             "expected_wrong_in_scope": round(float(wrong[data.in_scope].sum()), 4),
@@ -119,7 +110,7 @@ def main() -> None:
 
     faq_dir = ROOT / "knowledge_base" / "faqs"
     shop = [located.entry for located in load_faqs(faq_dir).entries]
-    kb = served(shop, str(faq_dir.resolve()), args.models)
+    kb, _, _ = trained_engine(shop, str(faq_dir.resolve()), args.models)
     fit = fit_view(kb, shop)
     real = merged([asked(kb, read_queries(SHOP_QUERIES / name)) for name in SHOP_SETS.values()])
     results["shop"] = {"pseudo": buckets(fit), "real": buckets(real),
@@ -128,7 +119,7 @@ def main() -> None:
 
     fits, reals, repeats, misses, budget = [], [], 0, 0, []
     for number, (entries, queries) in enumerate(covid_folds()):
-        kb = served(entries, f"covidqa-de-cv-fold{number}", args.models)
+        kb, _, _ = trained_engine(entries, f"covidqa-de-cv-fold{number}", args.models)
         fit, view = fit_view(kb, entries), asked(kb, queries)
         fits.append(fit)
         reals.append(view)

@@ -313,7 +313,7 @@ def fit(
     calibration = Calibration(
         answer_model=_fit_linear(data.features, data.right_at_top, data.weight),
         options_model=_fit_linear(data.features, data.right_in_options, data.weight),
-        answer_at=round(answer_at, 6),
+        answer_at=answer_at,  # as fitted: rounded, it could step over the probability it was set at
         clarify_at=CLARIFY_AT,
         max_wrong_rate=max_wrong_rate,
         shares=shares,
