@@ -50,10 +50,11 @@ SHOP_SETS = {"dev": "shop-queries-dev.jsonl", "test": "shop-queries-test.jsonl",
 KEYS = ("top1", "recall_at_3", "mrr_at_5", "answered_correct", "clarified_correct", "answered_wrong", "handoff")
 
 
-def trained_engine(entries: list[FaqEntry], source: str, models: Path) -> tuple[KnowledgeBase, float, float]:
+def trained_engine(entries: list[FaqEntry], source: str, models: Path,
+                   settings: Settings | None = None) -> tuple[KnowledgeBase, float, float]:
     """The engine serving the model `train` makes for `entries` (trained into `models` unless cached there), with
     the training's wall-clock and CPU seconds."""
-    settings = Settings(models_dir=models)
+    settings = (settings or Settings()).model_copy(update={"models_dir": models})
     started = time.process_time()
     result = training.train(settings, entries, content_hash(entries), source, show_progress=False)
     cpu = time.process_time() - started
@@ -62,8 +63,9 @@ def trained_engine(entries: list[FaqEntry], source: str, models: Path) -> tuple[
     return kb, result.seconds, cpu
 
 
-def trained_report(entries: list[FaqEntry], source: str, queries: list[LabelledQuery], models: Path) -> tuple:
-    kb, seconds, cpu = trained_engine(entries, source, models)
+def trained_report(entries: list[FaqEntry], source: str, queries: list[LabelledQuery], models: Path,
+                   settings: Settings | None = None) -> tuple:
+    kb, seconds, cpu = trained_engine(entries, source, models, settings)
     return evaluate(queries, kb.rank_and_decide), seconds, cpu
 
 
