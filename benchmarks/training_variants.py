@@ -53,7 +53,7 @@ KEYS = ("top1", "recall_at_3", "mrr_at_5", "answered_correct", "clarified_correc
 def trained_engine(entries: list[FaqEntry], source: str, models: Path,
                    settings: Settings | None = None) -> tuple[KnowledgeBase, float, float]:
     """The engine serving the model `train` makes for `entries` (trained into `models` unless cached there), with
-    the training's wall-clock and CPU seconds."""
+    the training's wall-clock and CPU seconds. `settings`: the rest of the settings (e.g. a learned-pairs file)."""
     settings = (settings or Settings()).model_copy(update={"models_dir": models})
     started = time.process_time()
     result = training.train(settings, entries, content_hash(entries), source, show_progress=False)
