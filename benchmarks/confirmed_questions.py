@@ -22,11 +22,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from retrieval import SHOP_QUERIES  # noqa: E402
-from training_variants import SHOP_SETS, trained_report  # noqa: E402
+from training_variants import SHOP_SETS, trained_engine  # noqa: E402
 
 from knowledge_base import learned_pairs, training  # noqa: E402
 from knowledge_base.authoring.faq_files import load_faqs  # noqa: E402
 from knowledge_base.engine import KnowledgeBase  # noqa: E402
+from knowledge_base.schema import FaqEntry  # noqa: E402
 from knowledge_base.settings import Settings  # noqa: E402
 from knowledge_base.tools.evaluation import OUT_OF_SCOPE, evaluate, read_queries  # noqa: E402
 
@@ -40,21 +41,20 @@ def confirmed_pairs() -> list[learned_pairs.Pair]:
     return [(query.query, query.faq_id) for query in dev if query.faq_id != OUT_OF_SCOPE]
 
 
-def base_model(entries: list, source: str) -> dict:
-    kb = KnowledgeBase(Settings(use_trained_model=False), persist=False)
-    kb.load_entries(entries, source)
+def asked(kb: KnowledgeBase) -> dict:
     return {split: evaluate(read_queries(SHOP_QUERIES / SHOP_SETS[split]), kb.rank_and_decide).as_dict()
             for split in ASKED}
 
 
-def fine_tuned(settings: Settings, entries: list, source: str, models: Path) -> dict:
-    out: dict = {}
-    for split in ASKED:
-        report, seconds, _ = trained_report(entries, source, read_queries(SHOP_QUERIES / SHOP_SETS[split]), models,
-                                            settings)
-        out[split] = report.as_dict()
-        out.setdefault("train_seconds", round(seconds, 1))  # the first split trains (unless cached: 0)
-    return out
+def base_model(entries: list[FaqEntry], source: str) -> dict:
+    kb = KnowledgeBase(Settings(use_trained_model=False), persist=False)
+    kb.load_entries(entries, source)
+    return asked(kb)
+
+
+def fine_tuned(settings: Settings, entries: list[FaqEntry], source: str, models: Path) -> dict:
+    kb, seconds, _ = trained_engine(entries, source, models, settings)
+    return {**asked(kb), "train_seconds": round(seconds, 1)}  # 0 when the model was cached
 
 
 def main() -> None:

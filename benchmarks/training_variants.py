@@ -63,9 +63,8 @@ def trained_engine(entries: list[FaqEntry], source: str, models: Path,
     return kb, result.seconds, cpu
 
 
-def trained_report(entries: list[FaqEntry], source: str, queries: list[LabelledQuery], models: Path,
-                   settings: Settings | None = None) -> tuple:
-    kb, seconds, cpu = trained_engine(entries, source, models, settings)
+def trained_report(entries: list[FaqEntry], source: str, queries: list[LabelledQuery], models: Path) -> tuple:
+    kb, seconds, cpu = trained_engine(entries, source, models)
     return evaluate(queries, kb.rank_and_decide), seconds, cpu
 
 
